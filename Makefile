@@ -1,0 +1,34 @@
+# insights-runtime-extractor — the ways in. See README.adoc.
+SHELL := /bin/bash
+GO ?= go
+ARCHES ?= amd64 arm64
+BINARIES := $(notdir $(wildcard cmd/*)) $(notdir $(wildcard fingerprints/fpr_*))
+GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
+TEST_TIMEOUT ?= 80m
+
+.PHONY: all build test lint demo bench build-image e2e-test runtime-samples clean
+
+all: build
+
+## build: static binaries for every architecture into bin/<arch>/
+build:
+	@for arch in $(ARCHES); do \
+	  mkdir -p bin/$$arch; \
+	  for d in $(wildcard cmd/*) $(wildcard fingerprints/fpr_*); do \
+	    echo "build $$d ($$arch)"; \
+	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o bin/$$arch/$$(basename $$d) ./$$d || exit 1; \
+	  done; \
+	done
+
+## test: lint, unit tests and (as root) the node e2e on a private containerd
+test: lint
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## lint: gofmt and go vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
