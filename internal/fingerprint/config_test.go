@@ -1,0 +1,161 @@
+package fingerprint
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestRepositoryConfigLoadsTheSpecRules(t *testing.T) {
+	c, err := LoadConfig(filepath.Join("..", "..", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Fingerprints{
+		VersionExecutables: []VersionExecutable{
+			{ProcessNames: []string{"node", "MainThread"}, RuntimeKindName: "Node.js"},
+			{ProcessNames: []string{"python", "python3"}, RuntimeKindName: "Python"},
+		},
+		Java: []JavaRule{
+			{RuntimeName: "Quarkus", MainClass: "io.quarkus.bootstrap.runner.QuarkusEntryPoint", MainJar: "io.quarkus.quarkus-core", JarVersionManifestEntry: "Implementation-Version"},
+			{RuntimeName: "Spring Boot", MainClass: "org.springframework.boot.loader.JarLauncher", ReadManifestOfExecutableJar: true, JarVersionManifestEntry: "Spring-Boot-Version"},
+			{RuntimeName: "Apache Tomcat", MainClass: "org.apache.catalina.startup.Bootstrap", MainJar: "bootstrap.jar", ReadManifestOfExecutableJar: true, JarVersionManifestEntry: "Implementation-Version"},
+		},
+	}
+	if !reflect.DeepEqual(c.Fingerprints, want) {
+		t.Errorf("got %+v\nwant %+v", c.Fingerprints, want)
+	}
+}
+
+func TestParseConfigRejects(t *testing.T) {
+	const ruby = `
+[[fingerprints.version-executables]]
+process-names = ["ruby"]
+runtime-kind-name = "Ruby"
+`
+	for _, tc := range []struct {
+		name, toml, wantErr string
+	}{
+		{"unknown key naming it", ruby + "version-flag = \"-v\"\n", `unknown key fingerprints.version-executables.version-flag`},
+		{"unknown table", "[fingerprint]\nx = 1\n", `unknown key fingerprint`},
+		{"wrong type naming key and line", "[[fingerprints.java]]\nruntime-name = 3\n", `line 2 (last key "fingerprints.java.runtime-name"): incompatible types`},
+		{"wrong type of a bool", "[[fingerprints.java]]\nruntime-name = \"X\"\nmain-class = \"a.B\"\nread-manifest-of-executable-jar = \"yes\"\njar-version-manifest-entry = \"V\"\n", `key "fingerprints.java.read-manifest-of-executable-jar"): incompatible types`},
+		{"syntax error with line", "[[fingerprints.java]]\nruntime-name = \n", `line 2`},
+		{"missing runtime-name", "[[fingerprints.java]]\nmain-class = \"a.B\"\nread-manifest-of-executable-jar = true\njar-version-manifest-entry = \"V\"\n", `fingerprints.java[0]: runtime-name is required`},
+		{"missing main-class", "[[fingerprints.java]]\nruntime-name = \"X\"\nread-manifest-of-executable-jar = true\njar-version-manifest-entry = \"V\"\n", `fingerprints.java[0]: main-class is required`},
+		{"missing manifest entry", "[[fingerprints.java]]\nruntime-name = \"X\"\nmain-class = \"a.B\"\nread-manifest-of-executable-jar = true\n", `fingerprints.java[0]: jar-version-manifest-entry is required`},
+		{"class-path jar without main-jar", "[[fingerprints.java]]\nruntime-name = \"X\"\nmain-class = \"a.B\"\njar-version-manifest-entry = \"V\"\n", `main-jar is required when read-manifest-of-executable-jar is false`},
+		{"runtime name with '='", "[[fingerprints.java]]\nruntime-name = \"a=b\"\nmain-class = \"a.B\"\nread-manifest-of-executable-jar = true\njar-version-manifest-entry = \"V\"\n", `runtime-name "a=b" must be one printable line`},
+		{"empty process-names", ruby + "[[fingerprints.version-executables]]\nprocess-names = []\nruntime-kind-name = \"X\"\n", `fingerprints.version-executables[1]: process-names is required`},
+		{"missing runtime-kind-name", "[[fingerprints.version-executables]]\nprocess-names = [\"x\"]\n", `fingerprints.version-executables[0]: runtime-kind-name is required`},
+		{"process name in two entries", ruby + ruby, `process name "ruby" is already in entry 0`},
+		{"too large", "#" + strings.Repeat("x", maxConfigSize), `larger than`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig(strings.NewReader(tc.toml))
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestLoadConfigNamesTheFileAndRefusesNonRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadConfig(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("directory: %v", err)
+	}
+	missing := filepath.Join(dir, "missing.toml")
+	if _, err := LoadConfig(missing); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing file: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte("[x]\ny=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "unknown key x") {
+		t.Errorf("bad file: %v", err)
+	}
+}
+
+func TestNewEntriesTeachWithoutCodeChange(t *testing.T) {
+	extra := `
+[[fingerprints.version-executables]]
+process-names = ["ruby"]
+runtime-kind-name = "Ruby"
+
+[[fingerprints.java]]
+runtime-name = "Micronaut"
+main-class = "com.example.Application"
+main-jar = "micronaut-core"
+read-manifest-of-executable-jar = false
+jar-version-manifest-entry = "Implementation-Version"
+`
+	base, err := os.ReadFile(filepath.Join("..", "..", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseConfig(strings.NewReader(string(base) + extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Recognizes("ruby") {
+		t.Error("ruby not recognized")
+	}
+	plan := c.Plan(Process{PID: 7, Name: "ruby"})
+	if len(plan) != 2 || plan[1].Executable != "fpr_version_executable" {
+		t.Fatalf("plan %+v", plan)
+	}
+	req, err := DecodeRequest(strings.NewReader(string(plan[1].Stdin)))
+	if err != nil || req.RuntimeKindName != "Ruby" || req.Process.PID != 7 {
+		t.Errorf("request %+v, %v", req, err)
+	}
+	plan = c.Plan(Process{PID: 8, Name: "java"})
+	req, err = DecodeRequest(strings.NewReader(string(plan[1].Stdin)))
+	if err != nil || len(req.Java) != 4 || req.Java[3].RuntimeName != "Micronaut" {
+		t.Errorf("java request %+v, %v", req, err)
+	}
+}
+
+func TestPlanChoosesOneKindPathAfterTheOS(t *testing.T) {
+	c, err := LoadConfig(filepath.Join("..", "..", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		want []string
+	}{
+		{"node", []string{"fpr_os", "fpr_version_executable"}},
+		{"MainThread", []string{"fpr_os", "fpr_version_executable"}},
+		{"python3", []string{"fpr_os", "fpr_version_executable"}},
+		{"java", []string{"fpr_os", "fpr_java"}},
+		{"myjava", []string{"fpr_os", "fpr_java"}},
+		{"javac", []string{"fpr_os", "fpr_native_executable"}},
+		{"python3.11", []string{"fpr_os", "fpr_native_executable"}},
+		{"server", []string{"fpr_os", "fpr_native_executable"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, inv := range c.Plan(Process{PID: 1, Name: tc.name}) {
+				got = append(got, inv.Executable)
+				if inv.Executable != "fpr_os" {
+					var req Request
+					if err := json.Unmarshal(inv.Stdin, &req); err != nil || req.Process.Name != tc.name {
+						t.Errorf("stdin %s: %v", inv.Stdin, err)
+					}
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("plan %v, want %v", got, tc.want)
+			}
+			wantRecognized := tc.want[1] != "fpr_native_executable"
+			if c.Recognizes(tc.name) != wantRecognized {
+				t.Errorf("Recognizes(%q) = %v", tc.name, !wantRecognized)
+			}
+		})
+	}
+}

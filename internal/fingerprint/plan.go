@@ -1,0 +1,121 @@
+package fingerprint
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// Process describes the workload process to a fingerprint (JSON on its
+// standard input).
+type Process struct {
+	PID     int      `json:"pid"`  // as the fingerprint sees it: inside the container's pid namespace (NSpid)
+	Name    string   `json:"name"` // comm
+	Cmdline []string `json:"cmdline"`
+	Env     []string `json:"env"` // "KEY=value"
+	Cwd     string   `json:"cwd"` // inside the container
+}
+
+// Getenv returns the value of key in the process environment.
+func (p Process) Getenv(key string) (string, bool) {
+	for _, kv := range p.Env {
+		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
+			return kv[len(key)+1:], true
+		}
+	}
+	return "", false
+}
+
+// Invocation is one fingerprint executable to run for a process.
+type Invocation struct {
+	Name       string // file stem for the runtimes it finds: "<Name>-fingerprints.txt"
+	Executable string // looked up in the coordinator's -fingerprints-dir
+	Args       []string
+	Stdin      []byte // a Request as JSON
+}
+
+// Request is what every fpr_* executable reads on standard input: the
+// process, plus the part of config.toml it needs (it runs inside the
+// container and cannot read the extractor's /config.toml).
+type Request struct {
+	Process Process `json:"process"`
+	// RuntimeKindName is the kind a version executable reports (e.g. "Node.js").
+	RuntimeKindName string `json:"runtime-kind-name,omitempty"`
+	// Java holds the [[fingerprints.java]] rules.
+	Java []JavaRule `json:"java,omitempty"`
+}
+
+// MaxRequestSize bounds a Request read by a fingerprint: a command line and
+// an environment are each at most a few MiB on Linux, far more than we keep.
+const MaxRequestSize = 4 << 20
+
+// DecodeRequest reads a Request (at most MaxRequestSize bytes).
+func DecodeRequest(r io.Reader) (Request, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxRequestSize+1))
+	if err != nil {
+		return Request{}, fmt.Errorf("read request: %w", err)
+	}
+	if len(data) > MaxRequestSize {
+		return Request{}, fmt.Errorf("request larger than %d bytes", MaxRequestSize)
+	}
+	var req Request
+	if err := json.Unmarshal(data, &req); err != nil {
+		return Request{}, fmt.Errorf("decode request: %w", err)
+	}
+	return req, nil
+}
+
+// The fingerprints (SPEC §7): Name is the stem of the result file, Executable
+// the binary under fingerprints/.
+const (
+	NameOS                = "os"
+	NameVersionExecutable = "version-executable"
+	NameJava              = "java"
+	NameNativeExecutable  = "native-executable"
+)
+
+// ExecutableName is the binary of a fingerprint: "fpr_" + its name with '_'.
+func ExecutableName(name string) string {
+	b := []byte("fpr_" + name)
+	for i := range b {
+		if b[i] == '-' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// Plan returns the fingerprints that apply to p (SPEC §7): the OS always,
+// then one kind path — a version executable when the process name is
+// configured, Java (version, framework runtimes, JBoss modules) when the name
+// ends with "java", else the native executable.
+func (c *Config) Plan(p Process) []Invocation {
+	base := Request{Process: p}
+	// The OS fingerprint needs only the root directory.
+	plan := []Invocation{{Name: NameOS, Executable: ExecutableName(NameOS), Args: []string{"-root", "/"}}}
+	switch {
+	case c.versionExecutable(p.Name) != nil:
+		req := base
+		req.RuntimeKindName = c.versionExecutable(p.Name).RuntimeKindName
+		plan = append(plan, invocation(NameVersionExecutable, req))
+	case isJava(p.Name):
+		req := base
+		req.Java = c.Fingerprints.Java
+		plan = append(plan, invocation(NameJava, req))
+	default:
+		plan = append(plan, invocation(NameNativeExecutable, base))
+	}
+	return plan
+}
+
+func invocation(name string, req Request) Invocation {
+	// Marshalling these plain structs cannot fail (no channels, funcs or
+	// cyclic values); invalid UTF-8 is replaced, never an error.
+	data, _ := json.Marshal(req)
+	return Invocation{
+		Name:       name,
+		Executable: ExecutableName(name),
+		Args:       []string{"-root", "/", "-request", "-"},
+		Stdin:      data,
+	}
+}
