@@ -1,0 +1,278 @@
+// Package process finds, from the host's /proc, the process of a container
+// that is its workload (SPEC §6) and describes it: name, command line,
+// environment, working directory, uid/gid, start time and its pid inside the
+// container's pid namespace.
+//
+// A scan takes one Snapshot of /proc (one stat read per process) and then
+// asks it for the workload of each container's init pid; only the chosen
+// process's own files are read after that.
+package process
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"syscall"
+
+	"github.com/prometheus/procfs"
+)
+
+const (
+	// MaxArgBytes bounds what is read of /proc/<pid>/cmdline and of
+	// /proc/<pid>/environ: a container controls both. Longer contents are
+	// truncated to the whole entries within the first MaxArgBytes.
+	MaxArgBytes = 1 << 20
+	// maxEntries bounds the number of strings kept from either file, so a
+	// file of a million NUL bytes cannot become a million-element slice.
+	maxEntries = 1 << 16
+	// MaxDescendants bounds how many processes below a container's init pid
+	// are walked looking for leaves (a fork bomb must not stall the scan).
+	MaxDescendants = 10000
+)
+
+// ErrGone means the process (or the whole container) exited, or its pid was
+// reused, between the snapshot and the read of its details.
+var ErrGone = errors.New("process gone")
+
+// Process describes the workload process of a container.
+type Process struct {
+	PID       int      // in the host's pid namespace
+	NSPID     int      // in the container's pid namespace (last field of NSpid)
+	Name      string   // comm
+	Cmdline   []string // truncated to MaxArgBytes
+	Env       []string // "KEY=value", truncated to MaxArgBytes
+	Cwd       string   // as the process sees it (inside the container)
+	UID, GID  uint32   // effective ids: what the process accesses files as
+	StartTime uint64   // clock ticks after boot: with PID, identifies the process over time
+}
+
+// Tree is one snapshot of the process table: who is whose child, and each
+// process's name and start time.
+type Tree struct {
+	fs       procfs.FS
+	root     string
+	procs    map[int]entry
+	children map[int][]int // ordered by start time, then pid
+}
+
+type entry struct {
+	ppid   int
+	comm   string
+	start  uint64
+	zombie bool
+}
+
+// Snapshot reads the process table under procRoot ("/proc" on a host) once.
+//
+// The tree comes from the parent pid in each /proc/<pid>/stat rather than
+// from /proc/<pid>/task/<tid>/children: stat's ppid is the parent's thread
+// group, so a child forked by any thread of a process is found, the whole
+// table costs one read per process instead of one per thread, and it does not
+// depend on CONFIG_PROC_CHILDREN (the children files are, by proc(5)'s own
+// warning, only accurate for stopped processes anyway).
+// Processes that exit while it walks are simply absent.
+func Snapshot(procRoot string) (*Tree, error) {
+	pfs, err := procfs.NewFS(procRoot)
+	if err != nil {
+		return nil, fmt.Errorf("open proc file system %s: %w", procRoot, err)
+	}
+	all, err := pfs.AllProcs()
+	if err != nil {
+		return nil, fmt.Errorf("list processes in %s: %w", procRoot, err)
+	}
+	t := &Tree{
+		fs:       pfs,
+		root:     procRoot,
+		procs:    make(map[int]entry, len(all)),
+		children: make(map[int][]int, len(all)),
+	}
+	for _, p := range all {
+		st, err := p.Stat()
+		if err != nil {
+			continue // exited since the directory was listed, or unreadable: not a candidate
+		}
+		t.procs[p.PID] = entry{ppid: st.PPID, comm: st.Comm, start: st.Starttime, zombie: st.State == "Z"}
+	}
+	for pid, e := range t.procs {
+		if e.ppid != pid {
+			t.children[e.ppid] = append(t.children[e.ppid], pid)
+		}
+	}
+	for _, kids := range t.children {
+		slices.SortFunc(kids, func(a, b int) int {
+			return cmp.Or(cmp.Compare(t.procs[a].start, t.procs[b].start), cmp.Compare(a, b))
+		})
+	}
+	return t, nil
+}
+
+// Len returns the number of processes in the snapshot.
+func (t *Tree) Len() int { return len(t.procs) }
+
+// Workload returns the process of the container whose init is pid that
+// SPEC §6 fingerprints: among the leaves of pid's descendants (pid itself
+// when it has no children), the first whose name recognizes accepts,
+// otherwise the first leaf. Wrappers such as "sh -c", tini or dumb-init are
+// never leaves while their child runs, so they are passed over. Leaves are
+// ordered depth first, siblings by start time. When the chosen process
+// exited meanwhile, the next candidate is taken; ErrGone when none is left.
+func (t *Tree) Workload(pid int, recognizes func(name string) bool) (Process, error) {
+	if e, ok := t.procs[pid]; !ok || e.zombie {
+		return Process{}, fmt.Errorf("pid %d: not in the process snapshot: %w", pid, ErrGone)
+	}
+	leaves := t.leaves(pid)
+	candidates := make([]int, 0, len(leaves)+1)
+	if recognizes != nil {
+		for _, l := range leaves {
+			if recognizes(t.procs[l].comm) {
+				candidates = append(candidates, l)
+			}
+		}
+	}
+	for _, l := range leaves {
+		if !slices.Contains(candidates, l) {
+			candidates = append(candidates, l)
+		}
+	}
+	if !slices.Contains(candidates, pid) {
+		candidates = append(candidates, pid) // all leaves exited: the init itself is better than nothing
+	}
+	var errs []error
+	for _, c := range candidates {
+		p, err := t.describe(c)
+		if err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, ErrGone) {
+			return Process{}, fmt.Errorf("workload of pid %d: %w", pid, err)
+		}
+		errs = append(errs, err)
+	}
+	return Process{}, fmt.Errorf("workload of pid %d: %w", pid, errors.Join(errs...))
+}
+
+// leaves walks pid's descendants depth first, at most MaxDescendants of
+// them, and returns the live processes that have no live children.
+func (t *Tree) leaves(pid int) []int {
+	var (
+		leaves  []int
+		visited = map[int]bool{pid: true}
+		stack   = []int{pid}
+	)
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		var live []int
+		for _, c := range t.children[p] {
+			// visited guards against a cycle, which a real /proc cannot have
+			// but a pid reused during the walk could fake.
+			if !visited[c] && !t.procs[c].zombie {
+				live = append(live, c)
+			}
+		}
+		if len(live) == 0 {
+			leaves = append(leaves, p)
+			continue
+		}
+		if room := MaxDescendants + 1 - len(visited); len(live) > room {
+			live = live[:max(room, 0)]
+		}
+		for i := len(live) - 1; i >= 0; i-- { // reversed so the oldest child is walked first
+			visited[live[i]] = true
+			stack = append(stack, live[i])
+		}
+	}
+	return leaves
+}
+
+// describe reads the chosen process's own files. The start time is checked
+// last so that a pid reused while they were read is not mistaken for the
+// process of the snapshot.
+func (t *Tree) describe(pid int) (Process, error) {
+	e := t.procs[pid]
+	p, err := t.fs.Proc(pid)
+	if err != nil {
+		return Process{}, gone(pid, err)
+	}
+	out := Process{PID: pid, Name: e.comm, StartTime: e.start}
+	dir := filepath.Join(t.root, strconv.Itoa(pid))
+	if out.Cmdline, err = readNULList(filepath.Join(dir, "cmdline")); err != nil {
+		return Process{}, gone(pid, err)
+	}
+	if out.Env, err = readNULList(filepath.Join(dir, "environ")); err != nil {
+		return Process{}, gone(pid, err)
+	}
+	if out.Cwd, err = os.Readlink(filepath.Join(dir, "cwd")); err != nil {
+		return Process{}, gone(pid, err)
+	}
+	st, err := p.NewStatus()
+	if err != nil {
+		return Process{}, gone(pid, err)
+	}
+	out.UID, out.GID = uint32(st.UIDs[1]), uint32(st.GIDs[1])
+	out.NSPID = pid
+	if n := len(st.NSpids); n > 0 {
+		out.NSPID = int(st.NSpids[n-1])
+	}
+	now, err := p.Stat()
+	if err != nil {
+		return Process{}, gone(pid, err)
+	}
+	if now.Starttime != e.start {
+		return Process{}, fmt.Errorf("pid %d: reused by another process since the snapshot: %w", pid, ErrGone)
+	}
+	return out, nil
+}
+
+// gone marks the errors of a process that exited as ErrGone; others (a
+// permission problem, a malformed file) are returned as they are.
+func gone(pid int, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("pid %d: %w: %w", pid, ErrGone, err)
+	}
+	return fmt.Errorf("pid %d: %w", pid, err)
+}
+
+// readNULList reads a NUL-separated list such as cmdline or environ, at most
+// MaxArgBytes of it and maxEntries entries; an entry cut by the limit is dropped.
+func readNULList(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxArgBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	truncated := len(data) > MaxArgBytes
+	if truncated {
+		data = data[:MaxArgBytes]
+		if i := bytes.LastIndexByte(data, 0); i >= 0 {
+			data = data[:i]
+		} else {
+			data = nil
+		}
+	}
+	// Processes that rewrite their argv (nginx, postgres) pad it with NULs.
+	data = bytes.TrimRight(data, "\x00")
+	if len(data) == 0 {
+		return []string{}, nil
+	}
+	parts := bytes.SplitN(data, []byte{0}, maxEntries+1)
+	if len(parts) > maxEntries {
+		parts = parts[:maxEntries]
+	}
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = string(p)
+	}
+	return out, nil
+}
