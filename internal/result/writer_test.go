@@ -1,0 +1,289 @@
+package result
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// quarkus is a fully detected container, as the coordinator writes it.
+var quarkus = Container{
+	PID:             4242,
+	PodName:         "quarkus-app-5d8f",
+	PodNamespace:    "shop",
+	ContainerID:     "cri-o://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	OSID:            "rhel",
+	OSVersionID:     "8.10",
+	Kind:            "Java",
+	KindVersion:     "17.0.13",
+	KindImplementer: "Red Hat, Inc.",
+	Fingerprints: map[string][]Runtime{
+		"java":       {{Name: "Quarkus", Version: "3.15.3.redhat-00002"}},
+		"app-server": {{Name: "Vert.x", Version: "4.5.1"}, {Name: "Netty", Version: ""}},
+	},
+}
+
+// TestWriterFilesAreExact pins the bytes of every file: the result directory
+// is a contract with any exporter (SPEC §4).
+func TestWriterFilesAreExact(t *testing.T) {
+	w, err := Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(quarkus); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"container-info.txt":          "container-id=cri-o://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\npod-name=quarkus-app-5d8f\npod-namespace=shop\n",
+		"os.txt":                      "os-release-id=rhel\nos-release-version-id=8.10\n",
+		"runtime-kind.txt":            "runtime-kind=Java\nruntime-kind-implementer=Red Hat, Inc.\nruntime-kind-version=17.0.13\n",
+		"java-fingerprints.txt":       "Quarkus=3.15.3.redhat-00002\n",
+		"app-server-fingerprints.txt": "Netty=\nVert.x=4.5.1\n",
+	}
+	got := readTree(t, filepath.Join(w.Dir(), "4242"))
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("files:\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestWriterOmitsWhatWasNotDetected(t *testing.T) {
+	w, err := Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Container{PID: 7, PodName: "p", PodNamespace: "ns", ContainerID: "containerd://ab", OSID: "alpine", Kind: "  "}
+	if err := w.Add(c); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"container-info.txt": "container-id=containerd://ab\npod-name=p\npod-namespace=ns\n",
+		"os.txt":             "os-release-id=alpine\n",
+	}
+	if got := readTree(t, filepath.Join(w.Dir(), "7")); !reflect.DeepEqual(got, want) {
+		t.Errorf("files = %q, want %q", got, want)
+	}
+}
+
+func TestWriterRefusesValuesThatBreakTheFormat(t *testing.T) {
+	tests := []struct {
+		name    string
+		change  func(c *Container)
+		wantErr string
+	}{
+		{"zero pid", func(c *Container) { c.PID = 0 }, "invalid pid 0"},
+		{"empty pod name", func(c *Container) { c.PodName = " " }, "pod-name is empty"},
+		{"empty namespace", func(c *Container) { c.PodNamespace = "" }, "pod-namespace is empty"},
+		{"empty container id", func(c *Container) { c.ContainerID = `""` }, "container-id is empty"},
+		{"newline in a value", func(c *Container) { c.OSVersionID = "8.10\nruntime-kind=Evil" }, "not one line of printable text"},
+		{"carriage return in a value", func(c *Container) { c.Kind = "Java\rX" }, "not one line of printable text"},
+		{"NUL in a value", func(c *Container) { c.KindImplementer = "a\x00b" }, "not one line of printable text"},
+		{"invalid UTF-8", func(c *Container) { c.OSID = "rh\xffel" }, "not one line of printable text"},
+		{"line longer than 4 KiB", func(c *Container) { c.KindVersion = strings.Repeat("9", MaxLineSize) }, "longer than 4096"},
+		{"'=' in a runtime name", func(c *Container) { c.Fingerprints = map[string][]Runtime{"java": {{Name: "a=b", Version: "1"}}} }, `invalid runtime name "a=b"`},
+		{"empty runtime name", func(c *Container) { c.Fingerprints = map[string][]Runtime{"java": {{Name: "", Version: "1"}}} }, "invalid runtime name"},
+		{"newline in a runtime version", func(c *Container) { c.Fingerprints = map[string][]Runtime{"java": {{Name: "Q", Version: "1\n2"}}} }, "not one line"},
+		{"path in a fingerprint name", func(c *Container) { c.Fingerprints = map[string][]Runtime{"../x": {{Name: "Q"}}} }, `invalid fingerprint name "../x"`},
+		{"empty fingerprint name", func(c *Container) { c.Fingerprints = map[string][]Runtime{"": {{Name: "Q"}}} }, `invalid fingerprint name ""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := Create(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := quarkus
+			tt.change(&c)
+			err = w.Add(c)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Add = %v, want error containing %q", err, tt.wantErr)
+			}
+			entries, _ := os.ReadDir(w.Dir())
+			if len(entries) != 0 {
+				t.Errorf("a refused container left %d entries", len(entries))
+			}
+		})
+	}
+}
+
+func TestWriterRefusesSamePIDTwice(t *testing.T) {
+	w, err := Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(quarkus); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(quarkus); err == nil {
+		t.Fatal("second Add of the same pid succeeded")
+	}
+}
+
+// TestWriterRoundTrip writes containers concurrently and reads back exactly
+// what was written, values trimmed as the reader trims them.
+func TestWriterRoundTrip(t *testing.T) {
+	w, err := Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []Container
+	for i := 1; i <= 60; i++ {
+		c := quarkus
+		c.PID = i
+		c.PodName = fmt.Sprintf("pod-%d", i)
+		c.ContainerID = fmt.Sprintf("containerd://%064x", i)
+		want = append(want, c)
+	}
+	var wg sync.WaitGroup
+	for _, c := range want {
+		wg.Go(func() {
+			if err := w.Add(c); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := Read(w.Dir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want { // the reader sorts items of a file by name, then version
+		want[i].Fingerprints = map[string][]Runtime{
+			"java":       {{Name: "Quarkus", Version: "3.15.3.redhat-00002"}},
+			"app-server": {{Name: "Netty", Version: ""}, {Name: "Vert.x", Version: "4.5.1"}},
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read back %d containers, differ from the %d written:\n%+v\nwant\n%+v", len(got), len(want), got[0], want[0])
+	}
+
+	trimmed := Container{PID: 99, PodName: " p ", PodNamespace: `"ns"`, ContainerID: "'containerd://ab'", OSVersionID: ` "8.10" `}
+	if err := w.Add(trimmed); err != nil {
+		t.Fatal(err)
+	}
+	got, err = Read(w.Dir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := got[len(got)-1]
+	if last.PodName != "p" || last.PodNamespace != "ns" || last.ContainerID != "containerd://ab" || last.OSVersionID != "8.10" {
+		t.Errorf("trimmed values read back as %+v", last)
+	}
+}
+
+func TestCreateStampsAreUniqueAndDated(t *testing.T) {
+	dataDir := t.TempDir()
+	before := time.Now().Add(-time.Second)
+	dirs := make(chan string, 200)
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			w, err := Create(dataDir)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			dirs <- w.Dir()
+		})
+	}
+	wg.Wait()
+	close(dirs)
+	seen := map[string]bool{}
+	for d := range dirs {
+		if seen[d] {
+			t.Fatalf("directory %s created twice", d)
+		}
+		seen[d] = true
+		if filepath.Dir(d) != dataDir {
+			t.Fatalf("%s is not a direct child of %s", d, dataDir)
+		}
+		at, ok := StampTime(filepath.Base(d))
+		if !ok || at.Before(before) || at.After(time.Now()) {
+			t.Fatalf("StampTime(%s) = %v, %v", filepath.Base(d), at, ok)
+		}
+	}
+	if len(seen) != 200 {
+		t.Fatalf("%d directories, want 200", len(seen))
+	}
+	for _, name := range []string{"out-", "out-x-1", "in-20261125T032622.123456789Z-00", "out-20261125T032622.123456789Z"} {
+		if _, ok := StampTime(name); ok {
+			t.Errorf("StampTime(%q) accepted a name Create never makes", name)
+		}
+	}
+}
+
+// TestWriterGivesTreeToDataDirOwner runs as root: the coordinator (root)
+// writes, the exporter (uid 1000 here) must be able to read and delete.
+func TestWriterGivesTreeToDataDirOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: chown to another user")
+	}
+	old := syscall.Umask(0o077) // the modes must not depend on the umask
+	defer syscall.Umask(old)
+	parent := t.TempDir()
+	for _, d := range []string{parent, filepath.Dir(parent)} { // uid 1000 must reach the data dir
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dataDir := filepath.Join(parent, "data")
+	if err := os.Mkdir(dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dataDir, 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Create(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(quarkus); err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.Walk(w.Dir(), func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		st := info.Sys().(*syscall.Stat_t)
+		want := os.FileMode(0o644)
+		if info.IsDir() {
+			want = 0o755
+		}
+		if st.Uid != 1000 || st.Gid != 1000 || info.Mode().Perm() != want {
+			t.Errorf("%s: owner %d:%d mode %v, want 1000:1000 %v", path, st.Uid, st.Gid, info.Mode().Perm(), want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm := exec.Command("rm", "-r", w.Dir())
+	rm.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000}}
+	if out, err := rm.CombinedOutput(); err != nil {
+		t.Fatalf("uid 1000 cannot delete the result dir: %v\n%s", err, out)
+	}
+}
+
+// readTree returns file name -> content of the regular files of dir.
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = string(data)
+	}
+	return files
+}
