@@ -1,0 +1,415 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	cgroupMount = "/sys/fs/cgroup"
+	cpuPeriodUS = 100000
+	// drainWait bounds how long a kill waits for the cgroup to empty before rmdir.
+	drainWait = 2 * time.Second
+)
+
+// v1Subsystems are the controllers a fingerprint's cgroup is made of on cgroup v1.
+var v1Subsystems = []cgroup1.Name{cgroup1.Memory, cgroup1.Pids, cgroup1.Cpu}
+
+// cgroupParent is the sandbox's own cgroup, parent of one cgroup per run.
+type cgroupParent interface {
+	newRun(name string, l Limits) (runCgroup, error)
+	remove() error
+}
+
+// runCgroup is the cgroup of one run.
+type runCgroup interface {
+	// enter is called on the locked thread, before it leaves the host mount namespace, and
+	// arranges for the next child forked by that thread to be born in the cgroup.
+	enter(tid int, attr *syscall.SysProcAttr) error
+	// leave undoes what enter did to the thread, once the child exists. Not on the locked thread.
+	leave(tid int) error
+	// kill kills every process in the cgroup and waits (bounded) for it to be empty.
+	kill() error
+	// events reports the limit events recorded so far.
+	events() limitEvents
+	// dir returns the cgroup directory of controller ("memory", "pids", "cpu" on v1; any on v2).
+	dir(controller string) string
+	remove() error
+}
+
+type limitEvents struct {
+	oomKills, pidsMax uint64
+}
+
+func newCgroupParent(parent, name string) (cgroupParent, error) {
+	switch cgroups.Mode() {
+	case cgroups.Unified:
+		return newV2Parent(parent, name)
+	case cgroups.Legacy, cgroups.Hybrid:
+		return newV1Parent(parent, name)
+	default:
+		return nil, errors.New("no cgroup file system mounted at " + cgroupMount)
+	}
+}
+
+// ---- cgroup v1 ----
+
+type v1Parent struct {
+	cg   cgroup1.Cgroup
+	path cgroup1.Path
+	own  cgroup1.Cgroup // this process's cgroups, where the locked thread returns after a fork
+	swap bool           // memory.memsw.* exist: limit memory+swap too
+}
+
+func v1Hierarchy() ([]cgroup1.Subsystem, error) {
+	return []cgroup1.Subsystem{
+		cgroup1.NewMemory(cgroupMount),
+		cgroup1.NewPids(cgroupMount),
+		cgroup1.NewCpu(cgroupMount),
+	}, nil
+}
+
+func newV1Parent(parent, name string) (*v1Parent, error) {
+	for _, s := range v1Subsystems {
+		if _, err := os.Stat(filepath.Join(cgroupMount, string(s), "cgroup.procs")); err != nil {
+			return nil, fmt.Errorf("cgroup v1 controller %s not mounted: %w", s, err)
+		}
+	}
+	var path cgroup1.Path
+	if parent == "" {
+		path = cgroup1.NestedPath(name)
+	} else {
+		path = cgroup1.StaticPath(filepath.Join("/", parent, name))
+	}
+	own, err := cgroup1.Load(cgroup1.NestedPath(""), cgroup1.WithHierarchy(v1Hierarchy))
+	if err != nil {
+		return nil, fmt.Errorf("load own cgroup v1: %w", err)
+	}
+	cg, err := cgroup1.New(path, &specs.LinuxResources{}, cgroup1.WithHierarchy(v1Hierarchy))
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup v1 %s: %w", name, err)
+	}
+	p := &v1Parent{cg: cg, path: path, own: own}
+	if dir, err := path(cgroup1.Memory); err == nil {
+		_, err := os.Stat(filepath.Join(cgroupMount, "memory", dir, "memory.memsw.limit_in_bytes"))
+		p.swap = err == nil
+	}
+	return p, nil
+}
+
+func (p *v1Parent) newRun(name string, l Limits) (runCgroup, error) {
+	quota := int64(l.CPUPercent) * cpuPeriodUS / 100
+	period := uint64(cpuPeriodUS)
+	mem := specs.LinuxMemory{Limit: &l.MemoryBytes}
+	if p.swap {
+		mem.Swap = &l.MemoryBytes // memory+swap: no swap on top of the memory limit
+	}
+	res := &specs.LinuxResources{
+		Memory: &mem,
+		Pids:   &specs.LinuxPids{Limit: &l.MaxPids},
+		CPU:    &specs.LinuxCPU{Quota: &quota, Period: &period},
+	}
+	cg, err := p.cg.New(name, res)
+	if err != nil {
+		r := &v1Run{parent: p, name: name}
+		_ = r.removeDirs()
+		return nil, fmt.Errorf("create cgroup v1 %s: %w", name, err)
+	}
+	return &v1Run{parent: p, name: name, cg: cg}, nil
+}
+
+func (p *v1Parent) remove() error {
+	if err := p.cg.Delete(); err != nil {
+		return fmt.Errorf("remove cgroup v1: %w", err)
+	}
+	return nil
+}
+
+type v1Run struct {
+	parent *v1Parent
+	name   string
+	cg     cgroup1.Cgroup
+}
+
+func (r *v1Run) dir(controller string) string {
+	base, err := r.parent.path(cgroup1.Name(controller))
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(cgroupMount, controller, base, r.name)
+}
+
+// enter moves the calling thread only (v1 "tasks"), so the child it forks next is born inside.
+func (r *v1Run) enter(tid int, _ *syscall.SysProcAttr) error {
+	if err := r.cg.AddTask(cgroup1.Process{Pid: tid}); err != nil {
+		return fmt.Errorf("move thread %d into cgroup v1: %w", tid, err)
+	}
+	return nil
+}
+
+func (r *v1Run) leave(tid int) error {
+	if err := r.parent.own.AddTask(cgroup1.Process{Pid: tid}); err != nil {
+		return fmt.Errorf("move thread %d back to its cgroup v1: %w", tid, err)
+	}
+	return nil
+}
+
+func (r *v1Run) kill() error {
+	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"))
+}
+
+func (r *v1Run) events() limitEvents {
+	return limitEvents{
+		oomKills: readKeyed(filepath.Join(r.dir("memory"), "memory.oom_control"), "oom_kill"),
+		pidsMax:  readKeyed(filepath.Join(r.dir("pids"), "pids.events"), "max"),
+	}
+}
+
+func (r *v1Run) remove() error {
+	if err := r.kill(); err != nil {
+		return err
+	}
+	return r.removeDirs()
+}
+
+// removeDirs removes the run's directories directly: cgroup1's Delete stops at the first
+// controller that still lists a task, while a half-created cgroup must still go.
+func (r *v1Run) removeDirs() error {
+	var errs []error
+	for _, s := range v1Subsystems {
+		d := r.dir(string(s))
+		if d == "" {
+			continue
+		}
+		if err := rmdirRetry(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ---- cgroup v2 ----
+
+type v2Parent struct {
+	mgr   *cgroup2.Manager
+	group string
+}
+
+func newV2Parent(parent, name string) (*v2Parent, error) {
+	if parent == "" {
+		own, err := cgroup2.NestedGroupPath("")
+		if err != nil {
+			return nil, fmt.Errorf("own cgroup v2: %w", err)
+		}
+		parent = own
+	}
+	group := filepath.Join("/", parent, name)
+	// Enabling the controllers below the parent fails with EBUSY when the parent holds
+	// processes (cgroup v2 "no internal processes" rule): Options.CgroupParent is the way out.
+	mgr, err := cgroup2.NewManager(cgroupMount, group, &cgroup2.Resources{
+		Memory: &cgroup2.Memory{}, Pids: &cgroup2.Pids{}, CPU: &cgroup2.CPU{},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup v2 %s (set the sandbox cgroup parent to a cgroup without processes): %w", group, err)
+	}
+	if err := writeSubtreeControl(filepath.Join(cgroupMount, group), "+memory +pids +cpu"); err != nil {
+		_ = mgr.Delete()
+		return nil, fmt.Errorf("enable controllers in cgroup v2 %s: %w", group, err)
+	}
+	return &v2Parent{mgr: mgr, group: group}, nil
+}
+
+func writeSubtreeControl(dir, value string) error {
+	return os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(value), 0)
+}
+
+func (p *v2Parent) newRun(name string, l Limits) (runCgroup, error) {
+	quota := int64(l.CPUPercent) * cpuPeriodUS / 100
+	period := uint64(cpuPeriodUS)
+	oomGroup := true // an OOM kills the whole run, not one random process of it
+	zero := int64(0)
+	res := &cgroup2.Resources{
+		Memory: &cgroup2.Memory{Max: &l.MemoryBytes, Swap: &zero, OOMGroup: &oomGroup},
+		Pids:   &cgroup2.Pids{Max: l.MaxPids},
+		CPU:    &cgroup2.CPU{Max: cgroup2.NewCPUMax(&quota, &period)},
+	}
+	path := filepath.Join(cgroupMount, p.group, name)
+	if _, err := os.Stat(filepath.Join(cgroupMount, p.group, "memory.swap.max")); err != nil {
+		res.Memory.Swap = nil // no swap accounting on this host
+	}
+	mgr, err := cgroup2.NewManager(cgroupMount, filepath.Join(p.group, name), res)
+	if err != nil {
+		_ = rmdirRetry(path)
+		return nil, fmt.Errorf("create cgroup v2 %s: %w", name, err)
+	}
+	return &v2Run{mgr: mgr, path: path}, nil
+}
+
+func (p *v2Parent) remove() error {
+	if err := p.mgr.Delete(); err != nil {
+		return fmt.Errorf("remove cgroup v2: %w", err)
+	}
+	return nil
+}
+
+type v2Run struct {
+	mgr  *cgroup2.Manager
+	path string
+	fd   int
+}
+
+func (r *v2Run) dir(string) string { return r.path }
+
+// enter opens the cgroup directory for clone3(CLONE_INTO_CGROUP): the child is born inside.
+func (r *v2Run) enter(_ int, attr *syscall.SysProcAttr) error {
+	fd, err := unix.Open(r.path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open cgroup v2 %s: %w", r.path, err)
+	}
+	r.fd = fd
+	attr.UseCgroupFD = true
+	attr.CgroupFD = fd
+	return nil
+}
+
+func (r *v2Run) leave(int) error {
+	if r.fd > 0 {
+		unix.Close(r.fd)
+		r.fd = 0
+	}
+	return nil
+}
+
+func (r *v2Run) kill() error {
+	procs := filepath.Join(r.path, "cgroup.procs")
+	if err := os.WriteFile(filepath.Join(r.path, "cgroup.kill"), []byte("1"), 0); err == nil {
+		return waitEmpty(procs)
+	}
+	return killAll(procs) // kernels before 5.14
+}
+
+func (r *v2Run) events() limitEvents {
+	return limitEvents{
+		oomKills: readKeyed(filepath.Join(r.path, "memory.events"), "oom_kill"),
+		pidsMax:  readKeyed(filepath.Join(r.path, "pids.events"), "max"),
+	}
+}
+
+func (r *v2Run) remove() error {
+	if err := r.kill(); err != nil {
+		return err
+	}
+	return rmdirRetry(r.path)
+}
+
+// ---- shared helpers ----
+
+// killAll SIGKILLs every process listed in procsFile until none is left (a process may fork
+// between the read and the kill, hence the loop; the pids limit bounds it). The calling
+// process is never killed: on v1 its locked thread is briefly a member of the cgroup.
+func killAll(procsFile string) error {
+	self := os.Getpid()
+	deadline := time.Now().Add(drainWait)
+	for {
+		pids, err := readPids(procsFile)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		live := 0
+		for _, pid := range pids {
+			if pid == self || pid <= 0 {
+				continue
+			}
+			live++
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		if live == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %d processes still alive after SIGKILL", procsFile, live)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func waitEmpty(procsFile string) error {
+	deadline := time.Now().Add(drainWait)
+	for {
+		pids, err := readPids(procsFile)
+		if err != nil || len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %d processes still alive after cgroup.kill", procsFile, len(pids))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func readPids(procsFile string) ([]int, error) {
+	b, err := os.ReadFile(procsFile)
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad pid %q", procsFile, f)
+		}
+		pids = append(pids, pid)
+	}
+	return pids, nil
+}
+
+// readKeyed returns the value of "key N" in a flat-keyed cgroup file, 0 if absent.
+func readKeyed(path, key string) uint64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), " ")
+		if ok && k == key {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// rmdirRetry removes a cgroup directory; the kernel may answer EBUSY for a moment after the
+// last task left.
+func rmdirRetry(dir string) error {
+	var err error
+	for delay := 5 * time.Millisecond; delay < time.Second; delay *= 2 {
+		err = unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			break
+		}
+		time.Sleep(delay)
+	}
+	return fmt.Errorf("rmdir %s: %w", dir, err)
+}

@@ -1,0 +1,345 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// Errors a Run can return, testable with errors.Is.
+var (
+	// ErrTimeout: the fingerprint did not finish within Limits.Timeout (or the context ended);
+	// its whole process group and cgroup were killed.
+	ErrTimeout = errors.New("fingerprint timed out")
+	// ErrTargetGone: the target process no longer exists (or its namespaces cannot be opened).
+	ErrTargetGone = errors.New("target process gone")
+	// ErrOutputTooLarge: the fingerprint printed more than Limits.MaxOutput bytes; it was killed.
+	ErrOutputTooLarge = errors.New("fingerprint output too large")
+	// ErrFailed: the fingerprint exited with a non-zero status or was killed by a signal.
+	ErrFailed = errors.New("fingerprint failed")
+	// ErrMemoryLimit: the fingerprint failed and its cgroup recorded an OOM kill. Wraps ErrFailed.
+	ErrMemoryLimit = fmt.Errorf("%w: memory limit reached", ErrFailed)
+	// ErrPidsLimit: the fingerprint failed and its cgroup refused a fork. Wraps ErrFailed.
+	ErrPidsLimit = fmt.Errorf("%w: pids limit reached", ErrFailed)
+	// ErrBadExecutable: the executable is not a regular file, or is readable by someone (it must
+	// be execute-only, e.g. mode 0111, so that the kernel keeps the fingerprint non-dumpable).
+	ErrBadExecutable = errors.New("unsuitable fingerprint executable")
+)
+
+// Defaults applied to zero fields of Limits.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultMemoryBytes = 256 << 20
+	DefaultMaxPids     = 64
+	DefaultCPUPercent  = 100
+	DefaultMaxOutput   = 64 << 10
+)
+
+// stderrKept bounds how much of a failing fingerprint's standard error is quoted in the error.
+const stderrKept = 512
+
+// killGrace bounds how long Run waits, after the fingerprint's cgroup was killed, for its
+// output pipes to close; a descendant that escaped the kill must not hold Run forever.
+const killGrace = 2 * time.Second
+
+// Target is the container process whose namespaces and identity a fingerprint takes.
+type Target struct {
+	HostPID  int    // pid in the caller's pid namespace
+	UID, GID uint32 // the fingerprint runs with these ids and no supplementary groups
+}
+
+// Limits bound one run. Zero fields take the Default* values.
+type Limits struct {
+	Timeout     time.Duration // wall clock, from the start of Run
+	MemoryBytes int64         // cgroup memory limit (and memory+swap on v1 when accounted)
+	MaxPids     int64         // cgroup pids limit (processes and threads)
+	CPUPercent  int           // CPU bandwidth, 100 = one full CPU
+	MaxOutput   int           // bytes of standard output accepted
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Timeout == 0 {
+		l.Timeout = DefaultTimeout
+	}
+	if l.MemoryBytes == 0 {
+		l.MemoryBytes = DefaultMemoryBytes
+	}
+	if l.MaxPids == 0 {
+		l.MaxPids = DefaultMaxPids
+	}
+	if l.CPUPercent == 0 {
+		l.CPUPercent = DefaultCPUPercent
+	}
+	if l.MaxOutput == 0 {
+		l.MaxOutput = DefaultMaxOutput
+	}
+	return l
+}
+
+func (l Limits) validate() error {
+	switch {
+	case l.Timeout < 0:
+		return fmt.Errorf("negative timeout %s", l.Timeout)
+	case l.MemoryBytes < 1<<20:
+		return fmt.Errorf("memory limit %d below 1 MiB", l.MemoryBytes)
+	case l.MaxPids < 1:
+		return fmt.Errorf("pids limit %d below 1", l.MaxPids)
+	case l.CPUPercent < 1 || l.CPUPercent > 100*1024:
+		return fmt.Errorf("cpu percent %d out of range", l.CPUPercent)
+	case l.MaxOutput < 1:
+		return fmt.Errorf("output limit %d below 1", l.MaxOutput)
+	}
+	return nil
+}
+
+// Options configure a Sandbox.
+type Options struct {
+	// CgroupParent is the cgroup (a path as in /proc/self/cgroup, e.g. "/insights") under which
+	// the sandbox creates its own cgroup. Empty: under this process's own cgroup, which on v1
+	// keeps the fingerprints accounted to the extractor's pod. On v2 this process's cgroup
+	// usually holds processes and so cannot delegate controllers: set it there.
+	CgroupParent string
+	// Logger receives one line per failed run; nil discards.
+	Logger *slog.Logger
+}
+
+// Sandbox runs fingerprints. It owns a parent cgroup, created by New and removed by Close.
+// Run is safe for concurrent use.
+type Sandbox struct {
+	log     *slog.Logger
+	cg      cgroupParent
+	lastCap int
+	runSeq  atomic.Uint64
+	closed  atomic.Bool
+}
+
+// New prepares the sandbox's parent cgroup (v1 or v2, as the host mounts them).
+func New(opts Options) (*Sandbox, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	lastCap, err := readLastCap()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	var suffix [4]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return nil, fmt.Errorf("sandbox: random cgroup name: %w", err)
+	}
+	name := fmt.Sprintf("insights-runtime-extractor-sandbox-%d-%s", os.Getpid(), hex.EncodeToString(suffix[:]))
+	cg, err := newCgroupParent(opts.CgroupParent, name)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	return &Sandbox{log: log, cg: cg, lastCap: lastCap}, nil
+}
+
+// Close removes the sandbox's parent cgroup. Runs must have returned.
+func (s *Sandbox) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if err := s.cg.remove(); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
+}
+
+// Run executes the host executable exePath with args inside t's pid and mount namespaces,
+// deprivileged and limited by l, feeds it stdin and returns its standard output (at most
+// l.MaxOutput bytes). On any error the output is nil.
+func (s *Sandbox) Run(ctx context.Context, t Target, exePath string, args []string, stdin []byte, l Limits) ([]byte, error) {
+	out, err := s.run(ctx, t, exePath, args, stdin, l)
+	if err != nil {
+		s.log.Debug("fingerprint run failed", "target_pid", t.HostPID, "executable", exePath, "error", err)
+		return nil, fmt.Errorf("sandbox: run %s in pid %d: %w", exePath, t.HostPID, err)
+	}
+	return out, nil
+}
+
+func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []string, stdin []byte, l Limits) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, errors.New("sandbox closed")
+	}
+	if t.HostPID <= 0 {
+		return nil, fmt.Errorf("invalid target pid %d", t.HostPID)
+	}
+	l = l.withDefaults()
+	if err := l.validate(); err != nil {
+		return nil, fmt.Errorf("limits: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, l.Timeout)
+	defer cancel()
+
+	cg, err := s.cg.newRun(fmt.Sprintf("run-%d", s.runSeq.Add(1)), l)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := cg.remove(); err != nil {
+			s.log.Warn("removing fingerprint cgroup", "error", err)
+		}
+	}()
+
+	stdoutR, stdoutW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("stdout pipe: %w", err)
+	}
+	defer stdoutR.Close()
+	stderr := &boundedBuffer{max: stderrKept}
+
+	cmd := &exec.Cmd{
+		Args:   append([]string{exeName(exePath)}, args...),
+		Env:    []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Stdin:  bytes.NewReader(stdin),
+		Stdout: stdoutW,
+		Stderr: stderr,
+		// A descendant that keeps stdin or stderr open must not hold Wait after the kill.
+		WaitDelay: killGrace,
+		SysProcAttr: &syscall.SysProcAttr{
+			Credential: &syscall.Credential{Uid: t.UID, Gid: t.GID, Groups: []uint32{}},
+			Setpgid:    true,
+			Pdeathsig:  syscall.SIGKILL,
+		},
+	}
+
+	started := make(chan startResult, 1)
+	exited := make(chan error, 1)
+	go enterAndRun(entry{
+		hostPID: t.HostPID, exePath: exePath, lastCap: s.lastCap,
+		cmd: cmd, cg: cg, stdoutW: stdoutW,
+	}, started, exited)
+	st := <-started
+	// Before anything can kill the cgroup: on v1 the forking thread is still a member of it.
+	if err := cg.leave(st.tid); err != nil {
+		if st.err == nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		return nil, err
+	}
+	if st.err != nil {
+		return nil, st.err
+	}
+	pid := cmd.Process.Pid
+
+	// Read the output concurrently: a fingerprint blocks once the pipe is full.
+	type readResult struct {
+		out []byte
+		err error
+	}
+	readDone := make(chan readResult, 1)
+	overflow := make(chan struct{})
+	go func() {
+		out, err := io.ReadAll(io.LimitReader(stdoutR, int64(l.MaxOutput)+1))
+		if len(out) > l.MaxOutput {
+			close(overflow)
+			out = nil
+			err = ErrOutputTooLarge
+		}
+		readDone <- readResult{out, err}
+	}()
+
+	var runErr, waitErr error
+	select {
+	case waitErr = <-exited:
+	case <-ctx.Done():
+		runErr = fmt.Errorf("%w after %s: %w", ErrTimeout, l.Timeout, context.Cause(ctx))
+	case <-overflow:
+		runErr = fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, l.MaxOutput)
+	}
+	// Whatever happened, nothing the fingerprint started outlives the run.
+	if runErr != nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	if err := cg.kill(); err != nil {
+		s.log.Warn("killing fingerprint cgroup", "error", err)
+	}
+	if runErr != nil {
+		waitErr = <-exited
+	}
+
+	var res readResult
+	select {
+	case res = <-readDone:
+	case <-time.After(killGrace):
+		// Closing the read end unblocks the reader; a writer that escaped the kill gets EPIPE.
+		stdoutR.Close()
+		res = <-readDone
+		if res.err == nil {
+			res.err = errors.New("output pipe still open after the fingerprint was killed")
+		}
+	}
+
+	if runErr != nil {
+		return nil, runErr
+	}
+	if waitErr != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(waitErr, &exitErr) {
+			return nil, fmt.Errorf("wait: %w", waitErr)
+		}
+		base := ErrFailed
+		switch ev := cg.events(); {
+		case ev.oomKills > 0:
+			base = ErrMemoryLimit
+		case ev.pidsMax > 0:
+			base = ErrPidsLimit
+		}
+		return nil, fmt.Errorf("%w: %s, stderr %q", base, exitErr.ProcessState, stderr.String())
+	}
+	if res.err != nil {
+		if errors.Is(res.err, ErrOutputTooLarge) {
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, l.MaxOutput)
+		}
+		return nil, fmt.Errorf("read output: %w", res.err)
+	}
+	return res.out, nil
+}
+
+// exeName is argv[0] for the fingerprint: the base name of its host path, so that nothing of
+// the host's layout is shown to the container.
+func exeName(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}
+
+// boundedBuffer keeps the first max bytes written to it and discards the rest.
+type boundedBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf bytes.Buffer
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+// String returns the kept bytes as valid UTF-8.
+func (b *boundedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(bytes.ToValidUTF8(b.buf.Bytes(), []byte(string(utf8.RuneError))))
+}
