@@ -1,0 +1,134 @@
+// Command coordinator runs one scan of the node's running containers and
+// prints the path of the result directory it wrote (SPEC §4).
+//
+//	coordinator [flags] [id,id,...]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/openshift/insights-runtime-extractor/internal/coordinator"
+	"github.com/openshift/insights-runtime-extractor/internal/cri"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/logging"
+	"github.com/openshift/insights-runtime-extractor/internal/privileges"
+	"github.com/openshift/insights-runtime-extractor/internal/process"
+	"github.com/openshift/insights-runtime-extractor/internal/result"
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "coordinator:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("coordinator", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: coordinator [flags] [container-id,container-id,...]")
+		fs.PrintDefaults()
+	}
+	var (
+		endpoint    = fs.String("runtime-endpoint", "", "CRI socket (unix://...); default $"+cri.EndpointEnv+", else the first default socket that answers")
+		configPath  = fs.String("config", "/config.toml", "fingerprint rules (config.toml)")
+		fprDir      = fs.String("fingerprints-dir", "/", "directory holding the fpr_* executables")
+		dataDir     = fs.String("data-dir", "/data", "directory in which the result directory is created")
+		concurrency = fs.Int("concurrency", 1, "containers scanned at once (1 keeps a busy node undisturbed)")
+		fprTimeout  = fs.Duration("fingerprint-timeout", sandbox.DefaultTimeout, "wall-clock limit of one fingerprint run")
+		logOpts     logging.Options
+	)
+	logOpts.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *concurrency < 1 {
+		return fmt.Errorf("-concurrency must be at least 1, got %d", *concurrency)
+	}
+	if *fprTimeout <= 0 {
+		return fmt.Errorf("-fingerprint-timeout must be positive, got %s", *fprTimeout)
+	}
+	var ids []string
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		for id := range strings.SplitSeq(fs.Arg(0), ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	default:
+		return fmt.Errorf("expected at most one argument (comma-separated container ids), got %d", fs.NArg())
+	}
+	log, err := logOpts.New(os.Stderr)
+	if err != nil {
+		return err
+	}
+	if err := privileges.Require(privileges.CapSysAdmin, privileges.CapSetuid); err != nil {
+		return err
+	}
+	cfg, err := fingerprint.LoadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	client, err := cri.Dial(ctx, *endpoint, cri.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	tree, err := process.Snapshot("/proc")
+	if err != nil {
+		return err
+	}
+	sb, err := sandbox.New(sandbox.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	w, err := result.Create(*dataDir)
+	if err != nil {
+		return err
+	}
+
+	scan := coordinator.Scan{
+		Config:          cfg,
+		Containers:      client,
+		Processes:       tree,
+		Sandbox:         sb,
+		Store:           w,
+		FingerprintsDir: *fprDir,
+		Limits:          sandbox.Limits{Timeout: *fprTimeout},
+		Concurrency:     *concurrency,
+		Log:             log,
+	}
+	start := time.Now()
+	sum, err := scan.Run(ctx, ids)
+	if err != nil {
+		if rmErr := os.RemoveAll(w.Dir()); rmErr != nil {
+			log.Warn("remove unfinished result directory", "dir", w.Dir(), "error", rmErr)
+		}
+		return err
+	}
+	log.Info("scan done", "dir", w.Dir(), "runtime", client.Runtime(), "listed", sum.Listed,
+		"selected", sum.Selected, "scanned", sum.Scanned, "failed", sum.Failed, "unknown", len(sum.Unknown),
+		"duration", time.Since(start).Round(time.Millisecond))
+	fmt.Println(w.Dir())
+	return nil
+}
+

@@ -1,0 +1,152 @@
+// Package coordinator runs one scan: it lists the running containers over the
+// CRI, picks each one's workload process, runs the applicable fingerprints
+// inside the container through the sandbox and stores what they report in a
+// result directory (SPEC §4).
+package coordinator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"github.com/openshift/insights-runtime-extractor/internal/cri"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/process"
+	"github.com/openshift/insights-runtime-extractor/internal/result"
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
+)
+
+// ContainerLister is the part of the CRI client a scan needs.
+type ContainerLister interface {
+	RunningContainers(ctx context.Context) ([]cri.Container, error)
+}
+
+// Runner runs one fingerprint executable inside a target container.
+type Runner interface {
+	Run(ctx context.Context, t sandbox.Target, exePath string, args []string, stdin []byte, l sandbox.Limits) ([]byte, error)
+}
+
+// Workloads picks the process to fingerprint under a container's init pid.
+type Workloads interface {
+	Workload(pid int, recognizes func(name string) bool) (process.Process, error)
+}
+
+// Store receives one entry per scanned container.
+type Store interface {
+	Add(c result.Container) error
+}
+
+// Scan is one extraction. Its fields are the scan's collaborators and settings.
+type Scan struct {
+	Config          *fingerprint.Config
+	Containers      ContainerLister
+	Processes       Workloads
+	Sandbox         Runner
+	Store           Store
+	FingerprintsDir string
+	Limits          sandbox.Limits
+	Concurrency     int
+	Log             *slog.Logger
+}
+
+// Summary tells how a scan went; failures are per container and never stop the others.
+type Summary struct {
+	Listed, Selected, Scanned, Failed int
+	Unknown                           []string
+}
+
+// ErrNothingScanned is returned when the runtime could not even be asked for its containers.
+var ErrNothingScanned = errors.New("nothing could be scanned")
+
+// Run scans the running containers whose ids match ids (all of them when ids is empty).
+func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
+	all, err := s.Containers.RunningContainers(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("%w: list running containers: %w", ErrNothingScanned, err)
+	}
+	selected, unknown := all, []string(nil)
+	if len(ids) > 0 {
+		selected, unknown = cri.Select(all, ids)
+	}
+	for _, id := range unknown {
+		s.Log.Info("requested container is not running here, skipped", "id", id)
+	}
+	sum := Summary{Listed: len(all), Selected: len(selected), Unknown: unknown}
+
+	workers := max(s.Concurrency, 1)
+	jobs := make(chan cri.Container)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for c := range jobs {
+				err := s.scanOne(ctx, c)
+				mu.Lock()
+				if err != nil {
+					sum.Failed++
+					s.Log.Warn("container not scanned", "container", c.Key(), "pod", c.PodNamespace+"/"+c.PodName, "error", err)
+				} else {
+					sum.Scanned++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, c := range selected {
+		select {
+		case jobs <- c:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return sum, ctx.Err()
+}
+
+// scanOne fingerprints one container and stores its entry. A fingerprint that
+// fails costs only its own findings: the others still count.
+func (s *Scan) scanOne(ctx context.Context, c cri.Container) error {
+	p, err := s.Processes.Workload(c.PID, s.Config.Recognizes)
+	if err != nil {
+		return fmt.Errorf("find workload under pid %d: %w", c.PID, err)
+	}
+	entry := result.Container{
+		PID:          p.PID,
+		PodName:      c.PodName,
+		PodNamespace: c.PodNamespace,
+		ContainerID:  c.Key(),
+	}
+	target := sandbox.Target{HostPID: p.PID, UID: p.UID, GID: p.GID}
+	plan := s.Config.Plan(fingerprint.Process{PID: p.NSPID, Name: p.Name, Cmdline: p.Cmdline, Env: p.Env, Cwd: p.Cwd})
+	var found fingerprint.Findings
+	for _, inv := range plan {
+		out, err := s.Sandbox.Run(ctx, target, filepath.Join(s.FingerprintsDir, inv.Executable), inv.Args, inv.Stdin, s.Limits)
+		if err != nil {
+			if errors.Is(err, sandbox.ErrTargetGone) {
+				return fmt.Errorf("run %s: %w", inv.Executable, err)
+			}
+			s.Log.Warn("fingerprint failed", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
+			continue
+		}
+		f, err := fingerprint.DecodeFindings(bytes.NewReader(out))
+		if err != nil {
+			s.Log.Warn("fingerprint output refused", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
+			continue
+		}
+		// Plan orders the fingerprints by authority: the first to report a field keeps it.
+		found.Merge(f)
+		for _, r := range f.Runtimes {
+			if entry.Fingerprints == nil {
+				entry.Fingerprints = map[string][]result.Runtime{}
+			}
+			entry.Fingerprints[inv.Name] = append(entry.Fingerprints[inv.Name], result.Runtime{Name: r.Name, Version: r.Version})
+		}
+	}
+	entry.OSID, entry.OSVersionID = found.OSID, found.OSVersionID
+	entry.Kind, entry.KindVersion, entry.KindImplementer = found.Kind, found.KindVersion, found.KindImplementer
+	return s.Store.Add(entry)
+}

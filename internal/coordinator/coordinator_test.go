@@ -1,0 +1,206 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/openshift/insights-runtime-extractor/internal/cri"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/process"
+	"github.com/openshift/insights-runtime-extractor/internal/result"
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
+)
+
+const config = `
+[[fingerprints.version-executables]]
+process-names = ["node"]
+runtime-kind-name = "Node.js"
+`
+
+type lister struct {
+	cs  []cri.Container
+	err error
+}
+
+func (l lister) RunningContainers(context.Context) ([]cri.Container, error) { return l.cs, l.err }
+
+// workloads maps a container's init pid to its workload (or an error).
+type workloads map[int]process.Process
+
+func (w workloads) Workload(pid int, _ func(string) bool) (process.Process, error) {
+	p, ok := w[pid]
+	if !ok {
+		return process.Process{}, fmt.Errorf("pid %d: %w", pid, errors.New("no such process"))
+	}
+	return p, nil
+}
+
+// runner answers per executable name and target pid; a missing answer is a failure.
+type runner struct {
+	out map[string]string // "<exe base>@<host pid>" -> stdout
+	errs map[string]error
+	mu  sync.Mutex
+	ran []string
+}
+
+func (r *runner) Run(_ context.Context, t sandbox.Target, exe string, _ []string, _ []byte, _ sandbox.Limits) ([]byte, error) {
+	key := fmt.Sprintf("%s@%d", filepath.Base(exe), t.HostPID)
+	r.mu.Lock()
+	r.ran = append(r.ran, fmt.Sprintf("%s uid=%d", key, t.UID))
+	r.mu.Unlock()
+	if err := r.errs[key]; err != nil {
+		return nil, err
+	}
+	out, ok := r.out[key]
+	if !ok {
+		return nil, sandbox.ErrFailed
+	}
+	return []byte(out), nil
+}
+
+type store struct {
+	mu sync.Mutex
+	cs []result.Container
+}
+
+func (s *store) Add(c result.Container) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cs = append(s.cs, c)
+	return nil
+}
+
+func ctr(id string, pid int) cri.Container {
+	return cri.Container{ID: strings.Repeat(id, 64), Name: "c" + id, PodName: "pod-" + id, PodNamespace: "ns", Runtime: "containerd", PID: pid}
+}
+
+func TestScanRun(t *testing.T) {
+	cfg, err := fingerprint.ParseConfig(strings.NewReader(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := process.Process{PID: 110, NSPID: 7, Name: "node", UID: 1000, GID: 1000}
+	goapp := process.Process{PID: 220, NSPID: 1, Name: "server"}
+	tests := []struct {
+		name    string
+		list    lister
+		procs   workloads
+		out     map[string]string
+		errs    map[string]error
+		ids     []string
+		want    []result.Container
+		wantSum Summary
+		wantErr error
+	}{
+		{
+			name:  "every container is scanned with the fingerprints its process calls for",
+			list:  lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
+			procs: workloads{100: node, 200: goapp},
+			out: map[string]string{
+				"fpr_os@110":                 "os-release-id=debian\nos-release-version-id=12\n",
+				"fpr_version_executable@110": "runtime-kind=Node.js\nruntime-kind-version=v18.20.4\n",
+				"fpr_os@220":                 "",
+				"fpr_native_executable@220":  "runtime-kind=Golang\nruntime-kind-version=go1.26.8\n",
+			},
+			want: []result.Container{
+				{PID: 110, PodName: "pod-a", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("a", 64),
+					OSID: "debian", OSVersionID: "12", Kind: "Node.js", KindVersion: "v18.20.4"},
+				{PID: 220, PodName: "pod-b", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("b", 64),
+					Kind: "Golang", KindVersion: "go1.26.8"},
+			},
+			wantSum: Summary{Listed: 2, Selected: 2, Scanned: 2},
+		},
+		{
+			name:  "a failed fingerprint costs only its own findings",
+			list:  lister{cs: []cri.Container{ctr("a", 100)}},
+			procs: workloads{100: node},
+			out:   map[string]string{"fpr_os@110": "os-release-id=debian\n"},
+			errs:  map[string]error{"fpr_version_executable@110": sandbox.ErrTimeout},
+			want: []result.Container{{PID: 110, PodName: "pod-a", PodNamespace: "ns",
+				ContainerID: "containerd://" + strings.Repeat("a", 64), OSID: "debian"}},
+			wantSum: Summary{Listed: 1, Selected: 1, Scanned: 1},
+		},
+		{
+			name:  "a container whose process vanished is left out, the others stay",
+			list:  lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
+			procs: workloads{200: goapp},
+			out:   map[string]string{"fpr_os@220": "os-release-id=alpine\n"},
+			want: []result.Container{{PID: 220, PodName: "pod-b", PodNamespace: "ns",
+				ContainerID: "containerd://" + strings.Repeat("b", 64), OSID: "alpine"}},
+			wantSum: Summary{Listed: 2, Selected: 2, Scanned: 1, Failed: 1},
+		},
+		{
+			name:    "a target gone during the scan drops that container",
+			list:    lister{cs: []cri.Container{ctr("a", 100)}},
+			procs:   workloads{100: node},
+			errs:    map[string]error{"fpr_os@110": sandbox.ErrTargetGone},
+			wantSum: Summary{Listed: 1, Selected: 1, Failed: 1},
+		},
+		{
+			name:  "only the requested ids are scanned; unknown ids are reported",
+			list:  lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
+			procs: workloads{100: node, 200: goapp},
+			out:   map[string]string{"fpr_os@220": "os-release-id=alpine\n"},
+			ids:   []string{"containerd://bbbb", "cccc"},
+			want: []result.Container{{PID: 220, PodName: "pod-b", PodNamespace: "ns",
+				ContainerID: "containerd://" + strings.Repeat("b", 64), OSID: "alpine"}},
+			wantSum: Summary{Listed: 2, Selected: 1, Scanned: 1, Unknown: []string{"cccc"}},
+		},
+		{
+			name:    "a runtime that cannot be listed means nothing was scanned",
+			list:    lister{err: cri.ErrUnavailable},
+			wantErr: ErrNothingScanned,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &store{}
+			s := Scan{
+				Config: cfg, Containers: tc.list, Processes: tc.procs,
+				Sandbox: &runner{out: tc.out, errs: tc.errs}, Store: st,
+				FingerprintsDir: "/fpr", Concurrency: 2, Log: slog.New(slog.DiscardHandler),
+			}
+			sum, err := s.Run(context.Background(), tc.ids)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			slices.SortFunc(st.cs, func(a, b result.Container) int { return a.PID - b.PID })
+			if diff := cmp.Diff(tc.want, st.cs); diff != "" {
+				t.Errorf("stored entries (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantSum, sum); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// The fingerprints run as the workload's own uid, in its own namespaces.
+func TestScanRunsFingerprintsAsTheWorkload(t *testing.T) {
+	cfg, err := fingerprint.ParseConfig(strings.NewReader(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{out: map[string]string{}}
+	s := Scan{
+		Config: cfg, Containers: lister{cs: []cri.Container{ctr("a", 100)}},
+		Processes: workloads{100: {PID: 110, NSPID: 7, Name: "node", UID: 1000, GID: 1000}},
+		Sandbox:   r, Store: &store{}, FingerprintsDir: "/fpr", Log: slog.New(slog.DiscardHandler),
+	}
+	if _, err := s.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"fpr_os@110 uid=1000", "fpr_version_executable@110 uid=1000"}
+	if diff := cmp.Diff(want, r.ran); diff != "" {
+		t.Errorf("runs (-want +got):\n%s", diff)
+	}
+}
