@@ -131,4 +131,3 @@ func run(args []string) error {
 	fmt.Println(w.Dir())
 	return nil
 }
-

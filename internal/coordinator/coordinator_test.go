@@ -46,10 +46,10 @@ func (w workloads) Workload(pid int, _ func(string) bool) (process.Process, erro
 
 // runner answers per executable name and target pid; a missing answer is a failure.
 type runner struct {
-	out map[string]string // "<exe base>@<host pid>" -> stdout
+	out  map[string]string // "<exe base>@<host pid>" -> stdout
 	errs map[string]error
-	mu  sync.Mutex
-	ran []string
+	mu   sync.Mutex
+	ran  []string
 }
 
 func (r *runner) Run(_ context.Context, t sandbox.Target, exe string, _ []string, _ []byte, _ sandbox.Limits) ([]byte, error) {
