@@ -1,0 +1,98 @@
+// Command exporter serves GET/POST /gather_runtime_info (SPEC §2): the
+// unprivileged half of the pod, scraped by the Insights Operator.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/openshift/insights-runtime-extractor/internal/exporter"
+	"github.com/openshift/insights-runtime-extractor/internal/extractor"
+	"github.com/openshift/insights-runtime-extractor/internal/logging"
+)
+
+func main() {
+	fs := flag.NewFlagSet("exporter", flag.ContinueOnError)
+	bind := fs.String("bind", "127.0.0.1", "`address` to bind (the DaemonSet passes 0.0.0.0)")
+	port := fs.Int("port", 8000, "TCP `port` to listen on")
+	extractorAddress := fs.String("extractor-address", "127.0.0.1:3000", "`address` of extractor_server")
+	dataDir := fs.String("data-dir", "/data", "`directory` shared with the extractor; result paths outside it are refused")
+	timeout := fs.Duration("timeout", exporter.DefaultTimeout, "bound of one whole extraction")
+	var logOpts logging.Options
+	logOpts.Register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: exporter [flags]\n\nServes GET and POST %s.\n\n", exporter.Path)
+		fs.PrintDefaults()
+	}
+	if err := parse(fs); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "exporter:", err)
+		os.Exit(2)
+	}
+	log, err := logOpts.New(os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "exporter:", err)
+		os.Exit(2)
+	}
+	if *port < 0 || *port > 65535 {
+		fmt.Fprintf(os.Stderr, "exporter: invalid -port %d\n", *port)
+		os.Exit(2)
+	}
+	if *timeout <= 0 || *timeout > time.Hour {
+		fmt.Fprintf(os.Stderr, "exporter: invalid -timeout %v: want between 0 and 1h\n", *timeout)
+		os.Exit(2)
+	}
+	if st, err := os.Stat(*dataDir); err != nil || !st.IsDir() {
+		fmt.Fprintf(os.Stderr, "exporter: -data-dir %s is not a directory\n", *dataDir)
+		os.Exit(1)
+	}
+	handler := exporter.NewHandler(exporter.Options{
+		Extractor: &extractor.Client{Address: *extractorAddress},
+		DataDir:   *dataDir,
+		Timeout:   *timeout,
+		Log:       log,
+	})
+	ln, err := net.Listen("tcp", net.JoinHostPort(*bind, strconv.Itoa(*port)))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "exporter:", err)
+		os.Exit(1)
+	}
+	log.Info("exporter listening", "address", ln.Addr().String(), "extractor", *extractorAddress, "data-dir", *dataDir)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := exporter.Serve(ctx, ln, handler, *timeout, log); err != nil {
+		log.Error("exporter failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+// parse parses the command line; on a bad flag it returns the error alone,
+// without the usage text, so that the failure is one line.
+func parse(fs *flag.FlagSet) error {
+	fs.SetOutput(discard{})
+	err := fs.Parse(os.Args[1:])
+	fs.SetOutput(os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(os.Stdout)
+		fs.Usage()
+		return err
+	}
+	if err == nil && fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return err
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,0 +1,87 @@
+package extractor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+)
+
+// maxAnswer bounds the answer line a client accepts.
+const maxAnswer = 64 << 10
+
+// ServerError is an "error: …" answer of the server: it ran no extraction
+// (or its extraction failed) and says why.
+type ServerError struct{ Message string }
+
+func (e *ServerError) Error() string { return "extractor: " + e.Message }
+
+// Client asks an extractor_server for extractions.
+type Client struct {
+	Address string // host:port of the server, e.g. 127.0.0.1:3000
+}
+
+// Extract asks for one extraction of ids (nil or empty: every container)
+// and returns the result directory path the server answers, unchecked.
+//
+// When ctx ends first the connection is reset rather than closed, so that
+// the server sees the client is gone and drops or kills its extraction.
+func (c *Client) Extract(ctx context.Context, ids []string) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", c.Address)
+	if err != nil {
+		return "", fmt.Errorf("connect to extractor %s: %w", c.Address, err)
+	}
+	tcp, ok := conn.(*net.TCPConn)
+	if !ok {
+		conn.Close()
+		return "", fmt.Errorf("connect to extractor %s: not a TCP connection", c.Address)
+	}
+	defer tcp.Close()
+	stop := context.AfterFunc(ctx, func() {
+		// SO_LINGER 0: close sends RST; a plain close after the half-close
+		// would look to the server just like the half-close.
+		_ = tcp.SetLinger(0)
+		_ = tcp.Close()
+	})
+	defer stop()
+
+	if _, err := io.WriteString(tcp, strings.Join(ids, ",")); err != nil {
+		return "", c.ioError(ctx, "send request", err)
+	}
+	if err := tcp.CloseWrite(); err != nil {
+		return "", c.ioError(ctx, "half-close", err)
+	}
+	answer, err := io.ReadAll(io.LimitReader(tcp, maxAnswer+1))
+	if err != nil {
+		return "", c.ioError(ctx, "read answer", err)
+	}
+	if len(answer) > maxAnswer {
+		return "", fmt.Errorf("extractor %s: answer longer than %d bytes", c.Address, maxAnswer)
+	}
+	return ParseAnswer(string(answer))
+}
+
+func (c *Client) ioError(ctx context.Context, what string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("extractor %s: %s: %w", c.Address, what, ctxErr)
+	}
+	return fmt.Errorf("extractor %s: %s: %w", c.Address, what, err)
+}
+
+// ParseAnswer turns the server's answer into a path or a *ServerError.
+func ParseAnswer(answer string) (string, error) {
+	line := strings.TrimSpace(answer)
+	if msg, ok := strings.CutPrefix(line, strings.TrimSpace(ErrorPrefix)); ok {
+		return "", &ServerError{Message: strings.TrimSpace(msg)}
+	}
+	if line == "" {
+		return "", errors.New("extractor closed the connection without an answer")
+	}
+	if strings.ContainsAny(line, "\n\x00") {
+		return "", fmt.Errorf("extractor answered more than one line: %s", quote(line))
+	}
+	return line, nil
+}

@@ -1,0 +1,556 @@
+package extractor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/privileges"
+	"github.com/openshift/insights-runtime-extractor/internal/result"
+)
+
+// Defaults of Config, used for zero values.
+const (
+	DefaultCoordinatorTimeout = 75 * time.Second
+	DefaultReadTimeout        = 10 * time.Second
+	DefaultMaxQueue           = 16
+)
+
+const (
+	// peerPollInterval is how often a waiting or running request checks
+	// that its client is still there.
+	peerPollInterval = 200 * time.Millisecond
+	// maxStdout bounds what is kept of the coordinator's standard output:
+	// one path.
+	maxStdout = 4096
+	// maxStderrLine and maxStderrLines bound what one coordinator run can
+	// put into the server's log.
+	maxStderrLine  = 4096
+	maxStderrLines = 10000
+	// writeTimeout bounds writing an answer line.
+	writeTimeout = 5 * time.Second
+)
+
+// Config is everything extractor_server is told by its flags.
+type Config struct {
+	Listen      string // loopback host:port
+	Coordinator string // executable run once per request
+	ConfigPath  string // config.toml: checked at start, passed to the coordinator
+	DataDir     string // where the coordinator creates result directories
+
+	// Passed through to the coordinator when set.
+	RuntimeEndpoint string
+	FingerprintsDir string
+	Concurrency     int
+	LogLevel        string
+	LogFormat       string
+
+	CoordinatorTimeout time.Duration // a coordinator running longer is killed with its process group
+	ReadTimeout        time.Duration // a client must send its request and half-close within it
+	MaxQueue           int           // requests waiting for the running coordinator; more are refused
+
+	Log *slog.Logger
+
+	// requirePrivileges checks the capabilities of SPEC §8. Nil means the
+	// real check; only tests of this package replace it (export_test.go),
+	// so that they run without root. There is deliberately no flag for it.
+	requirePrivileges func() error
+}
+
+// Server runs one coordinator per request, at most one at a time.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	turn    chan struct{} // holds a token while a coordinator runs
+	waiting atomic.Int64
+	conns   chan struct{} // bounds the connections being handled
+	seq     atomic.Uint64
+}
+
+// New checks what must hold before serving: the capabilities, a valid
+// config.toml, an executable coordinator, an existing data dir and a
+// loopback listen address. Each failure is one clear error.
+func New(cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CoordinatorTimeout <= 0 {
+		cfg.CoordinatorTimeout = DefaultCoordinatorTimeout
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = DefaultMaxQueue
+	}
+	check := cfg.requirePrivileges
+	if check == nil {
+		check = func() error { return privileges.Require(privileges.CapSysAdmin, privileges.CapSetuid) }
+	}
+	if err := check(); err != nil {
+		return nil, err
+	}
+	if _, err := fingerprint.LoadConfig(cfg.ConfigPath); err != nil {
+		return nil, fmt.Errorf("-config %s: %w", cfg.ConfigPath, err)
+	}
+	if st, err := os.Stat(cfg.Coordinator); err != nil {
+		return nil, fmt.Errorf("-coordinator: %w", err)
+	} else if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return nil, fmt.Errorf("-coordinator %s is not an executable file", cfg.Coordinator)
+	}
+	if st, err := os.Stat(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("-data-dir: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("-data-dir %s is not a directory", cfg.DataDir)
+	}
+	if cfg.Listen != "" {
+		if err := checkLoopback(cfg.Listen); err != nil {
+			return nil, err
+		}
+	}
+	return &Server{
+		cfg:   cfg,
+		log:   cfg.Log,
+		turn:  make(chan struct{}, 1),
+		conns: make(chan struct{}, cfg.MaxQueue+4),
+	}, nil
+}
+
+// checkLoopback refuses an address reachable from outside the pod (SPEC §3, §8).
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-listen %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("-listen %s: not a loopback address; the extractor must only be reachable from its own pod", addr)
+	}
+	return nil
+}
+
+// ListenAndServe listens on Config.Listen and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.log.Info("extractor_server listening", "address", ln.Addr().String(), "coordinator", s.cfg.Coordinator)
+	return s.Serve(ctx, ln)
+}
+
+// Serve answers connections of ln until ctx ends, then closes ln, kills the
+// running coordinator, answers the waiting requests and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				s.log.Info("extractor_server stopping")
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("accept: %w", err)
+			}
+			// Out of file descriptors and the like: wait instead of spinning.
+			s.log.Warn("accept failed", "error", err)
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		select {
+		case s.conns <- struct{}{}:
+			wg.Go(func() {
+				defer func() { <-s.conns }()
+				s.handle(ctx, conn)
+			})
+		default:
+			// Answer without reading: too many clients already.
+			wg.Go(func() {
+				defer conn.Close()
+				s.answerError(conn, s.log, errors.New("busy: too many connections"))
+			})
+		}
+	}
+}
+
+// errClientGone ends a request whose client reset the connection.
+var errClientGone = errors.New("client gone")
+
+// errTooLarge is a payload over MaxPayload.
+var errTooLarge = fmt.Errorf("request larger than %d bytes", MaxPayload)
+
+func (s *Server) handle(ctx context.Context, conn net.Conn) {
+	defer conn.Close()
+	log := s.log.With("request", s.seq.Add(1))
+	start := time.Now()
+
+	payload, err := s.readRequest(conn)
+	if err != nil {
+		log.Warn("bad request", "error", err)
+		s.answerError(conn, log, err)
+		if errors.Is(err, errTooLarge) {
+			drain(conn)
+		}
+		return
+	}
+	ids, err := ParseIDs(payload)
+	if err != nil {
+		log.Warn("bad request", "error", err)
+		s.answerError(conn, log, err)
+		return
+	}
+	log = log.With("ids", len(ids))
+
+	release, err := s.waitTurn(ctx, conn)
+	if errors.Is(err, errClientGone) {
+		log.Info("client gone while waiting, request dropped")
+		return
+	}
+	if err != nil {
+		log.Warn("request not run", "error", err)
+		s.answerError(conn, log, err)
+		return
+	}
+	dir, err := s.extract(ctx, conn, ids, log)
+	release()
+	if errors.Is(err, errClientGone) {
+		log.Info("client gone while the coordinator ran: killed it, request dropped")
+		return
+	}
+	if err != nil {
+		log.Error("extraction failed", "error", err, "duration", time.Since(start))
+		s.answerError(conn, log, err)
+		return
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := io.WriteString(conn, dir+"\n"); err != nil {
+		// Nobody will read or delete it.
+		log.Warn("answer not delivered, removing the result", "dir", dir, "error", err)
+		_ = os.RemoveAll(dir)
+		return
+	}
+	log.Info("extraction done", "dir", dir, "duration", time.Since(start))
+}
+
+// readRequest reads the payload up to the client's half-close.
+func (s *Server) readRequest(conn net.Conn) ([]byte, error) {
+	_ = conn.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+	defer conn.SetReadDeadline(time.Time{})
+	payload, err := io.ReadAll(io.LimitReader(conn, MaxPayload+1))
+	var netErr net.Error
+	switch {
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return nil, fmt.Errorf("request not ended (half-closed) within %v", s.cfg.ReadTimeout)
+	case err != nil:
+		return nil, fmt.Errorf("read request: %w", err)
+	case len(payload) > MaxPayload:
+		return nil, errTooLarge
+	}
+	return payload, nil
+}
+
+// drain discards what a client still sends after it was answered, for a
+// bounded time, so that closing does not reset the connection before the
+// client has read the answer.
+func drain(conn net.Conn) {
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.CloseWrite()
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, _ = io.Copy(io.Discard, io.LimitReader(conn, 16*MaxPayload))
+}
+
+func (s *Server) answerError(conn net.Conn, log *slog.Logger, err error) {
+	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	if _, werr := io.WriteString(conn, ErrorPrefix+msg+"\n"); werr != nil {
+		log.Debug("error answer not delivered", "error", werr)
+	}
+}
+
+// waitTurn waits until no coordinator runs, in a queue of at most MaxQueue
+// requests, and returns the function that ends the turn. It gives up when
+// the client goes away or the server stops.
+func (s *Server) waitTurn(ctx context.Context, conn net.Conn) (release func(), err error) {
+	release = func() { <-s.turn }
+	select {
+	case s.turn <- struct{}{}:
+		return release, nil
+	default:
+	}
+	if n := s.waiting.Add(1); n > int64(s.cfg.MaxQueue) {
+		s.waiting.Add(-1)
+		return nil, fmt.Errorf("busy: %d requests already waiting", s.cfg.MaxQueue)
+	}
+	defer s.waiting.Add(-1)
+	tick := time.NewTicker(peerPollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case s.turn <- struct{}{}:
+			// The client may have left while another request ran.
+			if peerGone(conn) {
+				release()
+				return nil, errClientGone
+			}
+			return release, nil
+		case <-tick.C:
+			if peerGone(conn) {
+				return nil, errClientGone
+			}
+		case <-ctx.Done():
+			return nil, errors.New("server shutting down")
+		}
+	}
+}
+
+// peerGone reports whether the client reset or fully closed the connection
+// in a way the kernel reports as a hang-up. A half-closed client (the normal
+// case) is not gone.
+func peerGone(conn net.Conn) bool {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	gone := false
+	err = raw.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+			gone = fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0
+		}
+	})
+	return gone || err != nil
+}
+
+// coordinatorArgs are the flags the coordinator gets before the ids.
+func (s *Server) coordinatorArgs(ids []string) []string {
+	c := s.cfg
+	args := []string{"-config", c.ConfigPath, "-data-dir", c.DataDir}
+	for _, f := range []struct{ name, value string }{
+		{"-runtime-endpoint", c.RuntimeEndpoint},
+		{"-fingerprints-dir", c.FingerprintsDir},
+		{"-log-level", c.LogLevel},
+		{"-log-format", c.LogFormat},
+	} {
+		if f.value != "" {
+			args = append(args, f.name, f.value)
+		}
+	}
+	if c.Concurrency > 0 {
+		args = append(args, "-concurrency", strconv.Itoa(c.Concurrency))
+	}
+	if len(ids) > 0 {
+		args = append(args, strings.Join(ids, ","))
+	}
+	return args
+}
+
+// extract runs the coordinator once and returns the result directory it
+// printed. The coordinator is killed with its whole process group when it
+// runs past CoordinatorTimeout, when the client goes away or when the server
+// stops; whatever it left in the data dir is then removed.
+func (s *Server) extract(ctx context.Context, conn net.Conn, ids []string, log *slog.Logger) (string, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ctx, cancelTimeout := context.WithTimeout(ctx, s.cfg.CoordinatorTimeout)
+	defer cancelTimeout()
+	go func() { // watch the client while the coordinator runs
+		tick := time.NewTicker(peerPollInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if peerGone(conn) {
+					cancel(errClientGone)
+					return
+				}
+			}
+		}
+	}()
+
+	started := time.Now()
+	cmd := exec.CommandContext(ctx, s.cfg.Coordinator, s.coordinatorArgs(ids)...)
+	// Its own process group, so that a kill reaches the fingerprints it
+	// started too; and it dies with the server.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	stdout := &cappedBuffer{max: maxStdout}
+	stderr := &lineLogger{log: log}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start coordinator: %w", err)
+	}
+	log.Debug("coordinator started", "pid", cmd.Process.Pid, "args", cmd.Args[1:])
+	waitExit(cmd.Process.Pid)
+	// Whatever of its group outlived it goes now, before its pid can be reused.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	err := cmd.Wait()
+	stderr.flush()
+
+	if err != nil || ctx.Err() != nil {
+		s.removeResultsSince(started, log)
+		switch cause := context.Cause(ctx); {
+		case errors.Is(cause, errClientGone):
+			return "", errClientGone
+		case errors.Is(cause, context.DeadlineExceeded):
+			return "", fmt.Errorf("coordinator timed out after %v and was killed", s.cfg.CoordinatorTimeout)
+		case cause != nil:
+			return "", errors.New("server shutting down: coordinator killed")
+		}
+		if last := stderr.last; last != "" {
+			return "", fmt.Errorf("coordinator failed: %w: %s", err, quote(last))
+		}
+		return "", fmt.Errorf("coordinator failed: %w", err)
+	}
+	dir, err := s.resultDir(stdout.String())
+	if err != nil {
+		s.removeResultsSince(started, log)
+		return "", err
+	}
+	return dir, nil
+}
+
+// waitExit blocks until the process pid has exited, without reaping it, so
+// that its pid (and process group id) stays reserved.
+func waitExit(pid int) {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
+}
+
+// resultDir validates the coordinator's output: one line, a direct child
+// "out-*" of the data dir that is a directory and not a symlink.
+func (s *Server) resultDir(out string) (string, error) {
+	line := strings.TrimSpace(out)
+	dir := filepath.Clean(line)
+	if line == "" || strings.ContainsAny(line, "\n\r\x00") || !filepath.IsAbs(line) ||
+		filepath.Dir(dir) != filepath.Clean(s.cfg.DataDir) || !strings.HasPrefix(filepath.Base(dir), result.DirPrefix) {
+		return "", fmt.Errorf("coordinator printed no result directory of %s: %s", s.cfg.DataDir, quote(out))
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("coordinator result: %w", err)
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("coordinator result %s is not a directory", dir)
+	}
+	return dir, nil
+}
+
+// removeResultsSince removes the result directories created from start on:
+// with one coordinator at a time they belong to the failed run.
+func (s *Server) removeResultsSince(start time.Time, log *slog.Logger) {
+	entries, err := os.ReadDir(s.cfg.DataDir)
+	if err != nil {
+		log.Warn("cannot clean the data dir", "error", err)
+		return
+	}
+	for _, e := range entries {
+		if at, ok := result.StampTime(e.Name()); ok && !at.Before(start) {
+			path := filepath.Join(s.cfg.DataDir, e.Name())
+			if err := os.RemoveAll(path); err != nil {
+				log.Warn("cannot remove a failed run's result", "dir", path, "error", err)
+			} else {
+				log.Info("removed a failed run's result", "dir", path)
+			}
+		}
+	}
+}
+
+// cappedBuffer keeps the first max bytes written to it and discards the rest.
+type cappedBuffer struct {
+	max int
+	buf []byte
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - len(b.buf); room > 0 {
+		b.buf = append(b.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (b *cappedBuffer) String() string { return string(b.buf) }
+
+// lineLogger sends the coordinator's standard error to the server's log,
+// one record per line, with lines and line count bounded.
+type lineLogger struct {
+	log     *slog.Logger
+	partial []byte
+	lines   int
+	last    string // last non-empty line, for the error answer
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			room := maxStderrLine - len(l.partial)
+			l.partial = append(l.partial, p[:max(0, min(room, len(p)))]...)
+			break
+		}
+		room := maxStderrLine - len(l.partial)
+		l.partial = append(l.partial, p[:max(0, min(room, i))]...)
+		l.emit()
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+func (l *lineLogger) emit() {
+	line := strings.TrimRight(string(l.partial), "\r")
+	l.partial = l.partial[:0]
+	if line == "" {
+		return
+	}
+	l.last = line
+	l.lines++
+	switch {
+	case l.lines <= maxStderrLines:
+		l.log.Info("coordinator", "stderr", line)
+	case l.lines == maxStderrLines+1:
+		l.log.Warn("coordinator stderr: too many lines, ignoring the rest", "max", maxStderrLines)
+	}
+}
+
+func (l *lineLogger) flush() {
+	if len(l.partial) > 0 {
+		l.emit()
+	}
+}
