@@ -1,0 +1,224 @@
+package cri
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+func running(info string) *rt.ContainerStatusResponse {
+	return &rt.ContainerStatusResponse{
+		Status: &rt.ContainerStatus{State: rt.ContainerState_CONTAINER_RUNNING},
+		Info:   map[string]string{"info": info},
+	}
+}
+
+func criOInfo(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "cri-o-status-info.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m["info"]
+}
+
+// TestRunningContainersOneCallEach checks, against a CRI-O-like runtime,
+// the keys, the calls made (one list of each kind, one status per running
+// container) and that containers vanishing during the scan are skipped.
+func TestRunningContainersOneCallEach(t *testing.T) {
+	ctr := func(id, name string, state rt.ContainerState) *rt.Container {
+		return &rt.Container{Id: id, PodSandboxId: "s1", State: state, Metadata: &rt.ContainerMetadata{Name: name}}
+	}
+	f := &fakeRuntime{
+		name: "cri-o",
+		containers: []*rt.Container{
+			ctr("aa11", "app", rt.ContainerState_CONTAINER_RUNNING),
+			ctr("bb22", "removed-meanwhile", rt.ContainerState_CONTAINER_RUNNING),
+			ctr("cc33", "exited-meanwhile", rt.ContainerState_CONTAINER_RUNNING),
+			ctr("dd44", "task-gone", rt.ContainerState_CONTAINER_RUNNING),
+			ctr("ee55", "listed-though-exited", rt.ContainerState_CONTAINER_EXITED),
+		},
+		sandboxes: []*rt.PodSandbox{{Id: "s1", Metadata: &rt.PodSandboxMetadata{Name: "web", Namespace: "shop", Uid: "u1"}}},
+		status: map[string]*rt.ContainerStatusResponse{
+			"aa11": running(criOInfo(t)),
+			"cc33": {Status: &rt.ContainerStatus{State: rt.ContainerState_CONTAINER_EXITED}, Info: map[string]string{"info": `{"pid":0}`}},
+			"dd44": running(`{"pid":0}`),
+			"ee55": running(`{"pid":5}`),
+		},
+	}
+	c, err := Dial(context.Background(), serve(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := c.RunningContainers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Container{{ID: "aa11", Name: "app", PodName: "web", PodNamespace: "shop", PodUID: "u1", Runtime: "cri-o", PID: 48213}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("RunningContainers:\n got %+v\nwant %+v", got, want)
+	}
+	if k := got[0].Key(); k != "cri-o://aa11" {
+		t.Errorf("Key() = %q, want cri-o://aa11", k)
+	}
+	wantCalls := map[string]int{"Version": 1, "ListContainers": 1, "ListPodSandbox": 1, "ContainerStatus": 4}
+	for call, n := range wantCalls {
+		if f.calls[call] != n {
+			t.Errorf("%s called %d times, want %d (all calls: %v)", call, f.calls[call], n, f.calls)
+		}
+	}
+	if s := f.reqs[0].GetFilter().GetState().GetState(); s != rt.ContainerState_CONTAINER_RUNNING {
+		t.Errorf("ListContainers filter state = %v, want CONTAINER_RUNNING", s)
+	}
+}
+
+func TestRunningContainersRuntimeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		code codes.Code
+		want error
+	}{
+		{codes.Unavailable, ErrUnavailable},
+		{codes.DeadlineExceeded, ErrUnavailable},
+		{codes.PermissionDenied, ErrPermission},
+		{codes.Unimplemented, ErrUnavailable},
+	} {
+		t.Run(tc.code.String(), func(t *testing.T) {
+			f := &fakeRuntime{name: "containerd", listErr: status.Error(tc.code, "boom")}
+			c, err := Dial(context.Background(), serve(t, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_, err = c.RunningContainers(context.Background())
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), "ListContainers") || !strings.Contains(err.Error(), "boom") {
+				t.Errorf("error = %v, want %v naming ListContainers and the runtime's message", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDialErrors(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "regular")
+	if err := os.WriteFile(regular, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A socket file nobody listens on, as a crashed runtime leaves behind.
+	stale := filepath.Join(dir, "stale.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: stale, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	l.Close()
+	// A listener that accepts and never answers: a hung runtime.
+	silent := filepath.Join(dir, "silent.sock")
+	sl, err := net.Listen("unix", silent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sl.Close()
+	go func() {
+		for {
+			conn, err := sl.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+		}
+	}()
+	missing := filepath.Join(dir, "missing.sock")
+
+	for _, tc := range []struct {
+		name     string
+		endpoint string
+		opts     []Option
+		want     error  // nil: any error
+		contains string // in the message
+	}{
+		{name: "missing socket", endpoint: "unix://" + missing, want: ErrSocketMissing, contains: missing},
+		{name: "not a socket", endpoint: regular, want: ErrSocketMissing, contains: "not a socket"},
+		{name: "nobody listens", endpoint: "unix://" + stale, want: ErrUnavailable, contains: "nothing listens"},
+		{name: "no answer in time", endpoint: "unix://" + silent, opts: []Option{WithCallTimeout(300 * time.Millisecond)}, want: ErrUnavailable, contains: "Version"},
+		{name: "no CRI v1", endpoint: serve(t, &fakeRuntime{name: "x", noVersion: true}), want: ErrUnavailable, contains: "does not serve CRI v1"},
+		{name: "empty runtime name", endpoint: serve(t, &fakeRuntime{name: ""}), want: ErrBadResponse},
+		{name: "runtime name that would break keys", endpoint: serve(t, &fakeRuntime{name: "a://b"}), want: ErrBadResponse},
+		{name: "tcp endpoint", endpoint: "tcp://127.0.0.1:1234", contains: "only unix://"},
+		{name: "relative path", endpoint: "unix://run/crio.sock", contains: "absolute"},
+		{name: "environment names a missing socket", opts: []Option{withEnv(map[string]string{EndpointEnv: "unix://" + missing})}, want: ErrSocketMissing},
+		{name: "no default socket", opts: []Option{withEnv(nil), withDefaults("unix://"+missing, "unix://"+stale)}, want: ErrSocketMissing, contains: "no container runtime answers on the default sockets"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Dial(context.Background(), tc.endpoint, tc.opts...)
+			if err == nil {
+				c.Close()
+				t.Fatal("Dial succeeded, want an error")
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("Dial error = %v, want %v", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.contains) {
+				t.Errorf("Dial error = %q, want it to mention %q", err, tc.contains)
+			}
+		})
+	}
+}
+
+func TestClassifyDial(t *testing.T) {
+	for _, tc := range []struct {
+		errno syscall.Errno
+		want  error
+	}{
+		{syscall.EACCES, ErrPermission},
+		{syscall.EPERM, ErrPermission},
+		{syscall.ENOENT, ErrSocketMissing},
+		{syscall.ECONNREFUSED, ErrUnavailable},
+		{syscall.ETIMEDOUT, ErrUnavailable},
+	} {
+		err := classifyDial("/run/x.sock", &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", tc.errno)})
+		if !errors.Is(err, tc.want) || !errors.Is(err, tc.errno) {
+			t.Errorf("classifyDial(%v) = %v, want %v wrapping the errno", tc.errno, err, tc.want)
+		}
+	}
+}
+
+func TestWrapCall(t *testing.T) {
+	for _, tc := range []struct {
+		code codes.Code
+		want error
+	}{
+		{codes.Unavailable, ErrUnavailable},
+		{codes.DeadlineExceeded, ErrUnavailable},
+		{codes.ResourceExhausted, ErrUnavailable},
+		{codes.Unimplemented, ErrUnavailable},
+		{codes.PermissionDenied, ErrPermission},
+		{codes.Unauthenticated, ErrPermission},
+		{codes.NotFound, ErrContainerGone},
+		{codes.Canceled, context.Canceled},
+	} {
+		err := wrapCall("unix:///run/x.sock", "ListContainers", status.Error(tc.code, "detail"))
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), "unix:///run/x.sock: ListContainers") {
+			t.Errorf("wrapCall(%v) = %v, want %v with endpoint and call", tc.code, err, tc.want)
+		}
+	}
+	if err := wrapCall("e", "c", status.Error(codes.Internal, "x")); errors.Is(err, ErrUnavailable) || errors.Is(err, ErrContainerGone) {
+		t.Errorf("wrapCall(Internal) = %v: no sentinel expected", err)
+	}
+}
