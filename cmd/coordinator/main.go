@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,7 @@ func run(args []string) error {
 		fprDir      = fs.String("fingerprints-dir", "/", "directory holding the fpr_* executables")
 		dataDir     = fs.String("data-dir", "/data", "directory in which the result directory is created")
 		concurrency = fs.Int("concurrency", 1, "containers scanned at once (1 keeps a busy node undisturbed)")
+		useCache    = fs.Bool("cache", true, "answer from the previous scans for workloads that did not change (kept in <data-dir>/.scan-cache)")
 		fprTimeout  = fs.Duration("fingerprint-timeout", sandbox.DefaultTimeout, "wall-clock limit of one fingerprint run")
 		logOpts     logging.Options
 	)
@@ -116,6 +118,13 @@ func run(args []string) error {
 		Limits:          sandbox.Limits{Timeout: *fprTimeout},
 		Concurrency:     *concurrency,
 		Log:             log,
+	}
+	if *useCache {
+		cache, err := coordinator.LoadCache(filepath.Join(*dataDir, ".scan-cache"))
+		if err != nil {
+			log.Warn("scan cache ignored", "error", err)
+		}
+		scan.Cache = cache
 	}
 	start := time.Now()
 	sum, err := scan.Run(ctx, ids)

@@ -51,6 +51,8 @@ type Scan struct {
 	Limits          sandbox.Limits
 	Concurrency     int
 	Log             *slog.Logger
+	// Cache, when set, answers for workloads scanned before and learns the new ones.
+	Cache *Cache
 }
 
 // Summary tells how a scan went; failures are per container and never stop the others.
@@ -76,6 +78,13 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 		s.Log.Info("requested container is not running here, skipped", "id", id)
 	}
 	sum := Summary{Listed: len(all), Selected: len(selected), Unknown: unknown}
+	if s.Cache != nil {
+		defer func() {
+			if err := s.Cache.Save(all); err != nil {
+				s.Log.Warn("scan cache not saved", "error", err)
+			}
+		}()
+	}
 
 	workers := max(s.Concurrency, 1)
 	jobs := make(chan cri.Container)
@@ -114,12 +123,22 @@ func (s *Scan) scanOne(ctx context.Context, c cri.Container) error {
 	if err != nil {
 		return fmt.Errorf("find workload under pid %d: %w", c.PID, err)
 	}
+	key := cacheKey(c, p)
+	if s.Cache != nil {
+		if entry, ok := s.Cache.Get(key); ok {
+			// The pod's name cannot change under a running container, but take the runtime's word.
+			entry.PodName, entry.PodNamespace = c.PodName, c.PodNamespace
+			s.Cache.Put(key, entry)
+			return s.Store.Add(entry)
+		}
+	}
 	entry := result.Container{
 		PID:          p.PID,
 		PodName:      c.PodName,
 		PodNamespace: c.PodNamespace,
 		ContainerID:  c.Key(),
 	}
+	complete := true
 	target := sandbox.Target{HostPID: p.PID, UID: p.UID, GID: p.GID}
 	plan := s.Config.Plan(fingerprint.Process{PID: p.NSPID, Name: p.Name, Cmdline: p.Cmdline, Env: p.Env, Cwd: p.Cwd})
 	var found fingerprint.Findings
@@ -130,11 +149,13 @@ func (s *Scan) scanOne(ctx context.Context, c cri.Container) error {
 				return fmt.Errorf("run %s: %w", inv.Executable, err)
 			}
 			s.Log.Warn("fingerprint failed", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
+			complete = false
 			continue
 		}
 		f, err := fingerprint.DecodeFindings(bytes.NewReader(out))
 		if err != nil {
 			s.Log.Warn("fingerprint output refused", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
+			complete = false
 			continue
 		}
 		// Plan orders the fingerprints by authority: the first to report a field keeps it.
@@ -148,5 +169,9 @@ func (s *Scan) scanOne(ctx context.Context, c cri.Container) error {
 	}
 	entry.OSID, entry.OSVersionID = found.OSID, found.OSVersionID
 	entry.Kind, entry.KindVersion, entry.KindImplementer = found.Kind, found.KindVersion, found.KindImplementer
+	// A fingerprint that failed may succeed next time: only complete entries are remembered.
+	if s.Cache != nil && complete {
+		s.Cache.Put(key, entry)
+	}
 	return s.Store.Add(entry)
 }

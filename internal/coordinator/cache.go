@@ -1,0 +1,146 @@
+package coordinator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/openshift/insights-runtime-extractor/internal/cri"
+	"github.com/openshift/insights-runtime-extractor/internal/process"
+	"github.com/openshift/insights-runtime-extractor/internal/result"
+)
+
+// maxCacheSize bounds the cache file read at start; a bigger file is ignored.
+const maxCacheSize = 16 << 20
+
+// Cache remembers what the fingerprints reported for a workload process, so a
+// repeat request whose containers did not change runs no fingerprint at all.
+// An entry is keyed by container id, workload pid and the pid's start time: a
+// restarted container or a new process under the same pid misses.
+// Only the coordinator (root) reads and writes it, outside any result directory.
+type Cache struct {
+	path string
+	mu   sync.Mutex
+	old  map[string]result.Container
+	now  map[string]result.Container
+}
+
+// LoadCache reads the cache in dir, creating dir (mode 0700) when missing.
+// A missing, oversized, unreadable or foreign file gives an empty cache and an
+// error to log: a cache never fails a scan. dir lives on the volume shared with
+// the exporter, so only a file of our own that nobody else may write is trusted.
+func LoadCache(dir string) (*Cache, error) {
+	c := &Cache{path: filepath.Join(dir, "cache.json"), old: map[string]result.Container{}, now: map[string]result.Container{}}
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
+		return c, fmt.Errorf("create scan cache dir: %w", err)
+	}
+	for _, p := range []string{dir, c.path} {
+		if err := ownedPrivately(p); err != nil {
+			if os.IsNotExist(err) {
+				return c, nil
+			}
+			return c, fmt.Errorf("scan cache not trusted: %w", err)
+		}
+	}
+	f, err := os.OpenFile(c.path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return c, fmt.Errorf("open scan cache: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxCacheSize+1))
+	if err != nil {
+		return c, fmt.Errorf("read scan cache %s: %w", c.path, err)
+	}
+	if len(data) > maxCacheSize {
+		return c, fmt.Errorf("scan cache %s larger than %d bytes: ignored", c.path, maxCacheSize)
+	}
+	if err := json.Unmarshal(data, &c.old); err != nil {
+		c.old = map[string]result.Container{}
+		return c, fmt.Errorf("scan cache %s unreadable, ignored: %w", c.path, err)
+	}
+	return c, nil
+}
+
+// ownedPrivately checks that p is no symlink, belongs to this process's user
+// and is writable by nobody else.
+func ownedPrivately(p string) error {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("%s is a symlink", p)
+	case !ok || int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("%s is not owned by uid %d", p, os.Geteuid())
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%s is writable by others (mode %s)", p, fi.Mode().Perm())
+	}
+	return nil
+}
+
+func cacheKey(c cri.Container, p process.Process) string {
+	return fmt.Sprintf("%s/%d/%d", c.Key(), p.PID, p.StartTime)
+}
+
+// Get returns the entry remembered for key.
+func (c *Cache) Get(key string) (result.Container, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.now[key]
+	if !ok {
+		e, ok = c.old[key]
+	}
+	return e, ok
+}
+
+// Put remembers entry under key.
+func (c *Cache) Put(key string, entry result.Container) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now[key] = entry
+}
+
+// Save writes the entries of the containers still running (keyed as
+// cacheKey does), so the file never outgrows the node's container count.
+func (c *Cache) Save(running []cri.Container) error {
+	alive := make(map[string]bool, len(running))
+	for _, r := range running {
+		alive[r.Key()] = true
+	}
+	c.mu.Lock()
+	keep := make(map[string]result.Container, len(c.now))
+	for _, m := range []map[string]result.Container{c.old, c.now} {
+		for k, e := range m {
+			if alive[e.ContainerID] {
+				keep[k] = e
+			}
+		}
+	}
+	c.mu.Unlock()
+	data, err := json.Marshal(keep)
+	if err != nil {
+		return fmt.Errorf("encode scan cache: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(c.path), ".cache-*")
+	if err != nil {
+		return fmt.Errorf("write scan cache: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write scan cache: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write scan cache: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), c.path); err != nil {
+		return fmt.Errorf("write scan cache: %w", err)
+	}
+	return nil
+}
