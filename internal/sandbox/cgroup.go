@@ -32,6 +32,8 @@ var v1Subsystems = []cgroup1.Name{cgroup1.Memory, cgroup1.Pids, cgroup1.Cpu}
 // cgroupParent is the sandbox's own cgroup, parent of one cgroup per run.
 type cgroupParent interface {
 	newRun(name string, l Limits) (runCgroup, error)
+	// dir returns the cgroup directory of controller ("memory", "pids", "cpu" on v1; any on v2).
+	dir(controller string) string
 	remove() error
 }
 
@@ -132,6 +134,14 @@ func (p *v1Parent) newRun(name string, l Limits) (runCgroup, error) {
 	return &v1Run{parent: p, name: name, cg: cg}, nil
 }
 
+func (p *v1Parent) dir(controller string) string {
+	base, err := p.path(cgroup1.Name(controller))
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(cgroupMount, controller, base)
+}
+
 func (p *v1Parent) remove() error {
 	if err := p.cg.Delete(); err != nil {
 		return fmt.Errorf("remove cgroup v1: %w", err)
@@ -146,11 +156,10 @@ type v1Run struct {
 }
 
 func (r *v1Run) dir(controller string) string {
-	base, err := r.parent.path(cgroup1.Name(controller))
-	if err != nil {
-		return ""
+	if d := r.parent.dir(controller); d != "" {
+		return filepath.Join(d, r.name)
 	}
-	return filepath.Join(cgroupMount, controller, base, r.name)
+	return ""
 }
 
 // enter moves the calling thread only (v1 "tasks"), so the child it forks next is born inside.
@@ -258,6 +267,8 @@ func (p *v2Parent) newRun(name string, l Limits) (runCgroup, error) {
 	}
 	return &v2Run{mgr: mgr, path: path}, nil
 }
+
+func (p *v2Parent) dir(string) string { return filepath.Join(cgroupMount, p.group) }
 
 func (p *v2Parent) remove() error {
 	if err := p.mgr.Delete(); err != nil {

@@ -109,6 +109,11 @@ func (e entry) start(tid int) error {
 	// the executable opened above; the descriptor is close-on-exec, so the fingerprint keeps
 	// no descriptor of a host file.
 	e.cmd.Path = "/proc/self/fd/" + strconv.Itoa(exe)
+	// Go opens everything close-on-exec, but descriptors this process inherited are not, and
+	// the fingerprint must not inherit them (a descriptor of a host directory is a way out).
+	if err := cloexecFrom(3); err != nil {
+		return err
+	}
 	if err := e.cmd.Start(); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -189,4 +194,25 @@ func readLastCap() (int, error) {
 		return 0, fmt.Errorf("bad cap_last_cap %q", b)
 	}
 	return n, nil
+}
+
+// cloexecFrom marks every descriptor of the process from lowest on close-on-exec.
+func cloexecFrom(lowest int) error {
+	err := unix.CloseRange(uint(lowest), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("close_range: %w", err)
+	}
+	// Before Linux 5.11: one by one. /proc/self is the container's here, so ask the kernel
+	// for the table size instead of listing it.
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("getrlimit: %w", err)
+	}
+	for fd := lowest; uint64(fd) < min(lim.Cur, 1<<20); fd++ {
+		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC)
+	}
+	return nil
 }

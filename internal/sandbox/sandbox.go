@@ -211,8 +211,12 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		WaitDelay: killGrace,
 		SysProcAttr: &syscall.SysProcAttr{
 			Credential: &syscall.Credential{Uid: t.UID, Gid: t.GID, Groups: []uint32{}},
-			Setpgid:    true,
-			Pdeathsig:  syscall.SIGKILL,
+			// A session of its own: its own process group, and no controlling terminal to
+			// open through /dev/tty (no TIOCSTI into the caller's terminal).
+			// No Pdeathsig: Go's child kills itself when getppid() differs from the parent's
+			// pid, and across pid namespaces it always does (the parent is invisible: 0).
+			// New removes what dead sandboxes left instead.
+			Setsid: true,
 		},
 	}
 

@@ -1,0 +1,293 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// testBins holds the static programs the root tests build once (TestMain).
+type testBins struct {
+	probe     string // execute-only (0111), as fingerprints are shipped
+	misbehave string // execute-only
+	dir       string
+}
+
+var bins testBins
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	if os.Geteuid() == 0 {
+		dir, err := os.MkdirTemp("", "sandbox-test-bins-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		// The directory must be searchable by the uid-1000 attacker that execs nothing from
+		// here, but the leaky control process and the target copies are made from these files.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		bins.dir = dir
+		for name, pkg := range map[string]string{"probe": "./probe", "misbehave": "./testdata/misbehave"} {
+			out := filepath.Join(dir, name)
+			cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, b)
+				return 1
+			}
+			if err := os.Chmod(out, 0o111); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+		bins.probe = filepath.Join(dir, "probe")
+		bins.misbehave = filepath.Join(dir, "misbehave")
+	}
+	return m.Run()
+}
+
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: enters namespaces, changes credentials and creates cgroups")
+	}
+}
+
+// container is a real process in its own pid and mount namespaces, chroot'ed (not
+// pivot_root'ed) into a small root directory, as uid/gid: enough of a container for the
+// sandbox, and a stricter one, since its root is not its mount namespace's root.
+type container struct {
+	root   string // host path of its root directory
+	pid    int    // host pid of its init (/sleeper)
+	marker string // content of /marker inside
+}
+
+func startContainer(t *testing.T, uid, gid int) *container {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"proc", "tmp"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(t, bins.misbehave, filepath.Join(root, "sleeper"), 0o755)
+	copyFile(t, bins.probe, filepath.Join(root, "probe"), 0o755)
+	marker := fmt.Sprintf("container root %s uid %d\n", root, uid)
+	if err := os.WriteFile(filepath.Join(root, "marker"), []byte(marker), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--pid", "--mount", "--fork", "--mount-proc", "--root=" + root}
+	if uid != 0 || gid != 0 {
+		args = append(args, "--setuid", strconv.Itoa(uid), "--setgid", strconv.Itoa(gid))
+	}
+	args = append(args, "/sleeper", "sleeper")
+	cmd := exec.Command("unshare", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("unshare: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	pid := waitChild(t, cmd.Process.Pid, filepath.Join(root, "sleeper"))
+	if pid == 0 {
+		t.Fatalf("container did not start: %s", stderr.String())
+	}
+	return &container{root: root, pid: pid, marker: marker}
+}
+
+// waitChild returns the host pid of parent's child once it runs exe.
+func waitChild(t *testing.T, parent int, exe string) int {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", parent, parent))
+		for _, f := range strings.Fields(string(b)) {
+			pid, _ := strconv.Atoi(f)
+			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && l == exe {
+				return pid
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return 0
+}
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(to, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newSandbox(t testing.TB) *Sandbox {
+	t.Helper()
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// probeReport mirrors the probe's report (probe/main.go documents it).
+type fileID struct {
+	Dev uint64 `json:"dev"`
+	Ino uint64 `json:"ino"`
+}
+
+type probeReport struct {
+	PID      int               `json:"pid"`
+	PPID     int               `json:"ppid"`
+	PGID     int               `json:"pgid"`
+	SID      int               `json:"sid"`
+	Status   map[string]string `json:"status"`
+	Dumpable int               `json:"dumpable"`
+	NS       map[string]string `json:"ns"`
+	Root     fileID            `json:"root"`
+	Cwd      fileID            `json:"cwd"`
+	CwdPath  string            `json:"cwd_path"`
+	Cgroup   []string          `json:"cgroup"`
+	FDs      map[string]string `json:"fds"`
+	File     string            `json:"file"`
+	Errors   []string          `json:"errors"`
+}
+
+type escapeReport struct {
+	UID    int    `json:"uid"`
+	CapEff string `json:"cap_eff"`
+	Root   fileID `json:"root"`
+	FDList string `json:"fd_list_error"`
+	Links  []struct {
+		Link    string  `json:"link"`
+		Error   string  `json:"error"`
+		Type    string  `json:"type"`
+		ID      *fileID `json:"id"`
+		Top     *fileID `json:"top"`
+		Escaped bool    `json:"escaped"`
+	} `json:"links"`
+}
+
+func decodeStrict[T any](t *testing.T, b []byte) T {
+	t.Helper()
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("decode %q: %v", b, err)
+	}
+	return v
+}
+
+func statOf(t *testing.T, path string) fileID {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return fileID{Dev: st.Dev, Ino: st.Ino}
+}
+
+func readTrim(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// running is a fingerprint seen from the host while Run is in progress.
+type running struct {
+	hostPID int
+	nsPID   int
+	cgroup  runCgroupDirs
+}
+
+// runCgroupDirs are the host directories of the run's cgroup, per controller.
+type runCgroupDirs map[string]string
+
+// waitRunning finds the only process in one of s's run cgroups (the fingerprint) while it runs.
+func waitRunning(t *testing.T, s *Sandbox) running {
+	t.Helper()
+	controllers := []string{"memory", "pids", "cpu"}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		runs, _ := filepath.Glob(filepath.Join(s.cg.dir("pids"), "run-*"))
+		for _, run := range runs {
+			pids, err := readPids(filepath.Join(run, "cgroup.procs"))
+			if err != nil || len(pids) != 1 {
+				continue
+			}
+			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pids[0]))
+			if err != nil {
+				continue
+			}
+			var nsPID int
+			for _, line := range strings.Split(string(status), "\n") {
+				if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
+					f := strings.Fields(v)
+					nsPID, _ = strconv.Atoi(f[len(f)-1])
+				}
+			}
+			dirs := runCgroupDirs{}
+			for _, c := range controllers {
+				dirs[c] = filepath.Join(s.cg.dir(c), filepath.Base(run))
+			}
+			return running{hostPID: pids[0], nsPID: nsPID, cgroup: dirs}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatal("no fingerprint process found in the sandbox's cgroups")
+	return running{}
+}
+
+type runResult struct {
+	out     []byte
+	err     error
+	elapsed time.Duration
+}
+
+// runAsync starts Run and returns a channel with its result.
+func runAsync(s *Sandbox, tg Target, exe string, args []string, stdin []byte, l Limits) <-chan runResult {
+	ch := make(chan runResult, 1)
+	go func() {
+		start := time.Now()
+		out, err := s.Run(context.Background(), tg, exe, args, stdin, l)
+		ch <- runResult{out, err, time.Since(start)}
+	}()
+	return ch
+}
