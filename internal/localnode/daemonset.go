@@ -1,0 +1,315 @@
+package localnode
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The product's binaries, as shipped in the extractor and exporter images.
+var productBinaries = []string{"cmd/coordinator", "cmd/extractor_server", "cmd/exporter"}
+
+// ErrMissingBinary says that a product binary's package does not exist in
+// this checkout (yet): tests skip with it rather than fake the binary.
+var ErrMissingBinary = errors.New("product binary missing")
+
+// BuildBinaries builds the coordinator, extractor_server, exporter and every
+// fingerprints/fpr_* as static binaries into outDir, the way the images ship
+// them (one directory: the coordinator's -fingerprints-dir).
+func BuildBinaries(ctx context.Context, repoDir, outDir string) error {
+	var pkgs []string
+	for _, b := range productBinaries {
+		if !fileExists(filepath.Join(repoDir, b, "main.go")) {
+			return fmt.Errorf("%w: %s/main.go", ErrMissingBinary, b)
+		}
+		pkgs = append(pkgs, "./"+b)
+	}
+	fprs, _ := filepath.Glob(filepath.Join(repoDir, "fingerprints", "fpr_*", "main.go"))
+	if len(fprs) == 0 {
+		return fmt.Errorf("%w: fingerprints/fpr_*/main.go", ErrMissingBinary)
+	}
+	for _, f := range fprs {
+		pkgs = append(pkgs, "./fingerprints/"+filepath.Base(filepath.Dir(f)))
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	args := append([]string{"build", "-trimpath", "-o", outDir + "/"}, pkgs...)
+	cmd := exec.CommandContext(ctx, goTool(), args...)
+	cmd.Dir = repoDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w: %s", strings.Join(pkgs, " "), err, tail(string(out), 3000))
+	}
+	return nil
+}
+
+// DaemonSetOptions say how to run the product like its DaemonSet does.
+type DaemonSetOptions struct {
+	// BinDir holds the binaries built by BuildBinaries.
+	BinDir string
+	// Config is the extractor's config.toml.
+	Config string
+	// DataDir is the volume shared by the extractor and the exporter.
+	DataDir string
+	// Endpoint is the CRI endpoint (Node.Endpoint).
+	Endpoint string
+	// ExtraExtractorArgs are appended to extractor_server's flags.
+	ExtraExtractorArgs []string
+	// LogDir receives each binary's output (<name>.log).
+	LogDir string
+	Log    *slog.Logger
+}
+
+// DaemonSet is the extractor_server and exporter pair, running.
+type DaemonSet struct {
+	// ExtractorAddr is extractor_server's TCP address (127.0.0.1:<port>).
+	ExtractorAddr string
+	// ExporterURL is the exporter's base URL (http://127.0.0.1:<port>).
+	ExporterURL string
+	logDir      string
+	procs       []*daemonProc
+}
+
+type daemonProc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// StartDaemonSet starts extractor_server and exporter with the DaemonSet's
+// flags, on free loopback ports, and waits until both answer.
+func StartDaemonSet(ctx context.Context, o DaemonSetOptions) (*DaemonSet, error) {
+	extPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	expPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	d := &DaemonSet{
+		ExtractorAddr: "127.0.0.1:" + strconv.Itoa(extPort),
+		ExporterURL:   "http://127.0.0.1:" + strconv.Itoa(expPort),
+		logDir:        o.LogDir,
+	}
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	extArgs := append([]string{
+		"-coordinator", filepath.Join(o.BinDir, "coordinator"),
+		"-config", o.Config,
+		"-data-dir", o.DataDir,
+		"-fingerprints-dir", o.BinDir,
+		"-runtime-endpoint", o.Endpoint,
+		"-listen", d.ExtractorAddr,
+	}, o.ExtraExtractorArgs...)
+	if err := d.start("extractor_server", filepath.Join(o.BinDir, "extractor_server"), extArgs...); err != nil {
+		return nil, err
+	}
+	if err := d.start("exporter", filepath.Join(o.BinDir, "exporter"),
+		"-data-dir", o.DataDir, "-extractor-address", d.ExtractorAddr, "-port", strconv.Itoa(expPort)); err != nil {
+		d.Stop()
+		return nil, err
+	}
+	if err := d.waitReady(ctx, extPort, expPort); err != nil {
+		d.Stop()
+		return nil, err
+	}
+	if o.Log != nil {
+		o.Log.Info("extractor_server and exporter running", "extractor", d.ExtractorAddr, "exporter", d.ExporterURL)
+	}
+	return d, nil
+}
+
+func (d *DaemonSet) start(name, path string, args ...string) error {
+	logf, err := os.Create(filepath.Join(d.logDir, name+".log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(path, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &daemonProc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	d.procs = append(d.procs, p)
+	return nil
+}
+
+func (d *DaemonSet) waitReady(ctx context.Context, ports ...int) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for _, port := range ports {
+		for {
+			for _, p := range d.procs {
+				select {
+				case <-p.done:
+					return fmt.Errorf("%s exited at start (%v): %s", p.name, p.err, d.Log(p.name))
+				default:
+				}
+			}
+			c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("nothing listens on 127.0.0.1:%d after 30s", port)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// Log returns the end of a binary's output, for failure messages.
+func (d *DaemonSet) Log(name string) string {
+	b, _ := os.ReadFile(filepath.Join(d.logDir, name+".log"))
+	return tail(string(b), 3000)
+}
+
+// Gather calls GET /gather_runtime_info (hash selects the query) and
+// returns the status and body.
+func (d *DaemonSet) Gather(ctx context.Context, hash *bool) (int, []byte, error) {
+	return d.do(ctx, http.MethodGet, hash, nil)
+}
+
+// GatherIDs calls POST /gather_runtime_info with {"containerIds": ids}.
+func (d *DaemonSet) GatherIDs(ctx context.Context, hash *bool, ids []string) (int, []byte, error) {
+	body, err := json.Marshal(map[string][]string{"containerIds": ids})
+	if err != nil {
+		return 0, nil, err
+	}
+	return d.do(ctx, http.MethodPost, hash, body)
+}
+
+// GatherRaw posts an arbitrary body (to test the exporter's 400 answers).
+func (d *DaemonSet) GatherRaw(ctx context.Context, body []byte) (int, []byte, error) {
+	return d.do(ctx, http.MethodPost, nil, body)
+}
+
+func (d *DaemonSet) do(ctx context.Context, method string, hash *bool, body []byte) (int, []byte, error) {
+	url := d.ExporterURL + "/gather_runtime_info"
+	if hash != nil {
+		url += "?hash=" + strconv.FormatBool(*hash)
+	}
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: read body: %w", method, url, err)
+	}
+	return resp.StatusCode, b, nil
+}
+
+// PeakRSS returns the peak resident set size (VmHWM) in bytes of a running
+// binary ("extractor_server" or "exporter").
+func (d *DaemonSet) PeakRSS(name string) (int64, error) {
+	for _, p := range d.procs {
+		if p.name == name {
+			return vmHWM(p.cmd.Process.Pid)
+		}
+	}
+	return 0, fmt.Errorf("no process %s", name)
+}
+
+// vmHWM reads the peak RSS of a live process from /proc/<pid>/status.
+func vmHWM(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM for pid %d", pid)
+}
+
+// Stop sends SIGTERM to both binaries and waits for them (SIGKILL after 10s).
+// It returns an error if one did not stop cleanly: stopping on SIGTERM is
+// part of the contract.
+func (d *DaemonSet) Stop() error {
+	var errs []error
+	for i := len(d.procs) - 1; i >= 0; i-- {
+		p := d.procs[i]
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+			if p.err != nil {
+				errs = append(errs, fmt.Errorf("%s on SIGTERM: %w", p.name, p.err))
+			}
+		case <-time.After(10 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.done
+			errs = append(errs, fmt.Errorf("%s ignored SIGTERM for 10s", p.name))
+		}
+	}
+	d.procs = nil
+	return errors.Join(errs...)
+}
+
+// FreePort returns a TCP port free on 127.0.0.1 right now.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// RepoRoot finds the repository root (the directory with go.mod) from the
+// working directory upwards.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if fileExists(filepath.Join(dir, "go.mod")) && fileExists(filepath.Join(dir, "runtime-samples")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("repository root (go.mod with runtime-samples/) not found above the working directory")
+		}
+		dir = parent
+	}
+}

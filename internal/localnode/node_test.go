@@ -1,0 +1,118 @@
+package localnode
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// TestNodeRunsPodsAndCleansUp proves the harness on a real containerd with
+// the small scratch samples: a pod with a sidecar and a main container gets
+// kubelet-like metadata, its processes run, and Stop leaves nothing behind.
+func TestNodeRunsPodsAndCleansUp(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("local node: needs root (private containerd)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	repo := repoRoot(t)
+	b := &Builder{RepoDir: repo, WorkDir: t.TempDir(), Log: log}
+	images, err := b.Build(ctx, "go-server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := Start(ctx, Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			node.Stop()
+		}
+	}()
+	if err := node.Import(ctx, images.Archive); err != nil {
+		t.Fatal(err)
+	}
+	gs := images.Sample("go-server")
+	pod, err := node.RunPod(ctx, PodSpec{
+		Name: "two", Namespace: "harness",
+		InitContainers: []ContainerSpec{gs.Container("sidecar")},
+		Containers:     []ContainerSpec{gs.Container("main")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(pod.Containers); got != 2 || !pod.Containers[0].Sidecar || pod.Containers[1].Sidecar {
+		t.Fatalf("containers = %+v, want sidecar then main", pod.Containers)
+	}
+	list, err := node.Runtime().ListContainers(ctx, &rt.ListContainersRequest{Filter: &rt.ContainerFilter{PodSandboxId: pod.SandboxID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list.Containers {
+		want := map[string]string{
+			"io.kubernetes.container.name": c.Metadata.Name,
+			"io.kubernetes.pod.name":       "two",
+			"io.kubernetes.pod.namespace":  "harness",
+			"io.kubernetes.pod.uid":        pod.UID,
+		}
+		for k, v := range want {
+			if c.Labels[k] != v {
+				t.Errorf("container %s label %s = %q, want %q", c.Metadata.Name, k, c.Labels[k], v)
+			}
+		}
+		if c.State != rt.ContainerState_CONTAINER_RUNNING {
+			t.Errorf("container %s state %s", c.Metadata.Name, c.State)
+		}
+	}
+	for _, c := range pod.Containers {
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", c.PID))
+		if err != nil || exe != "/go-server" {
+			t.Errorf("container %s: pid %d exe = %q (%v), want /go-server", c.Name, c.PID, exe, err)
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/root/etc/os-release", c.PID)); err == nil {
+			t.Errorf("container %s: the scratch image has an os-release", c.Name)
+		}
+	}
+	dir, runDir := node.Dir(), filepath.Dir(node.Socket())
+	if err := node.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	for _, c := range pod.Containers {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", c.PID)); err == nil {
+			t.Errorf("container %s: pid %d still runs after Stop", c.Name, c.PID)
+		}
+	}
+	for _, p := range []string{dir, runDir, "/sys/fs/cgroup/memory/" + node.ID(), "/sys/fs/cgroup/unified/" + node.ID()} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s still exists after Stop", p)
+		}
+	}
+	if out, _ := exec.Command("pgrep", "-f", node.Socket()).Output(); len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("processes still use the node's socket: %s", out)
+	}
+}
+
+func repoRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
