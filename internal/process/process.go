@@ -228,6 +228,9 @@ func (t *Tree) describe(pid int) (Process, error) {
 	if now.Starttime != e.start {
 		return Process{}, fmt.Errorf("pid %d: reused by another process since the snapshot: %w", pid, ErrGone)
 	}
+	if now.State == "Z" {
+		return Process{}, fmt.Errorf("pid %d: exited since the snapshot: %w", pid, ErrGone)
+	}
 	return out, nil
 }
 
