@@ -28,6 +28,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/openshift/insights-runtime-extractor/internal/process"
 )
 
 // captureStatus, when set, makes the containerd test write the Info map of
@@ -103,11 +105,26 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	procs, err := process.Snapshot("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range got {
 		if k := c.Key(); k != "containerd://"+c.ID {
 			t.Errorf("Key() = %q, want containerd://%s", k, c.ID)
 		}
 		checkContainerProcess(t, c, hostPidNS)
+		// What the coordinator does next: the workload as seen from the
+		// host's /proc, with the container's view of pid and cwd.
+		p, err := procs.Workload(c.PID, nil)
+		if err != nil {
+			t.Errorf("%s: Workload(%d): %v", c.Name, c.PID, err)
+			continue
+		}
+		if p.PID != c.PID || p.NSPID != 1 || p.Name != "sleeper" || !slices.Equal(p.Cmdline, []string{"/sleeper", c.Name}) ||
+			p.Cwd != "/ctr-workdir" || p.UID != 0 || !slices.Contains(p.Env, "PATH=/") {
+			t.Errorf("%s: Workload(%d) = %+v; want pid %d, NSPID 1, sleeper, cwd /ctr-workdir, uid 0, PATH=/", c.Name, c.PID, p, c.PID)
+		}
 	}
 
 	t.Run("Select", func(t *testing.T) {
@@ -426,6 +443,9 @@ func (cd *privateContainerd) runContainer(t *testing.T, ctx context.Context, rs 
 			Metadata: &rt.ContainerMetadata{Name: ctrName},
 			Image:    &rt.ImageSpec{Image: sleeperImage},
 			Args:     []string{ctrName},
+			// Missing from the image (runc creates it) and from the host:
+			// only the container's view can show it.
+			WorkingDir: "/ctr-workdir",
 			Labels: map[string]string{
 				labelContainerName: ctrName,
 				labelPodName:       md.GetName(), labelPodNamespace: md.GetNamespace(), labelPodUID: md.GetUid(),
