@@ -171,7 +171,11 @@ func (r *v1Run) enter(tid int, _ *syscall.SysProcAttr) error {
 }
 
 func (r *v1Run) leave(tid int) error {
-	if err := r.parent.own.AddTask(cgroup1.Process{Pid: tid}); err != nil {
+	err := r.parent.own.AddTask(cgroup1.Process{Pid: tid})
+	if errors.Is(err, unix.ESRCH) {
+		return nil // the thread is gone, and so out of every cgroup
+	}
+	if err != nil {
 		return fmt.Errorf("move thread %d back to its cgroup v1: %w", tid, err)
 	}
 	return nil

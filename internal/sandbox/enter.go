@@ -19,7 +19,6 @@ type entry struct {
 	lastCap int
 	cmd     *exec.Cmd
 	cg      runCgroup
-	stdoutW *os.File // the child's end: closed in the parent once the child has it
 }
 
 // startResult tells Run whether the child started, and which thread forked it.
@@ -35,9 +34,27 @@ type startResult struct {
 // forking thread) and reports on exited.
 func enterAndRun(e entry, started chan<- startResult, exited chan<- error) {
 	runtime.LockOSThread()
+	if unix.Gettid() == unix.Getpid() {
+		// The main thread is never discarded, and /proc/self (mountinfo, cgroup, ns, and the
+		// resolution of every path by whatever goroutine it runs next) shows the main thread's
+		// view: it must stay on the host. Hold it while another goroutine takes another
+		// thread, then give it back untouched.
+		locked := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(locked)
+			enterLocked(e, started, exited)
+		}()
+		<-locked
+		runtime.UnlockOSThread()
+		return
+	}
+	enterLocked(e, started, exited)
+}
+
+func enterLocked(e entry, started chan<- startResult, exited chan<- error) {
 	tid := unix.Gettid()
 	err := e.start(tid)
-	e.stdoutW.Close()
 	started <- startResult{tid: tid, err: err}
 	if err != nil {
 		return

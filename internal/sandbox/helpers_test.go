@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -78,7 +79,7 @@ type container struct {
 	marker string // content of /marker inside
 }
 
-func startContainer(t *testing.T, uid, gid int) *container {
+func startContainer(t testing.TB, uid, gid int) *container {
 	t.Helper()
 	root := t.TempDir()
 	if err := os.Chmod(root, 0o755); err != nil {
@@ -119,7 +120,7 @@ func startContainer(t *testing.T, uid, gid int) *container {
 }
 
 // waitChild returns the host pid of parent's child once it runs exe.
-func waitChild(t *testing.T, parent int, exe string) int {
+func waitChild(t testing.TB, parent int, exe string) int {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -135,7 +136,7 @@ func waitChild(t *testing.T, parent int, exe string) int {
 	return 0
 }
 
-func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+func copyFile(t testing.TB, from, to string, mode os.FileMode) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
@@ -249,6 +250,8 @@ func waitRunning(t *testing.T, s *Sandbox) running {
 		runs, _ := filepath.Glob(filepath.Join(s.cg.dir("pids"), "run-*"))
 		for _, run := range runs {
 			pids, err := readPids(filepath.Join(run, "cgroup.procs"))
+			// The sandbox's own forking thread may be there for a moment: not the fingerprint.
+			pids = slices.DeleteFunc(pids, func(p int) bool { return p == os.Getpid() })
 			if err != nil || len(pids) != 1 {
 				continue
 			}

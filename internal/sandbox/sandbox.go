@@ -194,40 +194,36 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		}
 	}()
 
-	stdoutR, stdoutW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("stdout pipe: %w", err)
+	// The three standard streams are our own pipes, not os/exec's copying goroutines, so that
+	// Wait returns when the fingerprint exits even if its descendants keep a stream open: they
+	// are killed with the cgroup right after.
+	var p pipes
+	defer p.close()
+	if err := p.open(); err != nil {
+		return nil, err
 	}
-	defer stdoutR.Close()
-	stderr := &boundedBuffer{max: stderrKept}
-
 	cmd := &exec.Cmd{
 		Args:   append([]string{exeName(exePath)}, args...),
 		Env:    []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-		Stdin:  bytes.NewReader(stdin),
-		Stdout: stdoutW,
-		Stderr: stderr,
-		// A descendant that keeps stdin or stderr open must not hold Wait after the kill.
-		WaitDelay: killGrace,
+		Stdin:  p.stdinR,
+		Stdout: p.stdoutW,
+		Stderr: p.stderrW,
 		SysProcAttr: &syscall.SysProcAttr{
 			Credential: &syscall.Credential{Uid: t.UID, Gid: t.GID, Groups: []uint32{}},
 			// A session of its own: its own process group, and no controlling terminal to
 			// open through /dev/tty (no TIOCSTI into the caller's terminal).
 			// No Pdeathsig: Go's child kills itself when getppid() differs from the parent's
 			// pid, and across pid namespaces it always does (the parent is invisible: 0).
-			// New removes what dead sandboxes left instead.
 			Setsid: true,
 		},
 	}
 
 	started := make(chan startResult, 1)
 	exited := make(chan error, 1)
-	go enterAndRun(entry{
-		hostPID: t.HostPID, exePath: exePath, lastCap: s.lastCap,
-		cmd: cmd, cg: cg, stdoutW: stdoutW,
-	}, started, exited)
+	go enterAndRun(entry{hostPID: t.HostPID, exePath: exePath, lastCap: s.lastCap, cmd: cmd, cg: cg}, started, exited)
 	st := <-started
-	// Before anything can kill the cgroup: on v1 the forking thread is still a member of it.
+	p.closeChildEnds()
+	// Before anything can kill the cgroup: on v1 the forking thread may still be a member.
 	if err := cg.leave(st.tid); err != nil {
 		if st.err == nil {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -240,21 +236,30 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	}
 	pid := cmd.Process.Pid
 
-	// Read the output concurrently: a fingerprint blocks once the pipe is full.
+	go func() {
+		// Fails with EPIPE once the fingerprint and its descendants are gone.
+		_, _ = p.stdinW.Write(stdin)
+		p.stdinW.Close()
+	}()
 	type readResult struct {
 		out []byte
 		err error
 	}
-	readDone := make(chan readResult, 1)
+	stdoutDone := make(chan readResult, 1)
 	overflow := make(chan struct{})
 	go func() {
-		out, err := io.ReadAll(io.LimitReader(stdoutR, int64(l.MaxOutput)+1))
+		out, err := io.ReadAll(io.LimitReader(p.stdoutR, int64(l.MaxOutput)+1))
 		if len(out) > l.MaxOutput {
 			close(overflow)
-			out = nil
-			err = ErrOutputTooLarge
+			out, err = nil, ErrOutputTooLarge
 		}
-		readDone <- readResult{out, err}
+		stdoutDone <- readResult{out, err}
+	}()
+	stderr := &boundedBuffer{max: stderrKept}
+	stderrDone := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(stderr, p.stderrR)
+		close(stderrDone)
 	}()
 
 	var runErr, waitErr error
@@ -265,10 +270,11 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	case <-overflow:
 		runErr = fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, l.MaxOutput)
 	}
-	// Whatever happened, nothing the fingerprint started outlives the run.
 	if runErr != nil {
+		// The group first: it cannot be reused while the child is not reaped.
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}
+	// Whatever happened, nothing the fingerprint started outlives the run.
 	if err := cg.kill(); err != nil {
 		s.log.Warn("killing fingerprint cgroup", "error", err)
 	}
@@ -276,16 +282,26 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		waitErr = <-exited
 	}
 
+	// All writers are dead; a descendant that escaped the kill must not hold us: closing the
+	// read ends unblocks the readers.
+	grace := time.NewTimer(killGrace)
+	defer grace.Stop()
 	var res readResult
 	select {
-	case res = <-readDone:
-	case <-time.After(killGrace):
-		// Closing the read end unblocks the reader; a writer that escaped the kill gets EPIPE.
-		stdoutR.Close()
-		res = <-readDone
+	case res = <-stdoutDone:
+	case <-grace.C:
+		p.stdoutR.Close()
+		p.stderrR.Close()
+		res = <-stdoutDone
 		if res.err == nil {
 			res.err = errors.New("output pipe still open after the fingerprint was killed")
 		}
+	}
+	select {
+	case <-stderrDone:
+	case <-grace.C:
+		p.stderrR.Close()
+		<-stderrDone
 	}
 
 	if runErr != nil {
@@ -312,6 +328,42 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		return nil, fmt.Errorf("read output: %w", res.err)
 	}
 	return res.out, nil
+}
+
+// pipes are the fingerprint's standard streams.
+type pipes struct {
+	stdinR, stdinW, stdoutR, stdoutW, stderrR, stderrW *os.File
+}
+
+func (p *pipes) open() error {
+	var err error
+	if p.stdinR, p.stdinW, err = os.Pipe(); err != nil {
+		return fmt.Errorf("stdin pipe: %w", err)
+	}
+	if p.stdoutR, p.stdoutW, err = os.Pipe(); err != nil {
+		return fmt.Errorf("stdout pipe: %w", err)
+	}
+	if p.stderrR, p.stderrW, err = os.Pipe(); err != nil {
+		return fmt.Errorf("stderr pipe: %w", err)
+	}
+	return nil
+}
+
+// closeChildEnds closes, in this process, the ends the child got.
+func (p *pipes) closeChildEnds() {
+	for _, f := range []*os.File{p.stdinR, p.stdoutW, p.stderrW} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+func (p *pipes) close() {
+	for _, f := range []*os.File{p.stdinR, p.stdinW, p.stdoutR, p.stdoutW, p.stderrR, p.stderrW} {
+		if f != nil {
+			f.Close() // a second Close only returns an error
+		}
+	}
 }
 
 // exeName is argv[0] for the fingerprint: the base name of its host path, so that nothing of

@@ -38,7 +38,9 @@ func main() {
 		os.Exit(3)
 	case "hang":
 		signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-		select {}
+		for {
+			time.Sleep(time.Hour)
+		}
 	case "forkbomb":
 		forkbomb()
 	case "memhog":

@@ -1,0 +1,443 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const zeroCaps = "0000000000000000"
+
+// The proof of the privilege model (SPEC §8): the probe, run through Run exactly as a
+// fingerprint, reports from inside what it is, and the host side checks the cgroup it is in.
+func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
+	requireRoot(t)
+	limits := Limits{MemoryBytes: 96 << 20, MaxPids: 24, CPUPercent: 50}
+	for _, tc := range []struct {
+		name     string
+		uid, gid int
+	}{
+		{"root container", 0, 0},
+		{"uid 1000 container", 1000, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := startContainer(t, tc.uid, tc.gid)
+			s := newSandbox(t)
+			res := runAsync(s, Target{HostPID: c.pid, UID: uint32(tc.uid), GID: uint32(tc.gid)},
+				bins.probe, []string{"-sleep", "300ms", "-read", "/marker"}, nil, limits)
+
+			// From outside, while it runs: its cgroup, the limits there, and its pid mapping.
+			r := waitRunning(t, s)
+			for file, want := range map[string]string{
+				filepath.Join(r.cgroup["memory"], "memory.limit_in_bytes"):       strconv.Itoa(96 << 20),
+				filepath.Join(r.cgroup["memory"], "memory.memsw.limit_in_bytes"): strconv.Itoa(96 << 20),
+				filepath.Join(r.cgroup["pids"], "pids.max"):                      "24",
+				filepath.Join(r.cgroup["cpu"], "cpu.cfs_quota_us"):               "50000",
+				filepath.Join(r.cgroup["cpu"], "cpu.cfs_period_us"):              "100000",
+			} {
+				if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) && strings.Contains(file, "memsw") {
+					continue // no swap accounting on this kernel
+				}
+				if got := readTrim(t, file); got != want {
+					t.Errorf("%s = %s, want %s", file, got, want)
+				}
+			}
+			for _, ctrl := range []string{"memory", "pids", "cpu"} {
+				// Run takes its forking thread out of the cgroup right after the fork.
+				var pids []int
+				var err error
+				for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					if pids, err = readPids(filepath.Join(r.cgroup[ctrl], "cgroup.procs")); err != nil || slices.Equal(pids, []int{r.hostPID}) {
+						break
+					}
+				}
+				if err != nil || !slices.Equal(pids, []int{r.hostPID}) {
+					t.Errorf("%s cgroup.procs = %v (%v), want [%d]", ctrl, pids, err, r.hostPID)
+				}
+			}
+
+			out := <-res
+			if out.err != nil {
+				t.Fatalf("Run: %v", out.err)
+			}
+			rep := decodeStrict[probeReport](t, out.out)
+			if len(rep.Errors) > 0 {
+				t.Errorf("probe errors: %q", rep.Errors)
+			}
+			ids := func(n int) string { return strings.Repeat(strconv.Itoa(n)+" ", 3) + strconv.Itoa(n) }
+			wantStatus := map[string]string{
+				"Uid": ids(tc.uid), "Gid": ids(tc.gid), "Groups": "",
+				"CapInh": zeroCaps, "CapPrm": zeroCaps, "CapEff": zeroCaps, "CapBnd": zeroCaps, "CapAmb": zeroCaps,
+				"NoNewPrivs": "1", "Seccomp": "0", "NSpid": strconv.Itoa(r.nsPID),
+			}
+			for k, want := range wantStatus {
+				if got, ok := rep.Status[k]; !ok || got != want {
+					t.Errorf("status %s = %q, want %q", k, got, want)
+				}
+			}
+			if rep.Dumpable != 0 {
+				t.Errorf("dumpable = %d, want 0", rep.Dumpable)
+			}
+			for ns, link := range map[string]string{"mnt": "mnt", "pid": "pid", "pid_for_children": "pid"} {
+				want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", c.pid, link))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.NS[ns] != want {
+					t.Errorf("ns %s = %q, want the target's %q", ns, rep.NS[ns], want)
+				}
+			}
+			if hostNS, _ := os.Readlink("/proc/self/ns/mnt"); rep.NS["mnt"] == hostNS {
+				t.Errorf("probe is in the host mount namespace %s", hostNS)
+			}
+			targetRoot := statOf(t, fmt.Sprintf("/proc/%d/root", c.pid))
+			if rep.Root != targetRoot || rep.Cwd != targetRoot || rep.CwdPath != "/" {
+				t.Errorf("root %v cwd %v (%q), want both the target's root %v and \"/\"", rep.Root, rep.Cwd, rep.CwdPath, targetRoot)
+			}
+			if rep.File != c.marker {
+				t.Errorf("/marker read %q, want the container's %q", rep.File, c.marker)
+			}
+			if rep.PID != r.nsPID || rep.PGID != rep.PID || rep.SID != rep.PID {
+				t.Errorf("pid %d pgid %d sid %d, want pid %d leading its own group and session", rep.PID, rep.PGID, rep.SID, r.nsPID)
+			}
+			if rep.PPID != 0 {
+				t.Errorf("ppid %d, want 0 (the parent is outside the pid namespace)", rep.PPID)
+			}
+			for _, ctrl := range []string{"memory", "pids", "cpu"} {
+				rel := strings.TrimPrefix(r.cgroup[ctrl], filepath.Join(cgroupMount, ctrl))
+				if !slices.ContainsFunc(rep.Cgroup, func(l string) bool { return strings.HasSuffix(l, ":"+ctrl+":"+rel) }) {
+					t.Errorf("/proc/self/cgroup %q lacks %s:%s", rep.Cgroup, ctrl, rel)
+				}
+			}
+			// Standard streams are pipes; anything else open is the probe's own runtime's.
+			for fd, target := range rep.FDs {
+				std := fd == "0" || fd == "1" || fd == "2"
+				if std && !strings.HasPrefix(target, "pipe:") || !std && !strings.HasPrefix(target, "anon_inode:") {
+					t.Errorf("fd %s -> %q: the fingerprint holds a descriptor it should not", fd, target)
+				}
+			}
+		})
+	}
+}
+
+// A process of the container that passes the ptrace access check on the fingerprint (root
+// with CAP_SYS_PTRACE, as debugging sidecars are) can open its /proc/<pid>/cwd, root, exe and
+// fd/*: none of them may lead outside the container. Without that capability the links are
+// refused outright (the fingerprint is not dumpable), also for a process of the same uid.
+func TestRunProcessOfTargetCannotReachHostThroughFingerprint(t *testing.T) {
+	requireRoot(t)
+	probeID := statOf(t, bins.probe)
+	for _, tc := range []struct {
+		name         string
+		targetUID    int
+		attackerUID  int    // nsenter -S
+		attackerCaps string // probe escape -caps
+		reachable    bool   // cwd/root/exe can be opened
+	}{
+		{"root attacker with CAP_SYS_PTRACE, root target", 0, 0, "default,sys_ptrace", true},
+		{"root attacker with default caps, root target", 0, 0, "default", false},
+		{"root attacker with CAP_SYS_PTRACE, uid 1000 target", 1000, 0, "default,sys_ptrace", true},
+		{"same uid attacker, uid 1000 target", 1000, 1000, "all", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := startContainer(t, tc.targetUID, tc.targetUID)
+			s := newSandbox(t)
+			res := runAsync(s, Target{HostPID: c.pid, UID: uint32(tc.targetUID), GID: uint32(tc.targetUID)},
+				bins.probe, []string{"-sleep", "1s"}, nil, Limits{})
+			r := waitRunning(t, s)
+			rep, attackErr := attackFromContainer(c, tc.attackerUID, tc.attackerCaps, r.nsPID)
+			if out := <-res; out.err != nil {
+				t.Fatalf("Run: %v", out.err)
+			}
+			if attackErr != nil {
+				t.Fatal(attackErr)
+			}
+			wantCaps := map[string]string{"default": "00000000a80425fb", "default,sys_ptrace": "00000000a80c25fb", "all": zeroCaps}[tc.attackerCaps]
+			if rep.CapEff != wantCaps {
+				t.Fatalf("attacker CapEff %s, want %s", rep.CapEff, wantCaps)
+			}
+			if rep.UID != tc.attackerUID {
+				t.Fatalf("attacker uid %d, want %d", rep.UID, tc.attackerUID)
+			}
+			if containerRoot := statOf(t, c.root); rep.Root != containerRoot {
+				t.Fatalf("attacker root %v is not the container's %v", rep.Root, containerRoot)
+			}
+			got := map[string]bool{}
+			for _, l := range rep.Links {
+				got[l.Link] = l.Error == ""
+				switch {
+				case l.Error != "" && !tc.reachable && !strings.Contains(l.Error, "permission denied"):
+					t.Errorf("%s: %s, want permission denied", l.Link, l.Error)
+				case l.Escaped:
+					t.Errorf("%s leads outside the container: top %v, container root %v", l.Link, l.Top, rep.Root)
+				case l.Error != "":
+				case l.Type == "dir" && (l.Link != "cwd" && l.Link != "root" || *l.ID != rep.Root):
+					t.Errorf("%s is directory %v, want only cwd/root and only the container root %v", l.Link, *l.ID, rep.Root)
+				case l.Type == "file" && (l.Link != "exe" || *l.ID != probeID):
+					t.Errorf("%s is file %v, want only exe and only the probe binary %v", l.Link, *l.ID, probeID)
+				case strings.HasPrefix(l.Link, "fd/") && l.Type != "fifo" && l.Type != "other":
+					t.Errorf("%s is a %s, want pipes (fifo) or the probe's own anonymous inodes", l.Link, l.Type)
+				}
+			}
+			for _, link := range []string{"cwd", "root", "exe"} {
+				if got[link] != tc.reachable {
+					t.Errorf("%s opened = %v, want %v (links %+v)", link, got[link], tc.reachable, rep.Links)
+				}
+			}
+			if tc.reachable && (rep.FDList != "" || !got["fd/0"] || !got["fd/1"] || !got["fd/2"]) {
+				t.Errorf("fd list %q, links %+v: want the standard streams visible", rep.FDList, rep.Links)
+			}
+		})
+	}
+}
+
+// The escape check must be able to fail: the same attacker against a process of the
+// container's pid namespace whose cwd and root are on the host reports the escape.
+func TestEscapeProbeDetectsHostDirectory(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 0, 0)
+	hostDir := t.TempDir()
+	leaky := exec.Command("nsenter", "-t", strconv.Itoa(c.pid), "-p", "--", bins.misbehave, "hang")
+	leaky.Dir = hostDir
+	leaky.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := leaky.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-leaky.Process.Pid, syscall.SIGKILL)
+		_ = leaky.Wait()
+	})
+	hostPID := waitChild(t, leaky.Process.Pid, bins.misbehave)
+	if hostPID == 0 {
+		t.Fatal("leaky process did not start")
+	}
+	rep, err := attackFromContainer(c, 0, "default,sys_ptrace", nsPIDOf(t, hostPID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	escaped := map[string]bool{}
+	for _, l := range rep.Links {
+		escaped[l.Link] = l.Escaped
+	}
+	if !escaped["cwd"] || !escaped["root"] {
+		t.Fatalf("escape not detected through a host cwd/root: %+v", rep.Links)
+	}
+}
+
+// attackFromContainer runs "probe escape" inside c (its namespaces and root) as uid with caps.
+func attackFromContainer(c *container, uid int, caps string, victimNSPID int) (escapeReport, error) {
+	args := []string{"-t", strconv.Itoa(c.pid), "-m", "-p", "-r", "-w"}
+	if uid != 0 {
+		args = append(args, "-S", strconv.Itoa(uid), "-G", strconv.Itoa(uid))
+	}
+	args = append(args, "--", "/probe", "escape", "-pid", strconv.Itoa(victimNSPID), "-caps", caps)
+	cmd := exec.Command("nsenter", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return escapeReport{}, fmt.Errorf("attacker: %w: %s", err, stderr.String())
+	}
+	var rep escapeReport
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		return rep, fmt.Errorf("attacker output %q: %w", out, err)
+	}
+	return rep, nil
+}
+
+func nsPIDOf(t *testing.T, hostPID int) int {
+	t.Helper()
+	for _, line := range strings.Split(readTrim(t, fmt.Sprintf("/proc/%d/status", hostPID)), "\n") {
+		if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			f := strings.Fields(v)
+			n, _ := strconv.Atoi(f[len(f)-1])
+			return n
+		}
+	}
+	t.Fatalf("no NSpid for %d", hostPID)
+	return 0
+}
+
+// A fingerprint that hangs (and ignores SIGTERM) is killed at its limit, while a fingerprint
+// of another container started at the same time returns its result unaffected.
+func TestRunKillsHangingFingerprintAndOthersStillArrive(t *testing.T) {
+	requireRoot(t)
+	hanging := startContainer(t, 0, 0)
+	healthy := startContainer(t, 1000, 1000)
+	s := newSandbox(t)
+	const limit = time.Second
+	hang := runAsync(s, Target{HostPID: hanging.pid}, bins.misbehave, []string{"hang"}, nil, Limits{Timeout: limit})
+	r := waitRunning(t, s)
+	ok := runAsync(s, Target{HostPID: healthy.pid, UID: 1000, GID: 1000}, bins.probe, []string{"-read", "/marker"}, nil, Limits{})
+
+	good := <-ok
+	if good.err != nil {
+		t.Fatalf("healthy container: %v", good.err)
+	}
+	if rep := decodeStrict[probeReport](t, good.out); rep.File != healthy.marker {
+		t.Errorf("healthy container read %q, want %q", rep.File, healthy.marker)
+	}
+	if good.elapsed >= limit {
+		t.Errorf("healthy container took %s: it waited for the hanging one", good.elapsed)
+	}
+
+	bad := <-hang
+	if !errors.Is(bad.err, ErrTimeout) {
+		t.Fatalf("hanging fingerprint: %v, want ErrTimeout", bad.err)
+	}
+	if bad.elapsed < limit || bad.elapsed > limit+500*time.Millisecond {
+		t.Errorf("Run returned after %s, want within [%s, %s]", bad.elapsed, limit, limit+500*time.Millisecond)
+	}
+	if err := syscall.Kill(r.hostPID, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("hanging fingerprint pid %d still exists after Run (kill 0: %v)", r.hostPID, err)
+	}
+	for _, dir := range r.cgroup {
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("run cgroup %s not removed: %v", dir, err)
+		}
+	}
+}
+
+// Each limit stops its abuse, Run returns promptly with an error that names it, and nothing of
+// the run is left: children that kept standard output open included.
+func TestRunEnforcesLimits(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 1000, 1000)
+	s := newSandbox(t)
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		limits  Limits
+		want    error
+		message string
+	}{
+		{"fork bomb hits the pids limit", []string{"forkbomb"}, Limits{MaxPids: 16}, ErrPidsLimit, "exit status 3"},
+		{"memory hog hits the memory limit", []string{"memhog"}, Limits{MemoryBytes: 64 << 20}, ErrMemoryLimit, "signal: killed"},
+		{"output flood is cut at the output limit", []string{"flood"}, Limits{MaxOutput: 64 << 10}, ErrOutputTooLarge, "more than 65536 bytes"},
+		{"failure reports its exit status and standard error", []string{"fail", "bad", "news"}, Limits{}, ErrFailed, `exit status 3, stderr "bad news\n"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			out, err := s.Run(context.Background(), Target{HostPID: c.pid, UID: 1000, GID: 1000}, bins.misbehave, tc.args, nil, tc.limits)
+			elapsed := time.Since(start)
+			if !errors.Is(err, tc.want) || !strings.Contains(fmt.Sprint(err), tc.message) {
+				t.Fatalf("Run = %v, want %v containing %q", err, tc.want, tc.message)
+			}
+			if out != nil {
+				t.Errorf("output %d bytes, want none on error", len(out))
+			}
+			if elapsed > 5*time.Second {
+				t.Errorf("Run took %s", elapsed)
+			}
+			runs, _ := filepath.Glob(filepath.Join(s.cg.dir("pids"), "run-*"))
+			if len(runs) != 0 {
+				t.Errorf("run cgroups left behind: %v", runs)
+			}
+		})
+	}
+	// The container itself is untouched: only its init is in its pid namespace.
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", c.pid, c.pid)); err != nil || strings.TrimSpace(string(b)) != "" {
+		t.Errorf("container init has children %q (%v): leftovers of the runs", b, err)
+	}
+}
+
+func TestRunPassesArgsAndStdin(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 1000, 1000)
+	s := newSandbox(t)
+	stdin := bytes.Repeat([]byte("0123456789abcdef"), 16<<10) // 256 KiB: more than a pipe holds
+	out, err := s.Run(context.Background(), Target{HostPID: c.pid, UID: 1000, GID: 1000}, bins.misbehave,
+		[]string{"echo", "first arg", "second"}, stdin, Limits{MaxOutput: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(slices.Clone(stdin), "first arg\nsecond\n"...)
+	if !bytes.Equal(out, want) {
+		t.Errorf("output %d bytes, want stdin then args (%d bytes)", len(out), len(want))
+	}
+}
+
+func TestRunTargetGone(t *testing.T) {
+	requireRoot(t)
+	s := newSandbox(t)
+	gone := exec.Command(bins.misbehave, "fail")
+	_ = gone.Run() // exits 3 and is reaped: its pid names nothing now
+	_, err := s.Run(context.Background(), Target{HostPID: gone.Process.Pid}, bins.probe, nil, nil, Limits{})
+	if !errors.Is(err, ErrTargetGone) {
+		t.Fatalf("Run = %v, want ErrTargetGone", err)
+	}
+}
+
+func TestRunRefusesReadableExecutable(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 0, 0)
+	s := newSandbox(t)
+	readable := filepath.Join(t.TempDir(), "probe")
+	copyFile(t, bins.probe, readable, 0o755)
+	_, err := s.Run(context.Background(), Target{HostPID: c.pid}, readable, nil, nil, Limits{})
+	if !errors.Is(err, ErrBadExecutable) || !strings.Contains(err.Error(), "mode 0755 is readable") {
+		t.Fatalf("Run = %v, want ErrBadExecutable for mode 0755", err)
+	}
+}
+
+func TestCloseRemovesSandboxCgroups(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 0, 0)
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Run(context.Background(), Target{HostPID: c.pid}, bins.probe, nil, nil, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, ctrl := range []string{"memory", "pids", "cpu"} {
+		dirs = append(dirs, s.cg.dir(ctrl))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there after Close: %v", d, err)
+		}
+	}
+	if _, err := s.Run(context.Background(), Target{HostPID: c.pid}, bins.probe, nil, nil, Limits{}); err == nil {
+		t.Error("Run after Close succeeded")
+	}
+}
+
+// BenchmarkRun measures one trivial fingerprint in a container: wall time per run and CPU
+// (user+sys of this process and its children) per run.
+func BenchmarkRun(b *testing.B) {
+	requireRoot(b)
+	c := startContainer(b, 1000, 1000)
+	s := newSandbox(b)
+	tg := Target{HostPID: c.pid, UID: 1000, GID: 1000}
+	cpu := func() time.Duration {
+		var self, children syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+		_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
+		return time.Duration(self.Utime.Nano() + self.Stime.Nano() + children.Utime.Nano() + children.Stime.Nano())
+	}
+	before := cpu()
+	for b.Loop() {
+		if _, err := s.Run(context.Background(), tg, bins.misbehave, []string{"echo"}, []byte("x"), Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpu()-before).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
