@@ -114,6 +114,67 @@ func TestRunningContainersRuntimeErrors(t *testing.T) {
 	}
 }
 
+func TestRunningContainersStatusFailures(t *testing.T) {
+	ctrs := []*rt.Container{
+		{Id: "aa", PodSandboxId: "s", State: rt.ContainerState_CONTAINER_RUNNING, Metadata: &rt.ContainerMetadata{Name: "a"}},
+		{Id: "bb", PodSandboxId: "s", State: rt.ContainerState_CONTAINER_RUNNING, Metadata: &rt.ContainerMetadata{Name: "b"}},
+	}
+	for _, tc := range []struct {
+		name      string
+		status    map[string]*rt.ContainerStatusResponse
+		statusErr map[string]error
+		wantIDs   []string
+		wantErr   error
+	}{
+		{
+			name:      "one status fails: the other container is still reported",
+			status:    map[string]*rt.ContainerStatusResponse{"aa": running(`{"pid": 10}`)},
+			statusErr: map[string]error{"bb": status.Error(codes.Internal, "storage error")},
+			wantIDs:   []string{"aa"},
+		},
+		{
+			name:      "every status fails: the runtime is the problem",
+			statusErr: map[string]error{"aa": status.Error(codes.Unavailable, "x"), "bb": status.Error(codes.Unavailable, "y")},
+			wantErr:   ErrUnavailable,
+		},
+		{
+			name:    "no status has a pid: the runtime is the problem",
+			status:  map[string]*rt.ContainerStatusResponse{"aa": running(`{}`), "bb": running(`{}`)},
+			wantErr: ErrBadResponse,
+		},
+		{
+			name:    "every container gone: an empty node, not an error",
+			wantIDs: nil,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeRuntime{name: "containerd", containers: ctrs, status: tc.status, statusErr: tc.statusErr}
+			c, err := Dial(context.Background(), serve(t, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			got, err := c.RunningContainers(context.Background())
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("RunningContainers = %v, %v; want error %v", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, c := range got {
+				ids = append(ids, c.ID)
+			}
+			if !slices.Equal(ids, tc.wantIDs) {
+				t.Errorf("RunningContainers ids = %q, want %q", ids, tc.wantIDs)
+			}
+		})
+	}
+}
+
 func TestDialErrors(t *testing.T) {
 	dir := t.TempDir()
 	regular := filepath.Join(dir, "regular")

@@ -237,8 +237,9 @@ func (c *Client) Close() error {
 // RunningContainers returns every running container of the node, init and
 // sidecar containers included, with its pod and host pid. It makes one
 // ListContainers, one ListPodSandbox and one verbose ContainerStatus per
-// container. A container that stops or disappears meanwhile is left out
-// (and logged); only a failure of the runtime itself is an error.
+// container. A container that stops or disappears meanwhile, or whose status
+// cannot be used, is left out and logged; the scan fails only when the
+// runtime itself fails: a list call, or every status call.
 func (c *Client) RunningContainers(ctx context.Context) ([]Container, error) {
 	// Containers first, then sandboxes: a container's sandbox exists before
 	// the container is created, so every listed container finds its sandbox
@@ -257,21 +258,25 @@ func (c *Client) RunningContainers(ctx context.Context) ([]Container, error) {
 	if err != nil {
 		return nil, wrapCall(c.endpoint, "ListPodSandbox", err)
 	}
-	pids := c.pids(ctx, lc.GetContainers())
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("list running containers: %w", err)
+	pids, err := c.pids(ctx, lc.GetContainers())
+	if err != nil {
+		return nil, err
 	}
 	return assemble(c.runtime, lc.GetContainers(), ls.GetItems(), pids, c.opts.log), nil
 }
 
 // pids asks ContainerStatus(verbose) of every running container, a few at a
-// time, and returns the host pid of those that answered with one.
-func (c *Client) pids(ctx context.Context, ctrs []*rt.Container) map[string]int {
+// time, and returns the host pid of those that answered with one. It fails
+// when the context ends or when no call succeeded and at least one failed
+// for a reason other than the container being gone: then the runtime, not
+// a container, is the problem.
+func (c *Client) pids(ctx context.Context, ctrs []*rt.Container) (map[string]int, error) {
 	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, c.opts.concurrency)
-		pids = make(map[string]int, len(ctrs))
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, c.opts.concurrency)
+		pids     = make(map[string]int, len(ctrs))
+		firstErr error
 	)
 	for _, ctr := range ctrs {
 		if ctr.GetState() != rt.ContainerState_CONTAINER_RUNNING {
@@ -281,16 +286,27 @@ func (c *Client) pids(ctx context.Context, ctrs []*rt.Container) map[string]int 
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			wg.Wait()
-			return pids
+		}
+		if ctx.Err() != nil {
+			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			pid, err := c.containerPID(ctx, id)
-			if err != nil {
-				c.opts.log.Warn("container skipped", "container", c.runtime+"://"+id, "error", err)
+			key := c.runtime + "://" + id
+			switch {
+			case errors.Is(err, ErrContainerGone):
+				c.opts.log.Info("container skipped: it stopped during the scan", "container", key, "error", err)
+				return
+			case err != nil:
+				c.opts.log.Warn("container skipped", "container", key, "error", err)
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
 				return
 			}
 			mu.Lock()
@@ -299,7 +315,13 @@ func (c *Client) pids(ctx context.Context, ctrs []*rt.Container) map[string]int 
 		}()
 	}
 	wg.Wait()
-	return pids
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list running containers: %w", err)
+	}
+	if len(pids) == 0 && firstErr != nil {
+		return nil, fmt.Errorf("list running containers: no container status could be read: %w", firstErr)
+	}
+	return pids, nil
 }
 
 // containerPID reads the container's host pid from the verbose ContainerStatus.

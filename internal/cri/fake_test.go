@@ -23,6 +23,7 @@ type fakeRuntime struct {
 	containers []*rt.Container
 	sandboxes  []*rt.PodSandbox
 	status     map[string]*rt.ContainerStatusResponse // missing: NotFound
+	statusErr  map[string]error
 	listErr    error
 	noVersion  bool
 
@@ -66,6 +67,9 @@ func (f *fakeRuntime) ListPodSandbox(context.Context, *rt.ListPodSandboxRequest)
 
 func (f *fakeRuntime) ContainerStatus(_ context.Context, req *rt.ContainerStatusRequest) (*rt.ContainerStatusResponse, error) {
 	f.count("ContainerStatus")
+	if err := f.statusErr[req.GetContainerId()]; err != nil {
+		return nil, err
+	}
 	s, ok := f.status[req.GetContainerId()]
 	if !ok {
 		// What CRI-O and containerd answer for a container removed meanwhile.
