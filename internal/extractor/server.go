@@ -225,7 +225,12 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 	}
 	log = log.With("ids", len(ids))
 
-	release, err := s.waitTurn(ctx, conn)
+	// From here on the request ends when its client goes away.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go watchPeer(ctx, conn, cancel)
+
+	release, err := s.waitTurn(ctx)
 	if errors.Is(err, errClientGone) {
 		log.Info("client gone while waiting, request dropped")
 		return
@@ -235,7 +240,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		s.answerError(conn, log, err)
 		return
 	}
-	dir, err := s.extract(ctx, conn, ids, log)
+	dir, err := s.extract(ctx, ids, log)
 	release()
 	if errors.Is(err, errClientGone) {
 		log.Info("client gone while the coordinator ran: killed it, request dropped")
@@ -292,10 +297,10 @@ func (s *Server) answerError(conn net.Conn, log *slog.Logger, err error) {
 	}
 }
 
-// waitTurn waits until no coordinator runs, in a queue of at most MaxQueue
-// requests, and returns the function that ends the turn. It gives up when
-// the client goes away or the server stops.
-func (s *Server) waitTurn(ctx context.Context, conn net.Conn) (release func(), err error) {
+// waitTurn waits until no coordinator runs, in a first-come first-served
+// queue of at most MaxQueue requests, and returns the function that ends the
+// turn. It gives up when ctx ends: the client went away or the server stops.
+func (s *Server) waitTurn(ctx context.Context) (release func(), err error) {
 	release = func() { <-s.turn }
 	select {
 	case s.turn <- struct{}{}:
@@ -307,23 +312,35 @@ func (s *Server) waitTurn(ctx context.Context, conn net.Conn) (release func(), e
 		return nil, fmt.Errorf("busy: %d requests already waiting", s.cfg.MaxQueue)
 	}
 	defer s.waiting.Add(-1)
+	// Blocked senders on a channel are served in order: the queue is FIFO.
+	select {
+	case s.turn <- struct{}{}:
+		if ctx.Err() != nil { // the client left just as its turn came
+			release()
+			return nil, errClientGone
+		}
+		return release, nil
+	case <-ctx.Done():
+		if errors.Is(context.Cause(ctx), errClientGone) {
+			return nil, errClientGone
+		}
+		return nil, errors.New("server shutting down")
+	}
+}
+
+// watchPeer cancels ctx with errClientGone when the client goes away.
+func watchPeer(ctx context.Context, conn net.Conn, cancel context.CancelCauseFunc) {
 	tick := time.NewTicker(peerPollInterval)
 	defer tick.Stop()
 	for {
 		select {
-		case s.turn <- struct{}{}:
-			// The client may have left while another request ran.
-			if peerGone(conn) {
-				release()
-				return nil, errClientGone
-			}
-			return release, nil
+		case <-ctx.Done():
+			return
 		case <-tick.C:
 			if peerGone(conn) {
-				return nil, errClientGone
+				cancel(errClientGone)
+				return
 			}
-		case <-ctx.Done():
-			return nil, errors.New("server shutting down")
 		}
 	}
 }
@@ -375,28 +392,11 @@ func (s *Server) coordinatorArgs(ids []string) []string {
 
 // extract runs the coordinator once and returns the result directory it
 // printed. The coordinator is killed with its whole process group when it
-// runs past CoordinatorTimeout, when the client goes away or when the server
-// stops; whatever it left in the data dir is then removed.
-func (s *Server) extract(ctx context.Context, conn net.Conn, ids []string, log *slog.Logger) (string, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	ctx, cancelTimeout := context.WithTimeout(ctx, s.cfg.CoordinatorTimeout)
-	defer cancelTimeout()
-	go func() { // watch the client while the coordinator runs
-		tick := time.NewTicker(peerPollInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if peerGone(conn) {
-					cancel(errClientGone)
-					return
-				}
-			}
-		}
-	}()
+// runs past CoordinatorTimeout or when ctx ends (the client went away, the
+// server stops); whatever it left in the data dir is then removed.
+func (s *Server) extract(ctx context.Context, ids []string, log *slog.Logger) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CoordinatorTimeout)
+	defer cancel()
 
 	started := time.Now()
 	cmd := exec.CommandContext(ctx, s.cfg.Coordinator, s.coordinatorArgs(ids)...)
@@ -418,7 +418,7 @@ func (s *Server) extract(ctx context.Context, conn net.Conn, ids []string, log *
 	err := cmd.Wait()
 	stderr.flush()
 
-	if err != nil || ctx.Err() != nil {
+	if err != nil {
 		s.removeResultsSince(started, log)
 		switch cause := context.Cause(ctx); {
 		case errors.Is(cause, errClientGone):

@@ -1,0 +1,176 @@
+package extractor
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseIDs(t *testing.T) {
+	full := strings.Repeat("0123456789abcdef", 4)
+	tests := []struct {
+		name    string
+		payload string
+		want    []string
+		wantErr string
+	}{
+		{name: "empty payload means every container", payload: "", want: nil},
+		{name: "blank payload means every container", payload: " \n\t", want: nil},
+		{name: "full id", payload: full, want: []string{full}},
+		{name: "full id with trailing newline", payload: full + "\n", want: []string{full}},
+		{name: "runtime prefixes kept", payload: "cri-o://" + full + ",containerd://" + full, want: []string{"cri-o://" + full, "containerd://" + full}},
+		{name: "hex prefix", payload: "abc123", want: []string{"abc123"}},
+		{name: "upper case is lowered", payload: "CRI-O://ABCDEF", want: []string{"cri-o://abcdef"}},
+		{name: "spaces around ids trimmed", payload: " abc , def ", want: []string{"abc", "def"}},
+		{name: "duplicates dropped, order kept", payload: "def,abc,def", want: []string{"def", "abc"}},
+		{name: "65 hex digits", payload: full + "0", wantErr: "invalid container id at position 1"},
+		{name: "not hex", payload: "abc,xyz", wantErr: `invalid container id at position 2: "xyz"`},
+		{name: "shell metacharacters", payload: "abc;rm -rf /", wantErr: `invalid container id at position 1: "abc;rm -rf /"`},
+		{name: "unknown runtime", payload: "docker://abc", wantErr: "invalid container id"},
+		{name: "runtime without id", payload: "cri-o://", wantErr: "invalid container id"},
+		{name: "option-like id", payload: "-config=/etc/passwd", wantErr: "invalid container id"},
+		{name: "path", payload: "../../etc", wantErr: "invalid container id"},
+		{name: "empty element", payload: "abc,,def", wantErr: "empty container id at position 2"},
+		{name: "trailing comma", payload: "abc,", wantErr: "empty container id at position 2"},
+		{name: "binary", payload: "\x00\xff\xfe", wantErr: `invalid container id at position 1: "\x00\xff\xfe"`},
+		{name: "long garbage is quoted short", payload: strings.Repeat("z", 500), wantErr: `"` + strings.Repeat("z", 80) + `"…`},
+		{name: "more ids than one argument can hold", payload: manyIDs(2100), wantErr: "too many container ids"},
+		{name: "as many ids as one argument can hold", payload: manyIDs(1950), want: strings.Split(manyIDs(1950), ",")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseIDs([]byte(tt.payload))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ids = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// manyIDs returns n distinct full ids, comma-joined.
+func manyIDs(n int) string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%064x", i)
+	}
+	return strings.Join(ids, ",")
+}
+
+func TestParseAnswer(t *testing.T) {
+	tests := []struct {
+		answer, wantPath, wantErr string
+	}{
+		{"/data/out-1\n", "/data/out-1", ""},
+		{"/data/out-1", "/data/out-1", ""},
+		{"error: busy: 16 requests already waiting\n", "", "extractor: busy: 16 requests already waiting"},
+		{"", "", "without an answer"},
+		{"/data/out-1\n/data/out-2\n", "", "more than one line"},
+	}
+	for _, tt := range tests {
+		path, err := ParseAnswer(tt.answer)
+		if path != tt.wantPath || (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("ParseAnswer(%q) = %q, %v; want %q, %q", tt.answer, path, err, tt.wantPath, tt.wantErr)
+		}
+	}
+}
+
+func TestCoordinatorArgs(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		ids  []string
+		want []string
+	}{
+		{name: "minimal, every container",
+			cfg:  Config{ConfigPath: "/config.toml", DataDir: "/data"},
+			want: []string{"-config", "/config.toml", "-data-dir", "/data"}},
+		{name: "every pass-through flag, ids comma-joined last",
+			cfg: Config{ConfigPath: "/c.toml", DataDir: "/d", RuntimeEndpoint: "unix:///run/crio/crio.sock",
+				FingerprintsDir: "/", Concurrency: 3, LogLevel: "debug", LogFormat: "json"},
+			ids: []string{"abc", "cri-o://def"},
+			want: []string{"-config", "/c.toml", "-data-dir", "/d", "-runtime-endpoint", "unix:///run/crio/crio.sock",
+				"-fingerprints-dir", "/", "-log-level", "debug", "-log-format", "json", "-concurrency", "3", "abc,cri-o://def"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Server{cfg: tt.cfg}
+			if got := s.coordinatorArgs(tt.ids); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("args = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"127.0.0.1:3000": true, "[::1]:3000": true, "localhost:3000": true, "127.0.0.2:0": true,
+		"0.0.0.0:3000": false, ":3000": false, "10.0.0.1:3000": false, "[::]:3000": false, "example.com:3000": false, "3000": false,
+	} {
+		if err := checkLoopback(addr); (err == nil) != ok {
+			t.Errorf("checkLoopback(%q) = %v, want ok=%v", addr, err, ok)
+		}
+	}
+}
+
+func TestLineLoggerLogsEachLineBounded(t *testing.T) {
+	var buf bytes.Buffer
+	l := &lineLogger{log: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: dropTime}))}
+	// Lines split across writes, CRLF, an empty line, an over-long line.
+	for _, chunk := range []string{"first pa", "rt\nsecond\r\n\n", strings.Repeat("x", 5000) + "\nlast without newline"} {
+		if n, err := l.Write([]byte(chunk)); n != len(chunk) || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	l.flush()
+	want := `level=INFO msg=coordinator stderr="first part"` + "\n" +
+		`level=INFO msg=coordinator stderr=second` + "\n" +
+		`level=INFO msg=coordinator stderr=` + strings.Repeat("x", maxStderrLine) + "\n" +
+		`level=INFO msg=coordinator stderr="last without newline"` + "\n"
+	if buf.String() != want {
+		t.Errorf("log:\n%s\nwant\n%s", buf.String(), want)
+	}
+	if l.last != "last without newline" {
+		t.Errorf("last = %q", l.last)
+	}
+
+	buf.Reset()
+	l = &lineLogger{log: slog.New(slog.NewTextHandler(&buf, nil))}
+	l.Write([]byte(strings.Repeat("line\n", maxStderrLines+50)))
+	if got := strings.Count(buf.String(), "msg=coordinator stderr=line"); got != maxStderrLines {
+		t.Errorf("%d lines logged, want the bound %d", got, maxStderrLines)
+	}
+	if !strings.Contains(buf.String(), "too many lines") {
+		t.Error("the cut is not logged")
+	}
+}
+
+func dropTime(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
+
+func TestCappedBufferKeepsOnlyTheStart(t *testing.T) {
+	b := &cappedBuffer{max: 10}
+	for _, s := range []string{"0123", "456789abc", "def"} {
+		if n, _ := b.Write([]byte(s)); n != len(s) {
+			t.Fatalf("Write(%q) = %d", s, n)
+		}
+	}
+	if b.String() != "0123456789" {
+		t.Errorf("kept %q", b.String())
+	}
+}
