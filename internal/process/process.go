@@ -194,53 +194,68 @@ func (t *Tree) leaves(pid int) []int {
 
 // describe reads the chosen process's own files. The start time is checked
 // last so that a pid reused while they were read is not mistaken for the
-// process of the snapshot.
+// process of the snapshot. Any failure is checked the same way: a process
+// that exited (or became a zombie, whose files refuse to be read) is
+// ErrGone, not a failure of the scan.
 func (t *Tree) describe(pid int) (Process, error) {
 	e := t.procs[pid]
 	p, err := t.fs.Proc(pid)
-	if err != nil {
-		return Process{}, gone(pid, err)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Process{}, fmt.Errorf("pid %d: %w: %w", pid, ErrGone, err)
+	} else if err != nil {
+		return Process{}, fmt.Errorf("pid %d: %w", pid, err)
 	}
 	out := Process{PID: pid, Name: e.comm, StartTime: e.start}
 	dir := filepath.Join(t.root, strconv.Itoa(pid))
 	if out.Cmdline, err = readNULList(filepath.Join(dir, "cmdline")); err != nil {
-		return Process{}, gone(pid, err)
+		return Process{}, t.failed(p, e, err)
 	}
 	if out.Env, err = readNULList(filepath.Join(dir, "environ")); err != nil {
-		return Process{}, gone(pid, err)
+		return Process{}, t.failed(p, e, err)
 	}
 	if out.Cwd, err = os.Readlink(filepath.Join(dir, "cwd")); err != nil {
-		return Process{}, gone(pid, err)
+		return Process{}, t.failed(p, e, err)
 	}
 	st, err := p.NewStatus()
 	if err != nil {
-		return Process{}, gone(pid, err)
+		return Process{}, t.failed(p, e, err)
 	}
 	out.UID, out.GID = uint32(st.UIDs[1]), uint32(st.GIDs[1])
 	out.NSPID = pid
 	if n := len(st.NSpids); n > 0 {
 		out.NSPID = int(st.NSpids[n-1])
 	}
-	now, err := p.Stat()
-	if err != nil {
-		return Process{}, gone(pid, err)
-	}
-	if now.Starttime != e.start {
-		return Process{}, fmt.Errorf("pid %d: reused by another process since the snapshot: %w", pid, ErrGone)
-	}
-	if now.State == "Z" {
-		return Process{}, fmt.Errorf("pid %d: exited since the snapshot: %w", pid, ErrGone)
+	if err := sameLiveProcess(p, e); err != nil {
+		return Process{}, err
 	}
 	return out, nil
 }
 
-// gone marks the errors of a process that exited as ErrGone; others (a
-// permission problem, a malformed file) are returned as they are.
-func gone(pid int, err error) error {
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("pid %d: %w: %w", pid, ErrGone, err)
+// sameLiveProcess fails with ErrGone unless p still runs and is the
+// process of the snapshot entry e (same start time: the pid was not reused).
+func sameLiveProcess(p procfs.Proc, e entry) error {
+	now, err := p.Stat()
+	switch {
+	case err != nil:
+		return fmt.Errorf("pid %d: %w: %w", p.PID, ErrGone, err)
+	case now.Starttime != e.start:
+		return fmt.Errorf("pid %d: reused by another process since the snapshot: %w", p.PID, ErrGone)
+	case now.State == "Z":
+		return fmt.Errorf("pid %d: exited since the snapshot: %w", p.PID, ErrGone)
 	}
-	return fmt.Errorf("pid %d: %w", pid, err)
+	return nil
+}
+
+// failed turns an error reading p's files into ErrGone when p is no longer
+// the live process of the snapshot, and otherwise returns it with context.
+func (t *Tree) failed(p procfs.Proc, e entry, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("pid %d: %w: %w", p.PID, ErrGone, err)
+	}
+	if goneErr := sameLiveProcess(p, e); goneErr != nil {
+		return fmt.Errorf("%w (%w)", goneErr, err)
+	}
+	return fmt.Errorf("pid %d: %w", p.PID, err)
 }
 
 // readNULList reads a NUL-separated list such as cmdline or environ, at most

@@ -31,9 +31,9 @@ func fixture(t *testing.T) *Tree {
 
 func TestSnapshotSkipsProcessesWithoutStat(t *testing.T) {
 	tree := fixture(t)
-	// 24 process directories in testdata/proc, one of them (501) without stat.
-	if tree.Len() != 23 {
-		t.Errorf("Len() = %d, want 23", tree.Len())
+	// 25 process directories in testdata/proc, one of them (501) without stat.
+	if tree.Len() != 24 {
+		t.Errorf("Len() = %d, want 24", tree.Len())
 	}
 }
 
@@ -118,6 +118,13 @@ func TestWorkloadGone(t *testing.T) {
 		if p, err := tree.Workload(pid, recognizes); !errors.Is(err, ErrGone) {
 			t.Errorf("%s: Workload(%d) = %+v, %v; want ErrGone", name, pid, p, err)
 		}
+	}
+}
+
+func TestWorkloadUnreadableLiveProcessIsAnError(t *testing.T) {
+	_, err := fixture(t).Workload(1100, recognizes)
+	if err == nil || errors.Is(err, ErrGone) || !strings.Contains(err.Error(), "1100/environ") {
+		t.Errorf("Workload(1100) error = %v, want a read error naming 1100/environ, not ErrGone", err)
 	}
 }
 

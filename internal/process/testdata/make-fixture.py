@@ -89,3 +89,9 @@ proc(900, 50, "we) (ird", 9000, ["./we) (ird"], nspid=[900, 1])
 
 # The container init itself is a zombie: the container is going away.
 proc(1000, 50, "app", 10000, state="Z")
+
+# A live process whose environ cannot be read (here: a directory, standing
+# for a permission error): an error of the scan, not a vanished process.
+proc(1100, 50, "node", 11000, ["node"], omit=("environ",))
+os.makedirs(os.path.join(ROOT, "1100", "environ"))
+open(os.path.join(ROOT, "1100", "environ", "unreadable"), "w").close()
