@@ -30,5 +30,13 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+## build-image: build and push the multi-arch images (IMAGE_REGISTRY=quay.io/<user> [TAG=latest] make build-image)
+build-image:
+	scripts/build-image.sh
+
+## e2e-test: the cluster e2e against the cluster of KUBECONFIG (not part of make test)
+e2e-test:
+	scripts/e2e-test.sh
+
 clean:
 	rm -rf bin
