@@ -94,10 +94,6 @@ func run(args []string) error {
 		return err
 	}
 	defer client.Close()
-	tree, err := process.Snapshot("/proc")
-	if err != nil {
-		return err
-	}
 	sb, err := sandbox.New(sandbox.Options{Logger: log})
 	if err != nil {
 		return err
@@ -109,9 +105,11 @@ func run(args []string) error {
 	}
 
 	scan := coordinator.Scan{
-		Config:          cfg,
-		Containers:      client,
-		Processes:       tree,
+		Config:     cfg,
+		Containers: client,
+		Processes: func() (coordinator.Workloads, error) {
+			return process.Snapshot("/proc")
+		},
 		Sandbox:         sb,
 		Store:           w,
 		FingerprintsDir: *fprDir,

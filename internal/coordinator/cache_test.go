@@ -41,7 +41,7 @@ func TestScanCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		r, st := &runner{out: out}, &store{}
-		s := Scan{Config: cfg, Containers: containers, Processes: procs, Sandbox: r, Store: st,
+		s := Scan{Config: cfg, Containers: containers, Processes: snapshot(procs), Sandbox: r, Store: st,
 			FingerprintsDir: "/fpr", Log: slog.New(slog.DiscardHandler), Cache: cache}
 		if _, err := s.Run(context.Background(), nil); err != nil {
 			t.Fatal(err)

@@ -42,9 +42,11 @@ type Store interface {
 
 // Scan is one extraction. Its fields are the scan's collaborators and settings.
 type Scan struct {
-	Config          *fingerprint.Config
-	Containers      ContainerLister
-	Processes       Workloads
+	Config     *fingerprint.Config
+	Containers ContainerLister
+	// Processes snapshots the process table; it is called once per scan, after
+	// the containers are listed, so every listed container's processes are in it.
+	Processes       func() (Workloads, error)
 	Sandbox         Runner
 	Store           Store
 	FingerprintsDir string
@@ -78,6 +80,10 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 		s.Log.Info("requested container is not running here, skipped", "id", id)
 	}
 	sum := Summary{Listed: len(all), Selected: len(selected), Unknown: unknown}
+	procs, err := s.Processes()
+	if err != nil {
+		return sum, fmt.Errorf("%w: read the process table: %w", ErrNothingScanned, err)
+	}
 	if s.Cache != nil {
 		defer func() {
 			if err := s.Cache.Save(all); err != nil {
@@ -93,7 +99,7 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 	for range workers {
 		wg.Go(func() {
 			for c := range jobs {
-				err := s.scanOne(ctx, c)
+				err := s.scanOne(ctx, procs, c)
 				mu.Lock()
 				if err != nil {
 					sum.Failed++
@@ -118,8 +124,8 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 
 // scanOne fingerprints one container and stores its entry. A fingerprint that
 // fails costs only its own findings: the others still count.
-func (s *Scan) scanOne(ctx context.Context, c cri.Container) error {
-	p, err := s.Processes.Workload(c.PID, s.Config.Recognizes)
+func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container) error {
+	p, err := procs.Workload(c.PID, s.Config.Recognizes)
 	if err != nil {
 		return fmt.Errorf("find workload under pid %d: %w", c.PID, err)
 	}

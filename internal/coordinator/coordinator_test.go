@@ -45,6 +45,10 @@ func (w workloads) Workload(pid int, _ func(string) bool) (process.Process, erro
 }
 
 // runner answers per executable name and target pid; a missing answer is a failure.
+func snapshot(w workloads) func() (Workloads, error) {
+	return func() (Workloads, error) { return w, nil }
+}
+
 type runner struct {
 	out  map[string]string // "<exe base>@<host pid>" -> stdout
 	errs map[string]error
@@ -165,7 +169,7 @@ func TestScanRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &store{}
 			s := Scan{
-				Config: cfg, Containers: tc.list, Processes: tc.procs,
+				Config: cfg, Containers: tc.list, Processes: snapshot(tc.procs),
 				Sandbox: &runner{out: tc.out, errs: tc.errs}, Store: st,
 				FingerprintsDir: "/fpr", Concurrency: 2, Log: slog.New(slog.DiscardHandler),
 			}
@@ -193,7 +197,7 @@ func TestScanRunsFingerprintsAsTheWorkload(t *testing.T) {
 	r := &runner{out: map[string]string{}}
 	s := Scan{
 		Config: cfg, Containers: lister{cs: []cri.Container{ctr("a", 100)}},
-		Processes: workloads{100: {PID: 110, NSPID: 7, Name: "node", UID: 1000, GID: 1000}},
+		Processes: snapshot(workloads{100: {PID: 110, NSPID: 7, Name: "node", UID: 1000, GID: 1000}}),
 		Sandbox:   r, Store: &store{}, FingerprintsDir: "/fpr", Log: slog.New(slog.DiscardHandler),
 	}
 	if _, err := s.Run(context.Background(), nil); err != nil {
