@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -57,12 +58,12 @@ type limitEvents struct {
 	oomKills, pidsMax uint64
 }
 
-func newCgroupParent(parent, name string) (cgroupParent, error) {
+func newCgroupParent(parent, name string, log *slog.Logger) (cgroupParent, error) {
 	switch cgroups.Mode() {
 	case cgroups.Unified:
-		return newV2Parent(parent, name)
+		return newV2Parent(cgroupMount, parent, name, true, log)
 	case cgroups.Legacy, cgroups.Hybrid:
-		return newV1Parent(parent, name)
+		return newV1Parent(parent, name, log)
 	default:
 		return nil, errors.New("no cgroup file system mounted at " + cgroupMount)
 	}
@@ -85,17 +86,27 @@ func v1Hierarchy() ([]cgroup1.Subsystem, error) {
 	}, nil
 }
 
-func newV1Parent(parent, name string) (*v1Parent, error) {
+func newV1Parent(parent, name string, log *slog.Logger) (*v1Parent, error) {
 	for _, s := range v1Subsystems {
 		if _, err := os.Stat(filepath.Join(cgroupMount, string(s), "cgroup.procs")); err != nil {
 			return nil, fmt.Errorf("cgroup v1 controller %s not mounted: %w", s, err)
 		}
 	}
-	var path cgroup1.Path
-	if parent == "" {
-		path = cgroup1.NestedPath(name)
-	} else {
-		path = cgroup1.StaticPath(filepath.Join("/", parent, name))
+	base := cgroup1.NestedPath("")
+	if parent != "" {
+		base = cgroup1.StaticPath(filepath.Join("/", parent))
+	}
+	path := func(n cgroup1.Name) (string, error) {
+		b, err := base(n)
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(b, name), nil
+	}
+	for _, s := range v1Subsystems {
+		if b, err := base(s); err == nil {
+			sweepStale(filepath.Join(cgroupMount, string(s), b), log)
+		}
 	}
 	own, err := cgroup1.Load(cgroup1.NestedPath(""), cgroup1.WithHierarchy(v1Hierarchy))
 	if err != nil {
@@ -218,11 +229,13 @@ func (r *v1Run) removeDirs() error {
 // ---- cgroup v2 ----
 
 type v2Parent struct {
-	mgr   *cgroup2.Manager
-	group string
+	mgr    *cgroup2.Manager
+	mount  string
+	group  string
+	limits bool // the controllers are there: set limits (false only in tests of a controller-less hierarchy)
 }
 
-func newV2Parent(parent, name string) (*v2Parent, error) {
+func newV2Parent(mount, parent, name string, limits bool, log *slog.Logger) (*v2Parent, error) {
 	if parent == "" {
 		own, err := cgroup2.NestedGroupPath("")
 		if err != nil {
@@ -230,20 +243,25 @@ func newV2Parent(parent, name string) (*v2Parent, error) {
 		}
 		parent = own
 	}
+	sweepStale(filepath.Join(mount, parent), log)
 	group := filepath.Join("/", parent, name)
+	res := &cgroup2.Resources{}
+	if limits {
+		res = &cgroup2.Resources{Memory: &cgroup2.Memory{}, Pids: &cgroup2.Pids{}, CPU: &cgroup2.CPU{}}
+	}
 	// Enabling the controllers below the parent fails with EBUSY when the parent holds
 	// processes (cgroup v2 "no internal processes" rule): Options.CgroupParent is the way out.
-	mgr, err := cgroup2.NewManager(cgroupMount, group, &cgroup2.Resources{
-		Memory: &cgroup2.Memory{}, Pids: &cgroup2.Pids{}, CPU: &cgroup2.CPU{},
-	})
+	mgr, err := cgroup2.NewManager(mount, group, res)
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup v2 %s (set the sandbox cgroup parent to a cgroup without processes): %w", group, err)
 	}
-	if err := writeSubtreeControl(filepath.Join(cgroupMount, group), "+memory +pids +cpu"); err != nil {
-		_ = mgr.Delete()
-		return nil, fmt.Errorf("enable controllers in cgroup v2 %s: %w", group, err)
+	if limits {
+		if err := writeSubtreeControl(filepath.Join(mount, group), "+memory +pids +cpu"); err != nil {
+			_ = mgr.Delete()
+			return nil, fmt.Errorf("enable controllers in cgroup v2 %s: %w", group, err)
+		}
 	}
-	return &v2Parent{mgr: mgr, group: group}, nil
+	return &v2Parent{mgr: mgr, mount: mount, group: group, limits: limits}, nil
 }
 
 func writeSubtreeControl(dir, value string) error {
@@ -255,16 +273,19 @@ func (p *v2Parent) newRun(name string, l Limits) (runCgroup, error) {
 	period := uint64(cpuPeriodUS)
 	oomGroup := true // an OOM kills the whole run, not one random process of it
 	zero := int64(0)
-	res := &cgroup2.Resources{
-		Memory: &cgroup2.Memory{Max: &l.MemoryBytes, Swap: &zero, OOMGroup: &oomGroup},
-		Pids:   &cgroup2.Pids{Max: l.MaxPids},
-		CPU:    &cgroup2.CPU{Max: cgroup2.NewCPUMax(&quota, &period)},
+	res := &cgroup2.Resources{}
+	if p.limits {
+		res = &cgroup2.Resources{
+			Memory: &cgroup2.Memory{Max: &l.MemoryBytes, Swap: &zero, OOMGroup: &oomGroup},
+			Pids:   &cgroup2.Pids{Max: l.MaxPids},
+			CPU:    &cgroup2.CPU{Max: cgroup2.NewCPUMax(&quota, &period)},
+		}
+		if _, err := os.Stat(filepath.Join(p.mount, p.group, "memory.swap.max")); err != nil {
+			res.Memory.Swap = nil // no swap accounting on this host
+		}
 	}
-	path := filepath.Join(cgroupMount, p.group, name)
-	if _, err := os.Stat(filepath.Join(cgroupMount, p.group, "memory.swap.max")); err != nil {
-		res.Memory.Swap = nil // no swap accounting on this host
-	}
-	mgr, err := cgroup2.NewManager(cgroupMount, filepath.Join(p.group, name), res)
+	path := filepath.Join(p.mount, p.group, name)
+	mgr, err := cgroup2.NewManager(p.mount, filepath.Join(p.group, name), res)
 	if err != nil {
 		_ = rmdirRetry(path)
 		return nil, fmt.Errorf("create cgroup v2 %s: %w", name, err)
@@ -272,7 +293,7 @@ func (p *v2Parent) newRun(name string, l Limits) (runCgroup, error) {
 	return &v2Run{mgr: mgr, path: path}, nil
 }
 
-func (p *v2Parent) dir(string) string { return filepath.Join(cgroupMount, p.group) }
+func (p *v2Parent) dir(string) string { return filepath.Join(p.mount, p.group) }
 
 func (p *v2Parent) remove() error {
 	if err := p.mgr.Delete(); err != nil {
@@ -332,6 +353,53 @@ func (r *v2Run) remove() error {
 }
 
 // ---- shared helpers ----
+
+// sandboxPrefix starts the name of every sandbox's cgroup, followed by "<pid>-<random hex>".
+const sandboxPrefix = "insights-runtime-extractor-sandbox-"
+
+// sweepStale removes what sandboxes of dead processes left in dir: their fingerprints (the
+// child of a thread in another pid namespace cannot be tied to its parent's death, see Run)
+// and their cgroups. A process that dies without Close leaves them; the next New cleans up.
+func sweepStale(dir string, log *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), sandboxPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid <= 0 || unix.Kill(pid, 0) != unix.ESRCH {
+			continue // malformed, or its owner is alive
+		}
+		stale := filepath.Join(dir, e.Name())
+		runs, _ := os.ReadDir(stale)
+		var errs []error
+		for _, r := range runs {
+			if !r.IsDir() {
+				continue
+			}
+			run := filepath.Join(stale, r.Name())
+			if err := killAll(filepath.Join(run, "cgroup.procs")); err != nil {
+				errs = append(errs, err)
+			}
+			if err := rmdirRetry(run); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := rmdirRetry(stale); err != nil {
+			errs = append(errs, err)
+		}
+		if err := errors.Join(errs...); err != nil {
+			log.Warn("removing a dead sandbox's cgroup", "cgroup", stale, "error", err)
+		} else {
+			log.Info("removed a dead sandbox's cgroup", "cgroup", stale)
+		}
+	}
+}
 
 // killAll SIGKILLs every process listed in procsFile until none is left (a process may fork
 // between the read and the kill, hence the loop; the pids limit bounds it). The calling

@@ -127,6 +127,13 @@ type Sandbox struct {
 
 // New prepares the sandbox's parent cgroup (v1 or v2, as the host mounts them).
 func New(opts Options) (*Sandbox, error) {
+	return newWith(opts, func(name string, log *slog.Logger) (cgroupParent, error) {
+		return newCgroupParent(opts.CgroupParent, name, log)
+	})
+}
+
+// newWith is New with the choice of cgroup hierarchy left to the caller (tests).
+func newWith(opts Options, parent func(name string, log *slog.Logger) (cgroupParent, error)) (*Sandbox, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -139,8 +146,8 @@ func New(opts Options) (*Sandbox, error) {
 	if _, err := rand.Read(suffix[:]); err != nil {
 		return nil, fmt.Errorf("sandbox: random cgroup name: %w", err)
 	}
-	name := fmt.Sprintf("insights-runtime-extractor-sandbox-%d-%s", os.Getpid(), hex.EncodeToString(suffix[:]))
-	cg, err := newCgroupParent(opts.CgroupParent, name)
+	name := fmt.Sprintf("%s%d-%s", sandboxPrefix, os.Getpid(), hex.EncodeToString(suffix[:]))
+	cg, err := parent(name, log)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/containerd/cgroups/v3"
 )
 
 const zeroCaps = "0000000000000000"
@@ -24,6 +26,13 @@ const zeroCaps = "0000000000000000"
 func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 	requireRoot(t)
 	limits := Limits{MemoryBytes: 96 << 20, MaxPids: 24, CPUPercent: 50}
+	// A descriptor of a host directory this process holds without close-on-exec, as one
+	// inherited from a parent would be: the fingerprint must not get it.
+	leak, err := syscall.Open(t.TempDir(), syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(leak)
 	for _, tc := range []struct {
 		name     string
 		uid, gid int
@@ -39,14 +48,24 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 
 			// From outside, while it runs: its cgroup, the limits there, and its pid mapping.
 			r := waitRunning(t, s)
-			for file, want := range map[string]string{
+			wantLimits := map[string]string{
 				filepath.Join(r.cgroup["memory"], "memory.limit_in_bytes"):       strconv.Itoa(96 << 20),
 				filepath.Join(r.cgroup["memory"], "memory.memsw.limit_in_bytes"): strconv.Itoa(96 << 20),
 				filepath.Join(r.cgroup["pids"], "pids.max"):                      "24",
 				filepath.Join(r.cgroup["cpu"], "cpu.cfs_quota_us"):               "50000",
 				filepath.Join(r.cgroup["cpu"], "cpu.cfs_period_us"):              "100000",
-			} {
-				if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) && strings.Contains(file, "memsw") {
+			}
+			if cgroups.Mode() == cgroups.Unified {
+				wantLimits = map[string]string{
+					filepath.Join(r.cgroup["memory"], "memory.max"):       strconv.Itoa(96 << 20),
+					filepath.Join(r.cgroup["memory"], "memory.swap.max"):  "0",
+					filepath.Join(r.cgroup["memory"], "memory.oom.group"): "1",
+					filepath.Join(r.cgroup["pids"], "pids.max"):           "24",
+					filepath.Join(r.cgroup["cpu"], "cpu.max"):             "50000 100000",
+				}
+			}
+			for file, want := range wantLimits {
+				if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) && strings.Contains(file, "swap") {
 					continue // no swap accounting on this kernel
 				}
 				if got := readTrim(t, file); got != want {
@@ -115,9 +134,12 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 				t.Errorf("ppid %d, want 0 (the parent is outside the pid namespace)", rep.PPID)
 			}
 			for _, ctrl := range []string{"memory", "pids", "cpu"} {
-				rel := strings.TrimPrefix(r.cgroup[ctrl], filepath.Join(cgroupMount, ctrl))
-				if !slices.ContainsFunc(rep.Cgroup, func(l string) bool { return strings.HasSuffix(l, ":"+ctrl+":"+rel) }) {
-					t.Errorf("/proc/self/cgroup %q lacks %s:%s", rep.Cgroup, ctrl, rel)
+				want := ":" + ctrl + ":" + strings.TrimPrefix(r.cgroup[ctrl], filepath.Join(cgroupMount, ctrl))
+				if cgroups.Mode() == cgroups.Unified {
+					want = "0::" + strings.TrimPrefix(r.cgroup[ctrl], cgroupMount)
+				}
+				if !slices.ContainsFunc(rep.Cgroup, func(l string) bool { return strings.HasSuffix(l, want) }) {
+					t.Errorf("/proc/self/cgroup %q lacks %s", rep.Cgroup, want)
 				}
 			}
 			// Standard streams are pipes; anything else open is the probe's own runtime's.
@@ -348,9 +370,40 @@ func TestRunEnforcesLimits(t *testing.T) {
 			}
 		})
 	}
-	// The container itself is untouched: only its init is in its pid namespace.
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", c.pid, c.pid)); err != nil || strings.TrimSpace(string(b)) != "" {
-		t.Errorf("container init has children %q (%v): leftovers of the runs", b, err)
+	assertNoLeftovers(t, c)
+}
+
+// Descendants that outlive the fingerprint and keep its standard output open do not hold Run:
+// they are killed with the cgroup as soon as the fingerprint exits.
+func TestRunKillsDescendantsHoldingOutput(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 0, 0)
+	s := newSandbox(t)
+	start := time.Now()
+	out, err := s.Run(context.Background(), Target{HostPID: c.pid}, bins.misbehave, []string{"orphans"}, nil, Limits{})
+	if err != nil || string(out) != "left 3\n" {
+		t.Fatalf("Run = %q, %v; want \"left 3\\n\"", out, err)
+	}
+	if elapsed := time.Since(start); elapsed > 500*time.Millisecond {
+		t.Errorf("Run took %s", elapsed)
+	}
+	assertNoLeftovers(t, c)
+}
+
+// assertNoLeftovers checks that nothing a run started is alive in c: orphans are reparented to
+// the container's init, so its children are what a run left.
+func assertNoLeftovers(t *testing.T, c *container) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", c.pid, c.pid))
+		if err == nil && strings.TrimSpace(string(b)) == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container init has children %q (%v): leftovers of the runs", b, err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

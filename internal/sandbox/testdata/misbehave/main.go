@@ -6,6 +6,7 @@
 //	fail     prints its arguments on standard error and exits 3
 //	hang     ignores SIGTERM, SIGINT and SIGHUP and never ends
 //	forkbomb forks paused children until fork fails, prints how many, exits 3
+//	orphans  forks 3 paused children that keep standard output open, prints "left 3", exits 0
 //	memhog   touches memory 16 MiB at a time until killed
 //	flood    writes 1 MiB to standard output
 package main
@@ -43,6 +44,13 @@ func main() {
 		}
 	case "forkbomb":
 		forkbomb()
+	case "orphans":
+		for range 3 {
+			if forkPaused() != nil {
+				os.Exit(1)
+			}
+		}
+		fmt.Println("left 3")
 	case "memhog":
 		var keep [][]byte
 		for {
@@ -81,24 +89,32 @@ func sleeper() {
 	}
 }
 
-// forkbomb forks with the raw system call: each child only pauses, with no Go runtime threads
-// of its own, so every fork costs exactly one pid of the cgroup.
+// forkbomb forks paused children until fork fails.
 func forkbomb() {
 	n := 0
 	var err error
 	for range 1 << 16 {
-		r1, _, errno := syscall.RawSyscall(syscall.SYS_FORK, 0, 0, 0)
-		if errno != 0 {
-			err = errno
+		if err = forkPaused(); err != nil {
 			break
-		}
-		if r1 == 0 {
-			for {
-				syscall.RawSyscall(syscall.SYS_PAUSE, 0, 0, 0)
-			}
 		}
 		n++
 	}
 	fmt.Printf("forked %d: %v\n", n, err)
 	os.Exit(3)
+}
+
+// forkPaused forks with the raw system call a child that only pauses: no Go runtime threads
+// of its own, so it costs exactly one pid of the cgroup, and it keeps every inherited
+// descriptor (standard output included) open.
+func forkPaused() error {
+	r1, _, errno := syscall.RawSyscall(syscall.SYS_FORK, 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	if r1 == 0 {
+		for {
+			syscall.RawSyscall(syscall.SYS_PAUSE, 0, 0, 0)
+		}
+	}
+	return nil
 }
