@@ -1,0 +1,200 @@
+// Package cli is the command line shared by every fpr_* executable: it reads
+// the process description, runs the detectors of one fingerprint against a
+// root directory and prints the findings as key=value lines.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/prometheus/procfs"
+
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rootfs"
+)
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitError = 1 // could not run (bad root, unreadable request)
+	ExitUsage = 2 // bad flags
+)
+
+// Main runs the fingerprint called name (fingerprint.NameOS …) with the
+// command line args (without the program name) and returns the exit code.
+func Main(ctx context.Context, name string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	prog := fingerprint.ExecutableName(name)
+	fl := flag.NewFlagSet(prog, flag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	root := fl.String("root", "/", "directory standing for the container's `root` file system")
+	request := fl.String("request", "", "read the request (process + rules, JSON) from `file`; \"-\" is standard input (the default without -pid)")
+	pid := fl.Int("pid", 0, "describe process `N` from <root>/proc/N instead of reading a request (for debugging by hand)")
+	config := fl.String("config", "", "with -pid: take the rules from this config.toml `file`")
+	logLevel := fl.String("log-level", "info", "log `level` on standard error: debug, info, warn, error")
+	logFormat := fl.String("log-format", "text", "log `format`: text or json")
+	usage := func() {
+		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nRuns the %q fingerprint against -root and prints what it finds as key=value lines.\n"+
+			"The process comes as JSON on standard input ({\"process\": {\"pid\", \"name\", \"cmdline\", \"env\", \"cwd\"}, ...}),\n"+
+			"or from /proc with -pid. See fingerprints/README.md.\n\nFlags:\n", prog, name)
+		fl.SetOutput(stderr)
+		fl.PrintDefaults()
+		fl.SetOutput(io.Discard)
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+			return ExitOK
+		}
+		fmt.Fprintf(stderr, "%s: %v (see -h)\n", prog, err)
+		return ExitUsage
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q (see -h)\n", prog, fl.Arg(0))
+		return ExitUsage
+	}
+	log, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return ExitUsage
+	}
+	if *pid != 0 && *request != "" {
+		fmt.Fprintf(stderr, "%s: -pid and -request exclude each other\n", prog)
+		return ExitUsage
+	}
+	if *config != "" && *pid == 0 {
+		fmt.Fprintf(stderr, "%s: -config goes with -pid\n", prog)
+		return ExitUsage
+	}
+	detectors := detect.Of(name)
+	if len(detectors) == 0 {
+		fmt.Fprintf(stderr, "%s: unknown fingerprint %q\n", prog, name)
+		return ExitUsage
+	}
+	r, err := rootfs.New(*root)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return ExitError
+	}
+	var req fingerprint.Request
+	needsProcess := false
+	for _, d := range detectors {
+		needsProcess = needsProcess || d.NeedsProcess
+	}
+	switch {
+	case *pid != 0:
+		req, err = requestFromProc(r, *pid, *config)
+	case needsProcess || *request != "":
+		req, err = readRequest(*request, stdin)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return ExitError
+	}
+	found, err := detect.Run(ctx, name, detect.Env{Root: r, Request: req, Log: log})
+	if err != nil {
+		log.Warn("fingerprint interrupted", "err", err)
+	}
+	clean, dropped := found.Sanitize()
+	for _, d := range dropped {
+		log.Warn("value dropped: not one printable line of at most 256 bytes", "value", d)
+	}
+	if err := clean.Encode(stdout); err != nil {
+		fmt.Fprintf(stderr, "%s: write findings: %v\n", prog, err)
+		return ExitError
+	}
+	return ExitOK
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", format)
+}
+
+func readRequest(file string, stdin io.Reader) (fingerprint.Request, error) {
+	if file == "" || file == "-" {
+		return fingerprint.DecodeRequest(stdin)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return fingerprint.Request{}, fmt.Errorf("request: %w", err)
+	}
+	defer f.Close()
+	return fingerprint.DecodeRequest(f)
+}
+
+// requestFromProc describes process pid from <root>/proc, with the rules of
+// a config.toml, for running a fingerprint by hand.
+func requestFromProc(r *rootfs.Root, pid int, configPath string) (fingerprint.Request, error) {
+	p, err := ReadProcess(filepath.Join(r.Dir(), "proc"), pid)
+	if err != nil {
+		return fingerprint.Request{}, err
+	}
+	req := fingerprint.Request{Process: p}
+	if configPath != "" {
+		c, err := fingerprint.LoadConfig(configPath)
+		if err != nil {
+			return fingerprint.Request{}, err
+		}
+		for _, inv := range c.Plan(p) {
+			if inv.Stdin == nil {
+				continue
+			}
+			planned, err := fingerprint.DecodeRequest(strings.NewReader(string(inv.Stdin)))
+			if err != nil {
+				return fingerprint.Request{}, err
+			}
+			req.Java = append(req.Java, planned.Java...)
+			if planned.RuntimeKindName != "" {
+				req.RuntimeKindName = planned.RuntimeKindName
+			}
+		}
+	}
+	return req, nil
+}
+
+// ReadProcess describes process pid from a /proc directory: comm, command
+// line, environment and working directory (which needs the same rights as
+// the fingerprint itself: same uid, or CAP_SYS_PTRACE).
+func ReadProcess(procDir string, pid int) (fingerprint.Process, error) {
+	fs, err := procfs.NewFS(procDir)
+	if err != nil {
+		return fingerprint.Process{}, fmt.Errorf("proc %s: %w", procDir, err)
+	}
+	proc, err := fs.Proc(pid)
+	if err != nil {
+		return fingerprint.Process{}, fmt.Errorf("process %d: %w", pid, err)
+	}
+	p := fingerprint.Process{PID: pid}
+	if p.Name, err = proc.Comm(); err != nil {
+		return p, fmt.Errorf("process %d comm: %w", pid, err)
+	}
+	if p.Cmdline, err = proc.CmdLine(); err != nil {
+		return p, fmt.Errorf("process %d cmdline: %w", pid, err)
+	}
+	if p.Env, err = proc.Environ(); err != nil {
+		return p, fmt.Errorf("process %d environ: %w", pid, err)
+	}
+	if p.Cwd, err = proc.Cwd(); err != nil {
+		return p, fmt.Errorf("process %d cwd: %w", pid, err)
+	}
+	return p, nil
+}
+

@@ -1,0 +1,94 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/keyvalue"
+)
+
+// javaVersion reports kind Java, with JAVA_VERSION and IMPLEMENTOR of the
+// release file of the Java home: $JAVA_HOME of the process, else the home of
+// the java executable actually running (symlinks resolved inside the root).
+var javaVersion = Detector{
+	Name:         "java-version",
+	Fingerprint:  fingerprint.NameJava,
+	NeedsProcess: true,
+	Detect: func(_ context.Context, env Env) (fingerprint.Findings, error) {
+		f := fingerprint.Findings{Kind: "Java"}
+		var errs []error
+		for _, home := range javaHomes(env) {
+			for _, release := range []string{path.Join(home, "release"), path.Join(path.Dir(home), "release")} {
+				// The second is a JDK 8's, whose java runs from <jdk>/jre/bin.
+				if release == path.Join(path.Dir(home), "release") && path.Base(home) != "jre" {
+					continue
+				}
+				data, err := env.Root.ReadFile(release, maxTextFile)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				kv := keyvalue.Parse(data)
+				f.KindVersion, f.KindImplementer = kv["JAVA_VERSION"], kv["IMPLEMENTOR"]
+				return f, nil
+			}
+		}
+		if len(errs) == 0 {
+			errs = append(errs, errors.New("no Java home found"))
+		}
+		return f, fmt.Errorf("java release: %w", errors.Join(errs...))
+	},
+}
+
+// javaHomes returns the candidate Java homes, best first.
+func javaHomes(env Env) []string {
+	var homes []string
+	if h, ok := env.Request.Process.Getenv("JAVA_HOME"); ok && strings.HasPrefix(h, "/") {
+		homes = append(homes, path.Clean(h))
+	}
+	if exe, err := runningExecutable(env); err == nil {
+		if dir := path.Dir(exe); path.Base(dir) == "bin" {
+			homes = append(homes, path.Dir(dir))
+		}
+	} else {
+		env.Log.Debug("java executable not found", "err", err)
+	}
+	return homes
+}
+
+// runningExecutable returns the executable the process runs, symlinks
+// resolved inside the root: /proc/<pid>/exe, else argv[0].
+func runningExecutable(env Env) (string, error) {
+	p := env.Request.Process
+	if p.PID > 0 {
+		f, exe, err := env.Root.Executable(p.PID)
+		if err == nil {
+			f.Close()
+			return env.Root.Resolve(exe)
+		}
+		env.Log.Debug("no /proc/<pid>/exe, falling back to argv[0]", "pid", p.PID, "err", err)
+	}
+	return argv0Executable(env)
+}
+
+// argv0Executable finds argv[0] as the shell did: relative to the cwd when
+// it holds a '/', else in the process's PATH; symlinks resolved in the root.
+func argv0Executable(env Env) (string, error) {
+	p := env.Request.Process
+	if len(p.Cmdline) == 0 || p.Cmdline[0] == "" {
+		return "", errors.New("no executable: empty command line")
+	}
+	argv0 := p.Cmdline[0]
+	if strings.Contains(argv0, "/") {
+		return env.Root.Resolve(inCwd(p, argv0))
+	}
+	found, ok := lookPath(env, argv0)
+	if !ok {
+		return "", fmt.Errorf("%s not in PATH", argv0)
+	}
+	return env.Root.Resolve(found)
+}

@@ -1,0 +1,68 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/elfscan"
+)
+
+// nativeExecutable reports what built the executable the process runs: Go
+// (kind Golang, the Go version) or GraalVM native-image (kind GraalVM, and
+// Quarkus with its version when the image holds it).
+var nativeExecutable = Detector{
+	Name:         "native-executable",
+	Fingerprint:  fingerprint.NameNativeExecutable,
+	NeedsProcess: true,
+	Detect: func(_ context.Context, env Env) (fingerprint.Findings, error) {
+		var f fingerprint.Findings
+		file, err := openRunningExecutable(env)
+		if err != nil {
+			return f, err
+		}
+		defer file.Close()
+		graal, err := elfscan.IsGraalVM(file)
+		if err != nil {
+			return f, nil // a script or another format: nothing to say
+		}
+		if graal {
+			f.Kind = "GraalVM"
+			if _, err := file.Seek(0, io.SeekStart); err != nil {
+				return f, fmt.Errorf("rewind executable: %w", err)
+			}
+			found, version, err := elfscan.Quarkus(file, elfscan.MaxScan)
+			if err != nil {
+				return f, err
+			}
+			if found {
+				f.AddRuntime(fingerprint.Component{Name: "Quarkus", Version: version})
+			}
+			return f, nil
+		}
+		if v := elfscan.GoVersion(file); v != "" {
+			f.Kind, f.KindVersion = "Golang", v
+		}
+		return f, nil
+	},
+}
+
+// openRunningExecutable opens the executable the process runs: through
+// /proc/<pid>/exe, else argv[0] as the shell found it.
+func openRunningExecutable(env Env) (*os.File, error) {
+	p := env.Request.Process
+	if p.PID > 0 {
+		f, _, err := env.Root.Executable(p.PID)
+		if err == nil {
+			return f, nil
+		}
+		env.Log.Debug("no /proc/<pid>/exe, falling back to argv[0]", "pid", p.PID, "err", err)
+	}
+	exe, err := argv0Executable(env)
+	if err != nil {
+		return nil, err
+	}
+	return env.Root.Open(exe)
+}

@@ -1,0 +1,174 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/versionout"
+)
+
+// Bounds of `<executable> --version` (SPEC §8).
+const (
+	versionTimeout   = 5 * time.Second
+	versionOutputCap = 4 << 10
+)
+
+// versionExecutable runs the process's own executable with --version
+// (node, python …) and reports the configured kind with the first line printed.
+var versionExecutable = Detector{
+	Name:         "version-executable",
+	Fingerprint:  fingerprint.NameVersionExecutable,
+	NeedsProcess: true,
+	Detect: func(ctx context.Context, env Env) (fingerprint.Findings, error) {
+		kind := env.Request.RuntimeKindName
+		if kind == "" {
+			return fingerprint.Findings{}, errors.New("the request names no runtime-kind-name")
+		}
+		f := fingerprint.Findings{Kind: kind}
+		exe, err := executablePath(env)
+		if err != nil {
+			return f, err
+		}
+		stdout, stderr, err := RunVersion(ctx, exe, processEnv(env.Request.Process), env.Root.Dir())
+		if err != nil {
+			env.Log.Info("--version failed", "executable", exe, "err", err)
+		}
+		// Even a failed or killed run may have printed the version.
+		f.KindVersion = versionout.Parse(stdout, stderr)
+		return f, nil
+	},
+}
+
+// executablePath is the host path of the executable the process runs. Inside
+// the container /proc/<pid>/exe itself is executed: the kernel follows it to
+// the very file the process runs, argv[0] is never trusted.
+func executablePath(env Env) (string, error) {
+	pid := env.Request.Process.PID
+	if pid <= 0 {
+		return "", fmt.Errorf("no pid in the request")
+	}
+	if env.Root.IsHostRoot() {
+		return "/proc/" + strconv.Itoa(pid) + "/exe", nil
+	}
+	f, p, err := env.Root.Executable(pid)
+	if err != nil {
+		return "", err
+	}
+	f.Close()
+	resolved, err := env.Root.Resolve(p)
+	if err != nil {
+		return "", err
+	}
+	return env.Root.HostPath(resolved), nil
+}
+
+// processEnv keeps of the process environment what an interpreter may need
+// to start (its libraries, its PATH): not its options (NODE_OPTIONS,
+// PYTHONSTARTUP …), which could make --version do something else.
+func processEnv(p fingerprint.Process) []string {
+	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	for _, k := range []string{"PATH", "LD_LIBRARY_PATH"} {
+		if v, ok := p.Getenv(k); ok {
+			if k == "PATH" {
+				env[0] = "PATH=" + v
+				continue
+			}
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// capped keeps the first max bytes written and calls full once more arrive.
+type capped struct {
+	mu   sync.Mutex
+	buf  []byte
+	max  int
+	full func()
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	room := c.max - len(c.buf)
+	if len(p) > room {
+		c.buf = append(c.buf, p[:max(room, 0)]...)
+		if c.full != nil {
+			c.full()
+			c.full = nil
+		}
+		return len(p), nil
+	}
+	c.buf = append(c.buf, p...)
+	return len(p), nil
+}
+
+func (c *capped) bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]byte(nil), c.buf...)
+}
+
+// RunVersion runs `<exe> --version` in its own process group, with a 5 s
+// limit and the output capped at 4 KiB per stream: on timeout or too much
+// output the whole group is killed. It returns what was printed.
+func RunVersion(ctx context.Context, exe string, env []string, dir string) (stdout, stderr []byte, err error) {
+	ctx, cancel := context.WithTimeout(ctx, versionTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "--version")
+	cmd.Env = env
+	cmd.Dir = dir
+	cmd.Stdin = nil // /dev/null
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error {
+		// The negative pid is the process group: children it started die too.
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	// If a grandchild escaped the group and holds the pipes, stop waiting.
+	cmd.WaitDelay = time.Second
+	out := &capped{max: versionOutputCap, full: cancel}
+	errOut := &capped{max: versionOutputCap, full: cancel}
+	cmd.Stdout, cmd.Stderr = out, errOut
+	err = cmd.Run()
+	// A process killed with its group leaves no one behind; make sure of it
+	// when it exited by itself but left children running.
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	if ctx.Err() != nil && err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("%s --version: killed after %v: %w", exe, versionTimeout, err)
+		} else {
+			err = fmt.Errorf("%s --version: killed (output over %d bytes or cancelled): %w", exe, versionOutputCap, err)
+		}
+	} else if err != nil {
+		err = fmt.Errorf("%s --version: %w", exe, err)
+	}
+	return out.bytes(), errOut.bytes(), err
+}
+
+// lookPath finds name in the PATH of a process, inside the root.
+func lookPath(env Env, name string) (string, bool) {
+	pathVar, ok := env.Request.Process.Getenv("PATH")
+	if !ok {
+		pathVar = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	for _, dir := range strings.Split(pathVar, ":") {
+		if dir == "" || !strings.HasPrefix(dir, "/") {
+			continue
+		}
+		p := dir + "/" + name
+		if resolved, err := env.Root.Resolve(p); err == nil && !env.Root.IsDir(resolved) {
+			return p, true
+		}
+	}
+	return "", false
+}
