@@ -1,0 +1,148 @@
+package sandbox
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLimitsZeroFieldsTakeDefaults(t *testing.T) {
+	got := Limits{}.withDefaults()
+	want := Limits{Timeout: 10 * time.Second, MemoryBytes: 256 << 20, MaxPids: 64, CPUPercent: 100, MaxOutput: 64 << 10}
+	if got != want {
+		t.Errorf("defaults %+v, want %+v", got, want)
+	}
+	set := Limits{Timeout: time.Second, MemoryBytes: 8 << 20, MaxPids: 3, CPUPercent: 20, MaxOutput: 10}
+	if got := set.withDefaults(); got != set {
+		t.Errorf("explicit limits changed: %+v, want %+v", got, set)
+	}
+}
+
+func TestLimitsValidateRefusesNonsense(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		l    Limits
+		want string
+	}{
+		{"negative timeout", Limits{Timeout: -time.Second}, "negative timeout"},
+		{"memory below 1 MiB", Limits{MemoryBytes: 4096}, "memory limit 4096 below 1 MiB"},
+		{"negative pids", Limits{MaxPids: -1}, "pids limit -1 below 1"},
+		{"negative cpu", Limits{CPUPercent: -5}, "cpu percent -5 out of range"},
+		{"negative output", Limits{MaxOutput: -1}, "output limit -1 below 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.l.withDefaults().validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("validate = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if err := (Limits{}).withDefaults().validate(); err != nil {
+		t.Errorf("defaults invalid: %v", err)
+	}
+}
+
+func TestOpenExecutableAcceptsOnlyExecuteOnlyRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("\x7fELF"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name string
+		path string
+		want string // "" = accepted
+	}{
+		{"execute-only", file("x", 0o111), ""},
+		{"readable by all", file("r", 0o755), "mode 0755 is readable"},
+		{"readable by owner only", file("o", 0o511), "mode 0511 is readable"},
+		{"not executable by others", file("u", 0o110), "mode 0110 is not executable by everyone"},
+		{"set-user-id", file("s", 0o111|os.ModeSetuid), "mode 4111 has set-id bits"},
+		{"directory", dir, "not a regular file"},
+		{"missing", filepath.Join(dir, "nope"), "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fd, err := openExecutable(tc.path)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				closeFD(fd)
+				return
+			}
+			if !errors.Is(err, ErrBadExecutable) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("openExecutable = %v, want ErrBadExecutable with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestBoundedBufferKeepsOnlyTheFirstBytes(t *testing.T) {
+	b := &boundedBuffer{max: 5}
+	for _, w := range []string{"abc", "defg", "hij"} {
+		if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v: it must swallow everything", w, n, err)
+		}
+	}
+	if got := b.String(); got != "abcde" {
+		t.Errorf("kept %q, want %q", got, "abcde")
+	}
+	bad := &boundedBuffer{max: 8}
+	bad.Write([]byte("ok\xff\xfe"))
+	if got := bad.String(); got != "ok\uFFFD" {
+		t.Errorf("invalid UTF-8 kept as %q, want it replaced", got)
+	}
+}
+
+func TestReadKeyedCgroupCounters(t *testing.T) {
+	for _, tc := range []struct {
+		file, key string
+		want      uint64
+	}{
+		{"memory.oom_control", "oom_kill", 2},
+		{"memory.oom_control", "under_oom", 0},
+		{"pids.events", "max", 5},
+		{"memory.events", "oom_kill", 1},
+		{"memory.events", "max", 7},
+		{"memory.events", "absent", 0},
+		{"missing", "max", 0},
+	} {
+		if got := readKeyed(filepath.Join("testdata", "cgroup", tc.file), tc.key); got != tc.want {
+			t.Errorf("%s %s = %d, want %d", tc.file, tc.key, got, tc.want)
+		}
+	}
+}
+
+func TestReadPids(t *testing.T) {
+	got, err := readPids(filepath.Join("testdata", "cgroup", "cgroup.procs"))
+	if err != nil || !slices.Equal(got, []int{12, 345}) {
+		t.Errorf("readPids = %v, %v; want [12 345]", got, err)
+	}
+	if _, err := readPids(filepath.Join("testdata", "cgroup", "cgroup.procs.bad")); err == nil || !strings.Contains(err.Error(), `bad pid "x"`) {
+		t.Errorf("malformed file: %v, want an error naming the bad pid", err)
+	}
+}
+
+func TestExeNameHidesTheHostPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/opt/fingerprints/fpr_java": "fpr_java",
+		"fpr_os":                     "fpr_os",
+		"/x/":                        "",
+	} {
+		if got := exeName(in); got != want {
+			t.Errorf("exeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func closeFD(fd int) { _ = os.NewFile(uintptr(fd), "").Close() }
