@@ -252,7 +252,11 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := io.WriteString(conn, dir+"\n"); err != nil {
+	_, err = io.WriteString(conn, dir+"\n")
+	if err == nil && !delivered(conn, time.Second) {
+		err = errors.New("the client had closed the connection")
+	}
+	if err != nil {
 		// Nobody will read or delete it.
 		log.Warn("answer not delivered, removing the result", "dir", dir, "error", err)
 		_ = os.RemoveAll(dir)
@@ -365,6 +369,43 @@ func peerGone(conn net.Conn) bool {
 		}
 	})
 	return gone || err != nil
+}
+
+// tcpClose is TCP_CLOSE of the kernel's TCP states (include/net/tcp_states.h).
+const tcpClose = 7
+
+// delivered waits, at most within, until the client's kernel acknowledged
+// everything written, and reports false when it answered with a reset
+// instead: the client had closed the connection, not only half-closed it
+// (a bare connect-and-close, like a TCP probe, looks the same as an empty
+// request until then), so nobody will read the answer. When it cannot tell
+// it reports true.
+func delivered(conn net.Conn, within time.Duration) bool {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	deadline := time.Now().Add(within)
+	for {
+		var info *unix.TCPInfo
+		var infoErr error
+		if err := raw.Control(func(fd uintptr) {
+			info, infoErr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		}); err != nil || infoErr != nil {
+			return true
+		}
+		switch {
+		case info.State == tcpClose:
+			return false
+		case info.Unacked == 0 || time.Now().After(deadline):
+			return true
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // coordinatorArgs are the flags the coordinator gets before the ids.

@@ -475,8 +475,18 @@ func TestClientGoneWhileRunningKillsTheCoordinator(t *testing.T) {
 	}
 }
 
-// waitChild returns the pid of the hanging coordinator's child.
+// waitChild returns the pid of the hanging coordinator's child, running.
 func waitChild(t *testing.T, ts *testServer) int {
+	t.Helper()
+	pid := childPID(t, ts)
+	if processGone(pid) {
+		t.Fatalf("child %d not running", pid)
+	}
+	return pid
+}
+
+// childPID returns the pid the hanging coordinator wrote for its child.
+func childPID(t *testing.T, ts *testServer) int {
 	t.Helper()
 	var pid int
 	waitFor(t, 5*time.Second, "the hanging coordinator's child", func() bool {
@@ -487,9 +497,6 @@ func waitChild(t *testing.T, ts *testServer) int {
 		pid, err = strconv.Atoi(string(data))
 		return err == nil
 	})
-	if processGone(pid) {
-		t.Fatalf("child %d not running", pid)
-	}
 	return pid
 }
 
@@ -569,6 +576,32 @@ func TestShutdownKillsTheRunningCoordinator(t *testing.T) {
 	}
 	if _, err := net.Dial("tcp", ts.addr); err == nil {
 		t.Error("still listening")
+	}
+}
+
+// TestClosedClientsResultIsRemoved: a client that connects and closes (a TCP
+// probe) looks like an empty request; its answer is refused by its kernel,
+// and the result nobody will read is removed.
+func TestClosedClientsResultIsRemoved(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	waitFor(t, 5*time.Second, "the run", func() bool { return len(ts.runs(t)) == 1 })
+	waitFor(t, 5*time.Second, "the undelivered answer to be noticed", func() bool {
+		return strings.Contains(ts.log.String(), "answer not delivered, removing the result")
+	})
+	if dirs := ts.outDirs(t); dirs != nil {
+		t.Errorf("left %q", dirs)
+	}
+	// A client that reads its answer keeps its result.
+	if a := request(t, ts.addr, ""); !strings.HasPrefix(a, ts.dataDir+"/out-") {
+		t.Fatalf("answer %q", a)
+	}
+	if dirs := ts.outDirs(t); len(dirs) != 1 {
+		t.Errorf("result dirs %q, want the delivered one", dirs)
 	}
 }
 

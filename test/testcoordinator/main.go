@@ -119,7 +119,12 @@ func run() error {
 		if err := child.Start(); err != nil {
 			return err
 		}
-		if err := os.WriteFile(os.Getenv("TESTCOORDINATOR_CHILDPID"), []byte(strconv.Itoa(child.Process.Pid)), 0o644); err != nil {
+		// Written then renamed: a reader never sees a partial pid.
+		pidFile := os.Getenv("TESTCOORDINATOR_CHILDPID")
+		if err := os.WriteFile(pidFile+".tmp", []byte(strconv.Itoa(child.Process.Pid)), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(pidFile+".tmp", pidFile); err != nil {
 			return err
 		}
 		select {}

@@ -1,0 +1,315 @@
+package extractor_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openshift/insights-runtime-extractor/internal/exporter"
+	"github.com/openshift/insights-runtime-extractor/internal/extractor"
+)
+
+// chainContainer is what the test coordinator reports for every container.
+func chainContainer(hash bool) exporter.ContainerInfo {
+	v := func(s string) string { return s }
+	if hash {
+		v = exporter.Hash
+	}
+	return exporter.ContainerInfo{
+		OS: v("rhel"), OSVersion: v("8.10"), Kind: v("Java"), KindVersion: v("17.0.13"), KindImplementer: v("Red Hat, Inc."),
+		Runtimes: []exporter.RuntimeInfo{{Name: v("Quarkus"), Version: v("3.15.3.redhat-00002")}},
+	}
+}
+
+// wantJSON is the exact body for containers given as namespace, pod, key triples.
+func wantJSON(t testing.TB, hash bool, containers ...[3]string) string {
+	t.Helper()
+	rep := exporter.Report{}
+	for _, c := range containers {
+		if rep[c[0]] == nil {
+			rep[c[0]] = map[string]map[string]exporter.ContainerInfo{}
+		}
+		if rep[c[0]][c[1]] == nil {
+			rep[c[0]][c[1]] = map[string]exporter.ContainerInfo{}
+		}
+		rep[c[0]][c[1]][c[2]] = chainContainer(hash)
+	}
+	data, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data) + "\n"
+}
+
+// every container of the test coordinator, as the exporter must show them.
+var allContainers = [][3]string{
+	{"ns-0", "pod-a1a1a1a1", "containerd://" + strings.Repeat("a1", 32)},
+	{"ns-1", "pod-b2b2b2b2", "containerd://" + strings.Repeat("b2", 32)},
+	{"ns-0", "pod-c3c3c3c3", "cri-o://" + strings.Repeat("c3", 32)},
+}
+
+// startChain starts extractor_server (in process, real TCP, real test
+// coordinator) and the exporter over real HTTP.
+func startChain(t testing.TB, env map[string]string, timeout time.Duration) (*testServer, string) {
+	ts := startServer(t, env, nil)
+	h := exporter.NewHandler(exporter.Options{
+		Extractor: &extractor.Client{Address: ts.addr},
+		DataDir:   ts.dataDir,
+		Timeout:   timeout,
+	})
+	web := httptest.NewServer(h)
+	t.Cleanup(web.Close)
+	return ts, web.URL + exporter.Path
+}
+
+func httpDo(t testing.TB, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	return resp.StatusCode, string(data)
+}
+
+// TestChain: exporter → extractor_server → test coordinator → result
+// directory → JSON over HTTP.
+func TestChain(t *testing.T) {
+	ts, url := startChain(t, nil, 0)
+	c3 := "cri-o://" + strings.Repeat("c3", 32)
+	tests := []struct {
+		name, method, query, body string
+		wantStatus                int
+		wantBody                  string
+		wantArg                   string // the coordinator's positional argument
+	}{
+		{"GET, clear text", "GET", "?hash=false", "", 200, wantJSON(t, false, allContainers...), ""},
+		{"GET, hashed by default", "GET", "", "", 200, wantJSON(t, true, allContainers...), ""},
+		{"POST every container", "POST", "?hash=false", `{"containerIds": []}`, 200, wantJSON(t, false, allContainers...), ""},
+		{"POST two ids, one a prefix", "POST", "?hash=false", `{"containerIds": ["` + c3 + `", "B2B2b2"]}`, 200,
+			wantJSON(t, false, [3]string{"ns-0", "pod-c3c3c3c3", c3}, [3]string{"ns-1", "pod-b2b2b2", "containerd://b2b2b2"}),
+			c3 + ",b2b2b2"},
+		{"POST invalid JSON", "POST", "", `{`, 400, exporter.BodyInvalidJSON, "-"},
+		{"POST without containerIds", "POST", "", `{}`, 400, exporter.BodyContainerIDsNeed, "-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(ts.runs(t))
+			status, body := httpDo(t, tt.method, url+tt.query, tt.body)
+			if status != tt.wantStatus || body != tt.wantBody {
+				t.Errorf("got %d %s\nwant %d %s", status, body, tt.wantStatus, tt.wantBody)
+			}
+			runs := ts.runs(t)
+			if tt.wantArg == "-" {
+				if len(runs) != before {
+					t.Errorf("a refused request ran the coordinator")
+				}
+				return
+			}
+			if len(runs) != before+1 {
+				t.Fatalf("%d runs, want %d", len(runs), before+1)
+			}
+			last := runs[len(runs)-1]
+			if got := last[len(last)-1]; (tt.wantArg == "" && got != ts.dataDir) || (tt.wantArg != "" && got != tt.wantArg) {
+				t.Errorf("coordinator args %q, want the ids %q last", last, tt.wantArg)
+			}
+			if dirs := ts.outDirs(t); dirs != nil {
+				t.Errorf("the exporter left %q", dirs)
+			}
+		})
+	}
+}
+
+func TestChainFailures(t *testing.T) {
+	t.Run("coordinator fails", func(t *testing.T) {
+		_, url := startChain(t, map[string]string{"TESTCOORDINATOR_MODE": "fail"}, 0)
+		status, body := httpDo(t, "GET", url, "")
+		want := `{"error": "extraction failed: coordinator failed: exit status 1: \"testcoordinator: cannot reach the container runtime\""}` + "\n"
+		if status != 500 || body != want {
+			t.Errorf("got %d %s, want 500 %s", status, body, want)
+		}
+	})
+	t.Run("exporter timeout kills the coordinator", func(t *testing.T) {
+		ts, url := startChain(t, map[string]string{"TESTCOORDINATOR_MODE": "hang"}, 800*time.Millisecond)
+		status, body := httpDo(t, "GET", url, "")
+		if want := `{"error": "extraction timed out after 800ms"}` + "\n"; status != 500 || body != want {
+			t.Errorf("got %d %s, want 500 %s", status, body, want)
+		}
+		child := childPID(t, ts)
+		waitFor(t, 5*time.Second, "the coordinator's child to be killed", func() bool { return processGone(child) })
+		waitFor(t, 5*time.Second, "the result of the killed run to be removed", func() bool { return ts.outDirs(t) == nil })
+	})
+	t.Run("extractor not running", func(t *testing.T) {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		addr := ln.Addr().String()
+		ln.Close()
+		h := exporter.NewHandler(exporter.Options{Extractor: &extractor.Client{Address: addr}, DataDir: t.TempDir()})
+		web := httptest.NewServer(h)
+		defer web.Close()
+		status, body := httpDo(t, "GET", web.URL+exporter.Path, "")
+		want := fmt.Sprintf(`{"error": "extraction failed: connect to extractor %s: dial tcp %s: connect: connection refused"}`+"\n", addr, addr)
+		if status != 500 || body != want {
+			t.Errorf("got %d %s, want 500 %s", status, body, want)
+		}
+	})
+}
+
+// BenchmarkChainGET measures requests per second of the whole chain with
+// the trivial test coordinator (three containers, no scan).
+func BenchmarkChainGET(b *testing.B) {
+	ts, url := startChain(b, nil, 0)
+	want := wantJSON(b, true, allContainers...)
+	n := 0
+	for b.Loop() {
+		if status, body := httpDo(b, "GET", url, ""); status != 200 || body != want {
+			b.Fatalf("got %d %s", status, body)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "req/s")
+	if dirs := ts.outDirs(b); dirs != nil {
+		b.Errorf("left %d result dirs", len(dirs))
+	}
+}
+
+// TestRealBinaries runs the two real binaries as the DaemonSet does: the
+// extractor as root, the exporter as an unprivileged user, sharing a data
+// dir owned by that user.
+func TestRealBinaries(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the extractor_server binary requires CAP_SYS_ADMIN and CAP_SETUID")
+	}
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin+"/",
+		"github.com/openshift/insights-runtime-extractor/cmd/extractor_server",
+		"github.com/openshift/insights-runtime-extractor/cmd/exporter")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	// uid 1000 must reach the data dir and run the exporter.
+	for _, d := range []string{bin, filepath.Dir(bin)} {
+		os.Chmod(d, 0o755)
+	}
+	parent := t.TempDir()
+	os.Chmod(parent, 0o755)
+	dataDir := filepath.Join(parent, "data")
+	if err := os.Mkdir(dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dataDir, 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	config, err := filepath.Abs(filepath.Join("testdata", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(testCoordinator, 0o755)
+	os.Chmod(filepath.Dir(testCoordinator), 0o755)
+	asUser := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000}}
+
+	t.Run("refuses without capabilities", func(t *testing.T) {
+		cmd := exec.Command(bin+"/extractor_server", "-listen", "127.0.0.1:0", "-coordinator", testCoordinator, "-config", config, "-data-dir", dataDir)
+		cmd.SysProcAttr = asUser
+		assertOneLineExit(t, cmd, 1, "extractor_server: missing capabilities CAP_SYS_ADMIN, CAP_SETUID: run as root in a privileged container (securityContext.privileged: true)\n")
+	})
+	t.Run("refuses a bad config", func(t *testing.T) {
+		bad, _ := filepath.Abs(filepath.Join("testdata", "bad-config.toml"))
+		cmd := exec.Command(bin+"/extractor_server", "-listen", "127.0.0.1:0", "-coordinator", testCoordinator, "-config", bad, "-data-dir", dataDir)
+		assertOneLineExit(t, cmd, 1, "extractor_server: -config "+bad+": ")
+	})
+	t.Run("refuses a bad flag", func(t *testing.T) {
+		assertOneLineExit(t, exec.Command(bin+"/extractor_server", "-listen-port", "1"), 2, "extractor_server: flag provided but not defined: -listen-port\n")
+		assertOneLineExit(t, exec.Command(bin+"/exporter", "-port", "x"), 2, `exporter: invalid value "x" for flag -port: parse error`+"\n")
+		assertOneLineExit(t, exec.Command(bin+"/exporter", "-log-format", "xml"), 2, `exporter: invalid -log-format "xml": want text or json`+"\n")
+	})
+
+	extractorAddr, exporterPort := freeAddr(t), freeAddr(t)
+	_, port, _ := net.SplitHostPort(exporterPort)
+	server := exec.Command(bin+"/extractor_server", "-listen", extractorAddr, "-coordinator", testCoordinator,
+		"-config", config, "-data-dir", dataDir, "-log-format", "json")
+	exp := exec.Command(bin+"/exporter", "-bind", "127.0.0.1", "-port", port, "-extractor-address", extractorAddr, "-data-dir", dataDir)
+	exp.SysProcAttr = asUser
+	var serverLog, exporterLog syncBuffer
+	server.Stderr, exp.Stderr = &serverLog, &exporterLog
+	for _, cmd := range []*exec.Cmd{server, exp} {
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill() })
+	}
+	// Not by connecting: an empty connection to the extractor is a request.
+	waitFor(t, 10*time.Second, "both to listen", func() bool {
+		return strings.Contains(serverLog.String(), "extractor_server listening") && strings.Contains(exporterLog.String(), "exporter listening")
+	})
+	status, body := httpDo(t, "GET", "http://"+exporterPort+exporter.Path+"?hash=false", "")
+	if want := wantJSON(t, false, allContainers...); status != 200 || body != want {
+		t.Errorf("got %d %s\nwant 200 %s\nextractor log:\n%s\nexporter log:\n%s", status, body, want, serverLog.String(), exporterLog.String())
+	}
+	// The exporter deletes the result after answering.
+	deadline := time.Now().Add(5 * time.Second)
+	for entries, _ := os.ReadDir(dataDir); len(entries) != 0; entries, _ = os.ReadDir(dataDir) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the unprivileged exporter did not delete the result %v; its log:\n%s\nextractor log:\n%s", entries, exporterLog.String(), serverLog.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for name, cmd := range map[string]*exec.Cmd{"extractor_server": server, "exporter": exp} {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s after SIGTERM: %v", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s did not stop on SIGTERM", name)
+		}
+	}
+}
+
+func assertOneLineExit(t *testing.T, cmd *exec.Cmd, code int, wantPrefix string) {
+	t.Helper()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	exit, ok := err.(*exec.ExitError)
+	if !ok || exit.ExitCode() != code {
+		t.Fatalf("%v: %v, want exit status %d", cmd.Args, err, code)
+	}
+	got := stderr.String()
+	if !strings.HasPrefix(got, wantPrefix) || strings.Count(got, "\n") != 1 {
+		t.Errorf("stderr %q, want one line starting %q", got, wantPrefix)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
