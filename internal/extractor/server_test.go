@@ -1,7 +1,6 @@
 package extractor_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -679,13 +678,4 @@ func TestNewRefusesToStart(t *testing.T) {
 	if _, err := extractor.New(good()); err != nil {
 		t.Fatalf("the good config is refused: %v", err)
 	}
-}
-
-// scanLines is used by the chain test to read a process's log.
-func scanLines(r io.Reader, lines chan<- string) {
-	s := bufio.NewScanner(r)
-	for s.Scan() {
-		lines <- s.Text()
-	}
-	close(lines)
 }
