@@ -197,4 +197,3 @@ func ReadProcess(procDir string, pid int) (fingerprint.Process, error) {
 	}
 	return p, nil
 }
-

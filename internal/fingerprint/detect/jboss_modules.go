@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/jar"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/manifest"
 )
 
 // Where a JBoss Modules based server (WildFly, JBoss EAP) declares its
@@ -69,8 +71,10 @@ func jbossProduct(env Env, home string) (name, version string, ok bool) {
 			}
 		}
 	}
-	if m, _, err := readManifest(env, path.Join(home, productManifest)); err == nil && m.Get(productNameEntry) != "" {
-		return m.Get(productNameEntry), m.Get(productVersionEntry), true
+	if data, err := env.Root.ReadFile(path.Join(home, productManifest), jar.MaxManifestSize); err == nil {
+		if m := manifest.Parse(data); m.Get(productNameEntry) != "" {
+			return m.Get(productNameEntry), m.Get(productVersionEntry), true
+		}
 	}
 	dir := path.Join(home, productModuleDir)
 	names, _, err := env.Root.ReadDirNames(dir, maxDirEntries)
@@ -88,4 +92,3 @@ func jbossProduct(env Env, home string) (name, version string, ok bool) {
 	}
 	return "", "", false
 }
-
