@@ -193,9 +193,13 @@ func TestFingerprintExecutables(t *testing.T) {
 		}
 		var child int
 		for deadline := time.Now().Add(5 * time.Second); child == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			b, _ := os.ReadFile("/proc/" + strconv.Itoa(fpr.Process.Pid) + "/task/" + strconv.Itoa(fpr.Process.Pid) + "/children")
-			if f := strings.Fields(string(b)); len(f) > 0 {
-				child, _ = strconv.Atoi(f[0])
+			// A Go program forks from any of its threads.
+			tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(fpr.Process.Pid) + "/task/*/children")
+			for _, task := range tasks {
+				b, _ := os.ReadFile(task)
+				if f := strings.Fields(string(b)); len(f) > 0 {
+					child, _ = strconv.Atoi(f[0])
+				}
 			}
 		}
 		if child == 0 {
