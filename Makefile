@@ -38,5 +38,13 @@ build-image:
 e2e-test:
 	scripts/e2e-test.sh
 
+## demo: (root) a local node running sample workloads, the product run as its DaemonSet, the hash=false JSON
+demo:
+	$(GO) run ./test/e2e/node/demo
+
+## bench: (root) scan 10, 50, 100 sample containers: wall time, CPU per container, peak RSS per binary
+bench:
+	$(GO) run ./test/e2e/node/bench $(if $(BENCH_N),-n $(BENCH_N))
+
 clean:
 	rm -rf bin

@@ -151,8 +151,15 @@ func (b *Builder) buildGo(ctx context.Context, im *Images) error {
 	outDir := filepath.Join(b.WorkDir, "bin")
 	for _, s := range im.Samples {
 		if s.Go != nil {
-			pkgs = append(pkgs, "./runtime-samples/"+s.Name)
-			s.GoBinary = filepath.Join(outDir, s.Name)
+			pkg := "./runtime-samples/" + s.Name
+			if s.Go.Package != "" {
+				pkg = s.Go.Package
+			}
+			if !contains(pkgs, pkg) {
+				pkgs = append(pkgs, pkg)
+			}
+			// go build -o <dir>/ names each program after its package's folder.
+			s.GoBinary = filepath.Join(outDir, filepath.Base(pkg))
 		}
 	}
 	if len(pkgs) == 0 {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Bases a recipe can start from.
@@ -44,9 +45,12 @@ type Recipe struct {
 	WaitFor string `json:"waitFor,omitempty"`
 }
 
-// GoBuild puts the recipe folder's Go program at Output in the image.
+// GoBuild puts a static Go program at Output in the image: the recipe
+// folder's package main, or Package (a package path of this module, e.g.
+// "./internal/sandbox/probe") when set.
 type GoBuild struct {
-	Output string `json:"output"`
+	Output  string `json:"output"`
+	Package string `json:"package,omitempty"`
 }
 
 // JavaBuild compiles the recipe folder's *.java (release 17) into a jar.
@@ -120,6 +124,9 @@ func (r *Recipe) validate() error {
 	}
 	if r.Go != nil && !filepath.IsAbs(r.Go.Output) {
 		return fmt.Errorf("go.output %q is not absolute", r.Go.Output)
+	}
+	if r.Go != nil && r.Go.Package != "" && !strings.HasPrefix(r.Go.Package, "./") {
+		return fmt.Errorf("go.package %q: want a path of this module starting with ./", r.Go.Package)
 	}
 	if r.Java != nil && (r.Java.MainClass == "" || !filepath.IsAbs(r.Java.Jar)) {
 		return fmt.Errorf("java needs mainClass and an absolute jar path")

@@ -1,0 +1,164 @@
+// Package workloads is the set of sample pods the node e2e, make demo and
+// make bench run on the local node: which sample runs in which pod, under
+// which namespace, with which pod-level settings (a sidecar, two
+// containers, a non-root user, JAVA_HOME set or not).
+package workloads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+)
+
+// JavaHome is where Debian's OpenJDK 17 lives in the Debian samples.
+const JavaHome = "/usr/lib/jvm/java-17-openjdk-amd64"
+
+// Pod is one pod to run, by name.
+type Pod struct {
+	Spec localnode.PodSpec
+	// Samples are the recipes its containers use.
+	Samples []string
+}
+
+// All is every scenario of the node e2e, built from the images.
+func All(im *localnode.Images) []Pod {
+	return pods(im, nil)
+}
+
+// Demo is the handful of pods make demo shows; it needs only DemoSamples.
+func Demo(im *localnode.Images) []Pod {
+	return pods(im, map[string]bool{"debian-sleep": true, "go-server": true, "python": true, "nodejs": true, "tomcat": true, "quarkus": true, "sh-wrapper": true})
+}
+
+// DemoSamples are the recipes Demo needs.
+var DemoSamples = []string{"debian-sleep", "go-server", "python", "nodejs", "tomcat", "quarkus", "sh-wrapper"}
+
+// pods lists the scenarios, keeping only the named pods when keep is not nil
+// (before touching their samples, which may not have been built).
+func pods(im *localnode.Images, keep map[string]bool) []Pod {
+	type def struct {
+		ns, name string
+		samples  []string
+		make     func(s func(string) *localnode.Sample) localnode.PodSpec
+	}
+	single := func(ns, pod, sample, container string) def {
+		return def{ns, pod, []string{sample}, func(s func(string) *localnode.Sample) localnode.PodSpec {
+			return localnode.PodSpec{Containers: []localnode.ContainerSpec{s(sample).Container(container)}}
+		}}
+	}
+	uid := int64(1000)
+	defs := []def{
+		single("os-only", "debian-sleep", "debian-sleep", "sleep"),
+		single("golang", "go-server", "go-server", "server"),
+		single("python", "python", "python", "app"),
+		single("nodejs", "nodejs", "nodejs", "app"),
+		{"java", "java-home", []string{"java-plain"}, func(s func(string) *localnode.Sample) localnode.PodSpec {
+			c := s("java-plain").Container("app")
+			c.Env = append(c.Env, "JAVA_HOME="+JavaHome)
+			return localnode.PodSpec{Containers: []localnode.ContainerSpec{c}}
+		}},
+		single("java", "java-path", "java-plain", "app"),
+		single("java", "tomcat", "tomcat", "tomcat"),
+		single("frameworks", "spring-boot", "spring-boot", "app"),
+		single("frameworks", "quarkus", "quarkus", "app"),
+		single("frameworks", "wildfly", "wildfly", "server"),
+		single("frameworks", "eap", "eap", "server"),
+		single("frameworks", "graalvm-quarkus", "graalvm-quarkus", "app"),
+		single("shapes", "sh-wrapper", "sh-wrapper", "app"),
+		{"shapes", "non-root", []string{"nodejs"}, func(s func(string) *localnode.Sample) localnode.PodSpec {
+			c := s("nodejs").Container("app")
+			c.RunAsUser, c.RunAsGroup = &uid, &uid
+			return localnode.PodSpec{Containers: []localnode.ContainerSpec{c}}
+		}},
+		{"shapes", "two-containers", []string{"python", "nodejs"}, func(s func(string) *localnode.Sample) localnode.PodSpec {
+			return localnode.PodSpec{Containers: []localnode.ContainerSpec{s("python").Container("python"), s("nodejs").Container("node")}}
+		}},
+		// A restartable init container (sidecar) is started first and keeps running.
+		{"shapes", "with-sidecar", []string{"go-server", "python"}, func(s func(string) *localnode.Sample) localnode.PodSpec {
+			return localnode.PodSpec{
+				InitContainers: []localnode.ContainerSpec{s("go-server").Container("sidecar")},
+				Containers:     []localnode.ContainerSpec{s("python").Container("app")},
+			}
+		}},
+	}
+	var out []Pod
+	for _, d := range defs {
+		if keep != nil && !keep[d.name] {
+			continue
+		}
+		spec := d.make(im.Sample)
+		spec.Name, spec.Namespace = d.name, d.ns
+		out = append(out, Pod{Spec: spec, Samples: d.samples})
+	}
+	return out
+}
+
+// Env is a local node with the sample images imported.
+type Env struct {
+	Node    *localnode.Node
+	Images  *localnode.Images
+	RepoDir string
+	WorkDir string
+}
+
+// Setup installs what is missing, builds the named samples (all when none),
+// starts a private containerd and imports the images. Close undoes it.
+func Setup(ctx context.Context, log *slog.Logger, samples ...string) (*Env, error) {
+	repo, err := localnode.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp("", "ire-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{RepoDir: repo, WorkDir: work}
+	b := &localnode.Builder{RepoDir: repo, WorkDir: filepath.Join(work, "images"), Log: log}
+	if e.Images, err = b.Build(ctx, samples...); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if e.Node, err = localnode.Start(ctx, localnode.Options{Dir: filepath.Join(work, "node"), Log: log}); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if err := e.Node.Import(ctx, e.Images.Archive); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// RunPods starts the pods in order and returns them by "namespace/name".
+func (e *Env) RunPods(ctx context.Context, pods []Pod) (map[string]*localnode.Pod, error) {
+	out := make(map[string]*localnode.Pod, len(pods))
+	for _, p := range pods {
+		running, err := e.Node.RunPod(ctx, p.Spec)
+		if err != nil {
+			return out, err
+		}
+		out[p.Spec.Namespace+"/"+p.Spec.Name] = running
+	}
+	return out, nil
+}
+
+// Close stops the node and removes the work directory.
+func (e *Env) Close() error {
+	if e == nil {
+		return nil
+	}
+	var errs []error
+	if e.Node != nil {
+		errs = append(errs, e.Node.Stop())
+	}
+	errs = append(errs, os.RemoveAll(e.WorkDir))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("tear down local node: %w", err)
+	}
+	return nil
+}
