@@ -201,7 +201,7 @@ func TestRealBinaries(t *testing.T) {
 		t.Skip("needs root: the extractor_server binary requires CAP_SYS_ADMIN and CAP_SETUID")
 	}
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+"/",
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin+"/",
 		"github.com/openshift/insights-runtime-extractor/cmd/extractor_server",
 		"github.com/openshift/insights-runtime-extractor/cmd/exporter")
 	if out, err := build.CombinedOutput(); err != nil {

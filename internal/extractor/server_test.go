@@ -38,7 +38,7 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	testCoordinator = filepath.Join(dir, "testcoordinator")
-	build := exec.Command("go", "build", "-o", testCoordinator, "github.com/openshift/insights-runtime-extractor/test/testcoordinator")
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", testCoordinator, "github.com/openshift/insights-runtime-extractor/test/testcoordinator")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build test coordinator: %v\n%s", err, out)
 		return 1

@@ -166,8 +166,16 @@ func readLines(dirfd int, name string, log *slog.Logger) ([]property, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lines []property
-	dropped := 0
+	lines, dropped := parseLines(data)
+	if dropped > 0 {
+		log.Warn("dropped malformed lines", "file", name, "count", dropped)
+	}
+	return lines, nil
+}
+
+// parseLines is the pure part of readLines: the well-formed lines of data
+// and how many others it dropped.
+func parseLines(data []byte) (lines []property, dropped int) {
 	for len(data) > 0 {
 		var line []byte
 		line, data, _ = bytes.Cut(data, []byte("\n"))
@@ -184,10 +192,7 @@ func readLines(dirfd int, name string, log *slog.Logger) ([]property, error) {
 		}
 		lines = append(lines, property{key, value})
 	}
-	if dropped > 0 {
-		log.Warn("dropped malformed lines", "file", name, "count", dropped)
-	}
-	return lines, nil
+	return lines, dropped
 }
 
 // readFile reads one regular file of at most MaxFileSize bytes, without
