@@ -1,4 +1,4 @@
-package images
+package release
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package images
+package release
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// repoRoot is the checkout's top directory (this package is test/images).
+// repoRoot is the checkout's top directory (this package is test/release).
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("..", ".."))
@@ -14,7 +14,7 @@ func repoRoot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
-		t.Fatalf("repository root not found from test/images: %v", err)
+		t.Fatalf("repository root not found from test/release: %v", err)
 	}
 	return dir
 }
