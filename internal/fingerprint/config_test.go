@@ -159,3 +159,23 @@ func TestPlanChoosesOneKindPathAfterTheOS(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParseConfig(f *testing.F) {
+	if data, err := os.ReadFile(filepath.Join("..", "..", "config.toml")); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("[[fingerprints.java]]\nruntime-name = 3\n"))
+	f.Add([]byte("[fingerprints]\nversion-executables = [{process-names = [\"\"]}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig(strings.NewReader(string(data)))
+		if err != nil {
+			return
+		}
+		// An accepted config plans every process without failing.
+		for _, name := range []string{"java", "node", "python3", "x"} {
+			if plan := c.Plan(Process{PID: 1, Name: name}); len(plan) != 2 {
+				t.Fatalf("plan of %s: %d invocations", name, len(plan))
+			}
+		}
+	})
+}

@@ -22,10 +22,20 @@ func needTomcat(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("Debian package tomcat10 is not installed and installing it needs root: apt-get install tomcat10")
 	}
-	cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", "tomcat10")
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("apt-get install tomcat10: %v: %s", err, out)
+	apt := func(args ...string) ([]byte, error) {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		return cmd.CombinedOutput()
+	}
+	install := []string{"install", "-y", "-qq", "--no-install-recommends", "tomcat10"}
+	if _, err := apt(install...); err != nil {
+		// A fresh machine may have no package lists yet.
+		if out, err := apt("update", "-qq"); err != nil {
+			t.Fatalf("apt-get update: %v: %s", err, out)
+		}
+		if out, err := apt(install...); err != nil {
+			t.Fatalf("apt-get install tomcat10: %v: %s", err, out)
+		}
 	}
 }
 
