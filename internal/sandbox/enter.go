@@ -126,12 +126,28 @@ func (e entry) start(tid int) error {
 	// the executable opened above; the descriptor is close-on-exec, so the fingerprint keeps
 	// no descriptor of a host file.
 	e.cmd.Path = "/proc/self/fd/" + strconv.Itoa(exe)
+	// Go's fork moves its error-report pipe to the first descriptor above the child's standard
+	// streams, overwriting whatever is there: the executable's descriptor must be below them.
+	stderr, ok := e.cmd.Stderr.(*os.File)
+	if !ok {
+		return errors.New("internal error: stderr is not a file")
+	}
+	hi, err := unix.FcntlInt(stderr.Fd(), unix.F_DUPFD_CLOEXEC, exe+1)
+	if err != nil {
+		return fmt.Errorf("dup stderr: %w", err)
+	}
+	highStderr := os.NewFile(uintptr(hi), "stderr")
+	defer highStderr.Close()
+	e.cmd.Stderr = highStderr
 	// Go opens everything close-on-exec, but descriptors this process inherited are not, and
 	// the fingerprint must not inherit them (a descriptor of a host directory is a way out).
 	if err := cloexecFrom(3); err != nil {
 		return err
 	}
 	if err := e.cmd.Start(); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("start (is /proc mounted in the container?): %w", err)
+		}
 		return fmt.Errorf("start: %w", err)
 	}
 	return nil

@@ -20,8 +20,9 @@ import (
 
 // Errors a Run can return, testable with errors.Is.
 var (
-	// ErrTimeout: the fingerprint did not finish within Limits.Timeout (or the context ended);
-	// its whole process group and cgroup were killed.
+	// ErrTimeout: the fingerprint did not finish within Limits.Timeout or the context's
+	// deadline; its whole process group and cgroup were killed. (A cancelled context kills it
+	// the same way and returns the context's error.)
 	ErrTimeout = errors.New("fingerprint timed out")
 	// ErrTargetGone: the target process no longer exists (or its namespaces cannot be opened).
 	ErrTargetGone = errors.New("target process gone")
@@ -188,6 +189,9 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	if err := l.validate(); err != nil {
 		return nil, fmt.Errorf("limits: %w", err)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("not started: %w", context.Cause(ctx))
+	}
 	ctx, cancel := context.WithTimeout(ctx, l.Timeout)
 	defer cancel()
 
@@ -273,7 +277,11 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	select {
 	case waitErr = <-exited:
 	case <-ctx.Done():
-		runErr = fmt.Errorf("%w after %s: %w", ErrTimeout, l.Timeout, context.Cause(ctx))
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			runErr = fmt.Errorf("%w after %s: %w", ErrTimeout, l.Timeout, context.Cause(ctx))
+		} else {
+			runErr = fmt.Errorf("fingerprint stopped: %w", context.Cause(ctx))
+		}
 	case <-overflow:
 		runErr = fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, l.MaxOutput)
 	}

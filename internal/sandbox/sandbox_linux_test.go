@@ -320,8 +320,9 @@ func TestRunKillsHangingFingerprintAndOthersStillArrive(t *testing.T) {
 	if !errors.Is(bad.err, ErrTimeout) {
 		t.Fatalf("hanging fingerprint: %v, want ErrTimeout", bad.err)
 	}
-	if bad.elapsed < limit || bad.elapsed > limit+500*time.Millisecond {
-		t.Errorf("Run returned after %s, want within [%s, %s]", bad.elapsed, limit, limit+500*time.Millisecond)
+	t.Logf("hanging fingerprint: Run returned after %s", bad.elapsed)
+	if bad.elapsed < limit || bad.elapsed > limit+time.Second { // slack for a loaded shared machine
+		t.Errorf("Run returned after %s, want within [%s, %s]", bad.elapsed, limit, limit+time.Second)
 	}
 	if err := syscall.Kill(r.hostPID, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("hanging fingerprint pid %d still exists after Run (kill 0: %v)", r.hostPID, err)
@@ -493,4 +494,57 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64((cpu()-before).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+func TestRunCancelledContextKillsWithoutTimeoutError(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 0, 0)
+	s := newSandbox(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := s.Run(ctx, Target{HostPID: c.pid}, bins.misbehave, []string{"hang"}, nil, Limits{})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
+		t.Fatalf("Run = %v, want context.Canceled and not ErrTimeout", err)
+	}
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Errorf("Run took %s after a cancel at 200ms", elapsed)
+	}
+	assertNoLeftovers(t, c)
+	if _, err := s.Run(ctx, Target{HostPID: c.pid}, bins.probe, nil, nil, Limits{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run with a done context = %v, want context.Canceled", err)
+	}
+}
+
+// Many runs at once, in two containers: each gets its own container's answer. (This is how a
+// clash between the executable's descriptor and Go's fork bookkeeping showed up.)
+func TestRunConcurrentRunsStayApart(t *testing.T) {
+	requireRoot(t)
+	cs := []*container{startContainer(t, 0, 0), startContainer(t, 1000, 1000)}
+	s := newSandbox(t)
+	type result struct {
+		c   *container
+		res runResult
+	}
+	results := make(chan result, 24)
+	for i := range cap(results) {
+		c := cs[i%2]
+		uid := uint32(0)
+		if i%2 == 1 {
+			uid = 1000
+		}
+		go func() {
+			results <- result{c, <-runAsync(s, Target{HostPID: c.pid, UID: uid, GID: uid}, bins.probe, []string{"-read", "/marker"}, nil, Limits{})}
+		}()
+	}
+	for range cap(results) {
+		r := <-results
+		if r.res.err != nil {
+			t.Errorf("Run: %v", r.res.err)
+			continue
+		}
+		if rep := decodeStrict[probeReport](t, r.res.out); rep.File != r.c.marker {
+			t.Errorf("read %q, want %q", rep.File, r.c.marker)
+		}
+	}
 }
