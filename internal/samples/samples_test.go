@@ -17,6 +17,7 @@ import (
 
 func needJDK(t *testing.T) string {
 	t.Helper()
+	NeedPackages(t, JDKPackages())
 	jdk, err := FindJDK()
 	if errors.Is(err, ErrNoJDK) {
 		t.Skip(err)
@@ -129,6 +130,7 @@ func TestManifestWrapsLongLinesAt72Bytes(t *testing.T) {
 }
 
 func TestGraalVMNativeHasAnSVMHeapAndRuns(t *testing.T) {
+	NeedPackages(t, NativePackages())
 	for _, version := range []string{"3.15.1", ""} {
 		s, err := GraalVMNative(t.TempDir(), version)
 		if errors.Is(err, ErrNoCompiler) {

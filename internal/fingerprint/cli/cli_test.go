@@ -119,6 +119,7 @@ func TestFingerprintExecutables(t *testing.T) {
 	})
 
 	t.Run("fpr_java with the request Plan builds, against a Quarkus tree", func(t *testing.T) {
+		samples.NeedPackages(t, samples.JDKPackages())
 		s, err := samples.QuarkusFastJar(t.TempDir(), "3.15.3.redhat-00002")
 		if errors.Is(err, samples.ErrNoJDK) {
 			t.Skip(err)

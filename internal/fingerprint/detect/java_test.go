@@ -1,7 +1,9 @@
 package detect_test
 
 import (
+	"archive/zip"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +24,7 @@ type jdk struct {
 // JAVA_VERSION and IMPLEMENTOR read from its release file by the shell.
 func machineJDKs(t *testing.T) []jdk {
 	t.Helper()
+	samples.NeedPackages(t, samples.JDKPackages())
 	javas, _ := filepath.Glob("/usr/lib/jvm/*/bin/java")
 	seen := map[string]bool{}
 	var out []jdk
@@ -48,6 +51,7 @@ func machineJDKs(t *testing.T) []jdk {
 // mainClassDir compiles Main (it sleeps) into a fresh directory.
 func mainClassDir(t *testing.T) string {
 	t.Helper()
+	samples.NeedPackages(t, samples.JDKPackages())
 	classes, err := samples.SleeperClasses("Main")
 	if errors.Is(err, samples.ErrNoJDK) {
 		t.Skip(err)
@@ -304,4 +308,48 @@ func hostVersionTxt(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestSpringBootLayeredImage runs the launcher from an extracted jar, as
+// Spring Boot's layered images do: `java org.springframework.boot.loader.launch.JarLauncher`
+// with the jar's content (META-INF/MANIFEST.MF included) in the working
+// directory, which is the default class path.
+func TestSpringBootLayeredImage(t *testing.T) {
+	j := machineJDKs(t)[0]
+	s, err := samples.SpringBootJar(t.TempDir(), "3.4.1", samples.SpringBootLaunchJarLauncher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := zip.OpenReader(s.HostPath("/app/app.jar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	for _, f := range z.File {
+		dst := filepath.Join(s.Root, "application", filepath.FromSlash(f.Name))
+		if f.FileInfo().IsDir() {
+			mkdir(t, dst)
+			continue
+		}
+		mkdir(t, filepath.Dir(dst))
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(s.HostPath("/app/app.jar")); err != nil {
+		t.Fatal(err)
+	}
+	p := sampleProcess(t, s, j)
+	p.Cmdline, p.Cwd = []string{"java", samples.SpringBootLaunchJarLauncher}, "/application"
+	wantFindings(t, withoutOS(fingerprintAll(t, s.Root, p)), fingerprint.Findings{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor,
+		Runtimes: []fingerprint.Component{{Name: "Spring Boot", Version: "3.4.1"}}})
 }

@@ -48,6 +48,7 @@ func TestGoBinaryLive(t *testing.T) {
 }
 
 func TestGraalVMNativeImagesLive(t *testing.T) {
+	samples.NeedPackages(t, samples.NativePackages())
 	for _, version := range []string{"3.15.1", ""} {
 		t.Run("quarkus "+version, func(t *testing.T) {
 			s, err := samples.GraalVMNative(t.TempDir(), version)
@@ -65,6 +66,7 @@ func TestGraalVMNativeImagesLive(t *testing.T) {
 }
 
 func TestNativeExecutableFromArgv0InATree(t *testing.T) {
+	samples.NeedPackages(t, samples.NativePackages())
 	s, err := samples.GraalVMNative(t.TempDir(), "3.20.1")
 	if errors.Is(err, samples.ErrNoCompiler) {
 		t.Skip(err)

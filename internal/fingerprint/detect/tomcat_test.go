@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/samples"
 )
 
 const tomcatHome = "/usr/share/tomcat10"
@@ -16,27 +17,7 @@ const tomcatHome = "/usr/share/tomcat10"
 // needTomcat installs Debian's tomcat10 when missing (as root), else skips.
 func needTomcat(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(tomcatHome + "/bin/bootstrap.jar"); err == nil {
-		return
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("Debian package tomcat10 is not installed and installing it needs root: apt-get install tomcat10")
-	}
-	apt := func(args ...string) ([]byte, error) {
-		cmd := exec.Command("apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return cmd.CombinedOutput()
-	}
-	install := []string{"install", "-y", "-qq", "--no-install-recommends", "tomcat10"}
-	if _, err := apt(install...); err != nil {
-		// A fresh machine may have no package lists yet.
-		if out, err := apt("update", "-qq"); err != nil {
-			t.Fatalf("apt-get update: %v: %s", err, out)
-		}
-		if out, err := apt(install...); err != nil {
-			t.Fatalf("apt-get install tomcat10: %v: %s", err, out)
-		}
-	}
+	samples.NeedPackages(t, map[string]string{"tomcat10": tomcatHome + "/bin/bootstrap.jar"})
 }
 
 // tomcatPackageVersion is the upstream version of the installed package

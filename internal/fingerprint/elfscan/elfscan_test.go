@@ -78,6 +78,7 @@ func TestGoVersionOfBinariesBuiltNow(t *testing.T) {
 }
 
 func TestGraalVMStandIns(t *testing.T) {
+	samples.NeedPackages(t, samples.NativePackages())
 	objcopy, err := exec.LookPath("objcopy")
 	if err != nil {
 		t.Skip("objcopy missing (package binutils)")

@@ -108,6 +108,9 @@ func Open(r io.ReaderAt, size int64) (*Jar, error) {
 		nameLen := int(binary.LittleEndian.Uint16(hdr[28:]))
 		extraLen := int(binary.LittleEndian.Uint16(hdr[30:]))
 		commentLen := int(binary.LittleEndian.Uint16(hdr[32:]))
+		if cap(name) < nameLen {
+			name = make([]byte, nameLen)
+		}
 		name = name[:nameLen]
 		if _, err := io.ReadFull(br, name); err != nil {
 			break

@@ -208,6 +208,34 @@ func TestBounds(t *testing.T) {
 			}
 		}
 	})
+	t.Run("entry names longer than the name buffer", func(t *testing.T) {
+		// Found by FuzzJar: a name over 256 bytes panicked (testdata/fuzz).
+		var b bytes.Buffer
+		z := zip.NewWriter(&b)
+		long := strings.Repeat("a/", 2000) + "Long.class"
+		for _, n := range []string{long, ManifestPath} {
+			w, err := z.Create(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write(mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := z.Close(); err != nil {
+			t.Fatal(err)
+		}
+		j, err := openBytes(t, b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !j.HasClass(strings.ReplaceAll(strings.TrimSuffix(long, ".class"), "/", ".")) {
+			t.Error("long class name not found")
+		}
+		if m, err := j.Manifest(); err != nil || m.Get("Main-Class") != "a.B" {
+			t.Errorf("manifest after a long name: %v", err)
+		}
+	})
 	t.Run("no manifest", func(t *testing.T) {
 		j, err := openBytes(t, zipOf(t, nil, 2, nil, zip.Store))
 		if err != nil {
