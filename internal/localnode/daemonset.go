@@ -110,19 +110,23 @@ func StartDaemonSet(ctx context.Context, o DaemonSetOptions) (*DaemonSet, error)
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, err
 	}
+	// The flags of manifests/base/insights-runtime-extractor.yaml, with this
+	// machine's paths and free ports; the CRI endpoint comes, as there, from
+	// CONTAINER_RUNTIME_ENDPOINT. The exporter keeps its loopback default
+	// instead of the DaemonSet's -bind 0.0.0.0: nothing here listens outside.
 	extArgs := append([]string{
+		"-listen", d.ExtractorAddr,
 		"-coordinator", filepath.Join(o.BinDir, "coordinator"),
 		"-config", o.Config,
-		"-data-dir", o.DataDir,
 		"-fingerprints-dir", o.BinDir,
-		"-runtime-endpoint", o.Endpoint,
-		"-listen", d.ExtractorAddr,
+		"-data-dir", o.DataDir,
 	}, o.ExtraExtractorArgs...)
-	if err := d.start("extractor_server", filepath.Join(o.BinDir, "extractor_server"), extArgs...); err != nil {
+	env := append(os.Environ(), "CONTAINER_RUNTIME_ENDPOINT="+o.Endpoint)
+	if err := d.start("extractor_server", env, filepath.Join(o.BinDir, "extractor_server"), extArgs...); err != nil {
 		return nil, err
 	}
-	if err := d.start("exporter", filepath.Join(o.BinDir, "exporter"),
-		"-data-dir", o.DataDir, "-extractor-address", d.ExtractorAddr, "-port", strconv.Itoa(expPort)); err != nil {
+	if err := d.start("exporter", os.Environ(), filepath.Join(o.BinDir, "exporter"),
+		"-port", strconv.Itoa(expPort), "-extractor-address", d.ExtractorAddr, "-data-dir", o.DataDir); err != nil {
 		d.Stop()
 		return nil, err
 	}
@@ -136,13 +140,14 @@ func StartDaemonSet(ctx context.Context, o DaemonSetOptions) (*DaemonSet, error)
 	return d, nil
 }
 
-func (d *DaemonSet) start(name, path string, args ...string) error {
+func (d *DaemonSet) start(name string, env []string, path string, args ...string) error {
 	logf, err := os.Create(filepath.Join(d.logDir, name+".log"))
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
 	cmd := exec.Command(path, args...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)

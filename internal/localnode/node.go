@@ -216,6 +216,7 @@ func (n *Node) Stop() error {
 		return nil
 	}
 	var errs []error
+	start := time.Now()
 	if n.runtime != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		if err := n.removeAllPods(ctx); err != nil {
@@ -224,6 +225,7 @@ func (n *Node) Stop() error {
 		cancel()
 		n.conn.Close()
 		n.runtime, n.conn = nil, nil
+		n.log.Debug("pods removed", "took", time.Since(start))
 	}
 	if n.cmd != nil && n.cmd.Process != nil {
 		n.cmd.Process.Signal(syscall.SIGTERM)
@@ -234,12 +236,13 @@ func (n *Node) Stop() error {
 			<-n.exited
 		}
 		n.cmd = nil
+		n.log.Debug("containerd stopped", "took", time.Since(start))
 	}
 	errs = append(errs, n.cleanupDirs())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("stop node %s: %w", n.id, err)
 	}
-	n.log.Info("node stopped and cleaned up", "id", n.id)
+	n.log.Info("node stopped and cleaned up", "id", n.id, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

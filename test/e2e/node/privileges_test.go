@@ -126,6 +126,7 @@ var _ = Describe("A fingerprint run through the sandbox", Label("privileges"), O
 			var r escapeReport
 			Expect(json.Unmarshal([]byte(res.Stdout), &r)).To(Succeed(), res.Stdout)
 			Expect(r.Links).NotTo(BeEmpty())
+			AddReportEntry("escape attempt with capabilities "+caps, res.Stdout)
 			return r
 		}
 		// With the runtime's default capabilities: the links cannot even be opened.
