@@ -133,12 +133,6 @@ func (r *Root) Open(name string) (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("open %s (%s): %w", name, st.Mode().Type(), ErrNotRegular)
 	}
-	// Reads of a regular file do not honour O_NONBLOCK; clear it anyway so
-	// the *os.File behaves as usual.
-	if err := unix.SetNonblock(int(f.Fd()), false); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open %s: %w", name, err)
-	}
 	return f, nil
 }
 
@@ -172,7 +166,17 @@ func (r *Root) open(name string, extra int) (*os.File, error) {
 		}
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	return os.NewFile(uintptr(fd), r.host(name)), nil
+	return newFile(fd, r.host(name))
+}
+
+// newFile wraps an fd opened with O_NONBLOCK (so that opening a FIFO cannot
+// block) as a plain blocking *os.File: O_NONBLOCK is cleared first.
+func newFile(fd int, name string) (*os.File, error) {
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 // ReadFile reads a whole regular file of at most max bytes; a larger file is
@@ -248,18 +252,18 @@ func (r *Root) Executable(pid int) (*os.File, string, error) {
 		return nil, "", err
 	}
 	if r.IsHostRoot() {
-		f, err := os.OpenFile(link, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+		fd, err := unix.Open(link, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 		if err != nil {
-			return nil, "", fmt.Errorf("open %s: %w", link, err)
+			return nil, "", &fs.PathError{Op: "open", Path: link, Err: err}
+		}
+		f, err := newFile(fd, link)
+		if err != nil {
+			return nil, "", err
 		}
 		st, err := f.Stat()
 		if err != nil || !st.Mode().IsRegular() {
 			f.Close()
 			return nil, "", fmt.Errorf("open %s: %w", link, ErrNotRegular)
-		}
-		if err := unix.SetNonblock(int(f.Fd()), false); err != nil {
-			f.Close()
-			return nil, "", fmt.Errorf("open %s: %w", link, err)
 		}
 		return f, strings.TrimSuffix(target, " (deleted)"), nil
 	}
