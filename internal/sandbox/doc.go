@@ -25,6 +25,27 @@
 // non-dumpable even when the target runs as root and no uid changes. Execute-only executables
 // are therefore part of the contract: Run refuses an executable that anyone may read.
 //
+// Other choices, each proven by the package tests:
+//   - Descriptors: Go opens everything close-on-exec, but descriptors this process inherited
+//     are not; Run marks every descriptor from 3 up close-on-exec (close_range), process-wide,
+//     before each fork, so a fingerprint gets its three pipes and nothing else. The child's
+//     streams are our own pipes (not os/exec's copying goroutines), so Wait returns when the
+//     fingerprint exits even if descendants hold a stream; those die with the cgroup.
+//   - Session: the fingerprint leads a new session (Setsid): its own process group, killed
+//     as a whole, and no controlling terminal to reach through /dev/tty.
+//   - No Pdeathsig: Go's child kills itself when getppid() is not its parent's pid, and across
+//     pid namespaces getppid() is 0. Instead every run's cgroup is killed before Run returns,
+//     and New kills and removes what sandboxes of dead processes left behind (their cgroup
+//     names carry their pid).
+//   - The main thread never enters a container: /proc/self of the whole process is the main
+//     thread's view, so a locked goroutine that lands there hands over to another thread.
+//   - cgroup v1 (and hybrid): the per-run cgroup has memory (and memory+swap when accounted),
+//     pids and cpu (CFS quota) limits; the forking thread is put in it (v1 "tasks" moves one
+//     thread) just before the fork and taken back right after. cgroup v2: the child is born
+//     in it (clone3 CLONE_INTO_CGROUP), memory.max, memory.swap.max 0, memory.oom.group,
+//     pids.max and cpu.max; killed through cgroup.kill. On v2 the parent must be a cgroup
+//     without processes (Options.CgroupParent).
+//
 // Everything a fingerprint prints is hostile input: Run bounds it (Limits.MaxOutput) and the
 // caller validates it.
 package sandbox

@@ -71,8 +71,9 @@ func requireRoot(t testing.TB) {
 }
 
 // container is a real process in its own pid and mount namespaces, chroot'ed (not
-// pivot_root'ed) into a small root directory, as uid/gid: enough of a container for the
-// sandbox, and a stricter one, since its root is not its mount namespace's root.
+// pivot_root'ed) into a small root directory, as uid/gid, with the capabilities a container
+// runtime gives by default: enough of a container for the sandbox, and a stricter one, since
+// its root is not its mount namespace's root.
 type container struct {
 	root   string // host path of its root directory
 	pid    int    // host pid of its init (/sleeper)
@@ -80,6 +81,13 @@ type container struct {
 }
 
 func startContainer(t testing.TB, uid, gid int) *container {
+	t.Helper()
+	return startContainerWithCaps(t, uid, gid, "")
+}
+
+// startContainerWithCaps starts a container whose init has the default container
+// capabilities plus extra (comma-separated capability numbers, "" for none).
+func startContainerWithCaps(t testing.TB, uid, gid int, extra string) *container {
 	t.Helper()
 	root := t.TempDir()
 	if err := os.Chmod(root, 0o755); err != nil {
@@ -90,18 +98,27 @@ func startContainer(t testing.TB, uid, gid int) *container {
 			t.Fatal(err)
 		}
 	}
+	if err := os.Chmod(filepath.Join(root, "tmp"), 0o1777); err != nil {
+		t.Fatal(err)
+	}
 	copyFile(t, bins.misbehave, filepath.Join(root, "sleeper"), 0o755)
 	copyFile(t, bins.probe, filepath.Join(root, "probe"), 0o755)
 	marker := fmt.Sprintf("container root %s uid %d\n", root, uid)
 	if err := os.WriteFile(filepath.Join(root, "marker"), []byte(marker), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--pid", "--mount", "--fork", "--mount-proc", "--root=" + root}
-	if uid != 0 || gid != 0 {
-		args = append(args, "--setuid", strconv.Itoa(uid), "--setgid", strconv.Itoa(gid))
+	args := []string{"--pid", "--mount", "--fork", "--mount-proc", "--root=" + root, "/sleeper", "sleeper"}
+	if extra != "" {
+		args = append(args, extra)
 	}
-	args = append(args, "/sleeper", "sleeper")
 	cmd := exec.Command("unshare", args...)
+	if uid != 0 || gid != 0 {
+		if uid != gid {
+			t.Fatal("startContainer: uid and gid must be equal")
+		}
+		// The sleeper drops to the uid itself, after it dropped its capabilities.
+		cmd.Env = append(os.Environ(), "SLEEPER_UID="+strconv.Itoa(uid))
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -113,6 +130,14 @@ func startContainer(t testing.TB, uid, gid int) *container {
 		_ = cmd.Wait()
 	})
 	pid := waitChild(t, cmd.Process.Pid, filepath.Join(root, "sleeper"))
+	for deadline := time.Now().Add(5 * time.Second); pid != 0; time.Sleep(2 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(root, "tmp", "ready")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			pid = 0
+		}
+	}
 	if pid == 0 {
 		t.Fatalf("container did not start: %s", stderr.String())
 	}
@@ -241,9 +266,11 @@ type running struct {
 // runCgroupDirs are the host directories of the run's cgroup, per controller.
 type runCgroupDirs map[string]string
 
-// waitRunning finds the only process in one of s's run cgroups (the fingerprint) while it runs.
-func waitRunning(t *testing.T, s *Sandbox) running {
+// waitRunning finds the only process in one of s's run cgroups (the fingerprint) once it runs
+// exe: before its execve it is still a copy of this process.
+func waitRunning(t *testing.T, s *Sandbox, exe string) running {
 	t.Helper()
+	want := statOf(t, exe)
 	controllers := []string{"memory", "pids", "cpu"}
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -253,6 +280,10 @@ func waitRunning(t *testing.T, s *Sandbox) running {
 			// The sandbox's own forking thread may be there for a moment: not the fingerprint.
 			pids = slices.DeleteFunc(pids, func(p int) bool { return p == os.Getpid() })
 			if err != nil || len(pids) != 1 {
+				continue
+			}
+			var st syscall.Stat_t
+			if syscall.Stat(fmt.Sprintf("/proc/%d/exe", pids[0]), &st) != nil || (fileID{st.Dev, st.Ino}) != want {
 				continue
 			}
 			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pids[0]))

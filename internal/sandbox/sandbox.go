@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
 // Errors a Run can return, testable with errors.Is.
@@ -34,6 +36,11 @@ var (
 	ErrMemoryLimit = fmt.Errorf("%w: memory limit reached", ErrFailed)
 	// ErrPidsLimit: the fingerprint failed and its cgroup refused a fork. Wraps ErrFailed.
 	ErrPidsLimit = fmt.Errorf("%w: pids limit reached", ErrFailed)
+	// ErrTargetCanPtrace: a process that would see the fingerprint in its pid namespace could
+	// hold CAP_SYS_PTRACE (in any capability set), and could then take over the fingerprint
+	// before it executes, while it still shares the caller's memory. Options.AllowPtrace
+	// turns this refusal off.
+	ErrTargetCanPtrace = errors.New("target's pid namespace has a process that may hold CAP_SYS_PTRACE")
 	// ErrBadExecutable: the executable is not a regular file, or is readable by someone (it must
 	// be execute-only, e.g. mode 0111, so that the kernel keeps the fingerprint non-dumpable).
 	ErrBadExecutable = errors.New("unsuitable fingerprint executable")
@@ -112,6 +119,10 @@ type Options struct {
 	// keeps the fingerprints accounted to the extractor's pod. On v2 this process's cgroup
 	// usually holds processes and so cannot delegate controllers: set it there.
 	CgroupParent string
+	// AllowPtrace runs fingerprints even in pid namespaces where a process may hold
+	// CAP_SYS_PTRACE (see ErrTargetCanPtrace): such a process could take over this process
+	// during the microseconds between a fingerprint's fork and its execve.
+	AllowPtrace bool
 	// Logger receives one line per failed run; nil discards.
 	Logger *slog.Logger
 }
@@ -119,11 +130,12 @@ type Options struct {
 // Sandbox runs fingerprints. It owns a parent cgroup, created by New and removed by Close.
 // Run is safe for concurrent use.
 type Sandbox struct {
-	log     *slog.Logger
-	cg      cgroupParent
-	lastCap int
-	runSeq  atomic.Uint64
-	closed  atomic.Bool
+	log         *slog.Logger
+	cg          cgroupParent
+	lastCap     int
+	allowPtrace bool
+	runSeq      atomic.Uint64
+	closed      atomic.Bool
 }
 
 // New prepares the sandbox's parent cgroup (v1 or v2, as the host mounts them).
@@ -143,6 +155,12 @@ func newWith(opts Options, parent func(name string, log *slog.Logger) (cgroupPar
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
+	// Not dumpable: a fingerprint shares this process's memory between its fork and its
+	// execve, already in the container's pid namespace; only CAP_SYS_PTRACE may attach to a
+	// non-dumpable process (see ErrTargetCanPtrace). prctl applies to the whole process.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("sandbox: make this process non-dumpable: %w", err)
+	}
 	var suffix [4]byte
 	if _, err := rand.Read(suffix[:]); err != nil {
 		return nil, fmt.Errorf("sandbox: random cgroup name: %w", err)
@@ -152,7 +170,7 @@ func newWith(opts Options, parent func(name string, log *slog.Logger) (cgroupPar
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	return &Sandbox{log: log, cg: cg, lastCap: lastCap}, nil
+	return &Sandbox{log: log, cg: cg, lastCap: lastCap, allowPtrace: opts.AllowPtrace}, nil
 }
 
 // Close removes the sandbox's parent cgroup. Runs must have returned.
@@ -188,6 +206,15 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	l = l.withDefaults()
 	if err := l.validate(); err != nil {
 		return nil, fmt.Errorf("limits: %w", err)
+	}
+	if !s.allowPtrace {
+		watcher, err := ptraceCapableWatcher(t.HostPID)
+		if err != nil {
+			return nil, err
+		}
+		if watcher != 0 {
+			return nil, fmt.Errorf("%w (host pid %d)", ErrTargetCanPtrace, watcher)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("not started: %w", context.Cause(ctx))
