@@ -1,0 +1,259 @@
+//go:build e2e
+
+package cluster
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/e2e-framework/klient/wait"
+	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+)
+
+// notOnACluster are the samples that only make sense on the local node of
+// the node e2e (the sandbox image, misbehaving and attacking workloads).
+var notOnACluster = map[string]bool{"pause": true, "hang-version": true, "ptrace-target": true}
+
+// sample is one runtime sample as the cluster runs it.
+type sample struct {
+	name   string
+	recipe *localnode.Recipe
+	// generated is set for samples whose content (and command line) a
+	// generator of internal/samples makes: the registry image holds that
+	// content but no command.
+	generated *localnode.Generated
+}
+
+// loadSamples reads runtime-samples/*: every folder with a recipe and a
+// Containerfile, generators run to know the command line and the framework
+// version each generated sample holds.
+func loadSamples(ctx context.Context) ([]sample, error) {
+	recipes, err := localnode.LoadRecipes(repoRoot())
+	if err != nil {
+		return nil, err
+	}
+	gens := localnode.DefaultGenerators()
+	var out []sample
+	for name, r := range recipes {
+		if notOnACluster[name] {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(r.Dir, "Containerfile")); err != nil {
+			continue
+		}
+		s := sample{name: name, recipe: r}
+		if r.Generate != nil {
+			gen, ok := gens[r.Generate.Generator]
+			if !ok {
+				return nil, fmt.Errorf("sample %s: unknown generator %q", name, r.Generate.Generator)
+			}
+			g, err := gen(ctx, filepath.Join(os.TempDir(), "insights-runtime-extractor-e2e-"+name), r.Generate.Params)
+			if err != nil {
+				return nil, fmt.Errorf("sample %s: generator %s: %w", name, r.Generate.Generator, err)
+			}
+			s.generated = &g
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, nil
+}
+
+// sampleImage is where the samples' images are pushed (see README.adoc):
+// $INSIGHTS_RUNTIME_SAMPLES_REGISTRY (default $IMAGE_REGISTRY)/insights-runtime-sample-<name>:$TAG.
+func sampleImage(name string) string {
+	registry := os.Getenv("INSIGHTS_RUNTIME_SAMPLES_REGISTRY")
+	if registry == "" {
+		registry = os.Getenv("IMAGE_REGISTRY")
+	}
+	tag := os.Getenv("TAG")
+	if tag == "" {
+		tag = "latest"
+	}
+	return registry + "/insights-runtime-sample-" + name + ":" + tag
+}
+
+// container is the pod container that runs the sample.
+func (s sample) container(name string) corev1.Container {
+	c := corev1.Container{Name: name, Image: sampleImage(s.name), ImagePullPolicy: corev1.PullIfNotPresent}
+	if g := s.generated; g != nil {
+		c.Command = g.Cmdline
+		c.WorkingDir = g.Cwd
+		for _, kv := range g.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: v})
+		}
+	}
+	return c
+}
+
+// pod is the sample's pod: one container "app" (plus a native sidecar for
+// the sidecar pod).
+func samplePod(name string, app sample, sidecar *sample) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"e2e.insights-runtime-extractor/sample": app.name}},
+		Spec: corev1.PodSpec{
+			Containers:                    []corev1.Container{app.container("app")},
+			NodeSelector:                  map[string]string{"kubernetes.io/os": "linux"},
+			TerminationGracePeriodSeconds: ptr(int64(1)),
+		},
+	}
+	if sidecar != nil {
+		c := sidecar.container("sidecar")
+		always := corev1.ContainerRestartPolicyAlways
+		c.RestartPolicy = &always
+		p.Spec.InitContainers = []corev1.Container{c}
+	}
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// runPods creates the pods and waits until every container of each runs.
+func runPods(ctx context.Context, cfg *envconf.Config, pods ...*corev1.Pod) error {
+	r := cfg.Client().Resources()
+	for _, p := range pods {
+		if err := r.Create(ctx, p); err != nil {
+			return fmt.Errorf("create pod %s: %w", p.Name, err)
+		}
+	}
+	for _, p := range pods {
+		if err := wait.For(conditions.New(r).PodReady(p), wait.WithTimeout(5*time.Minute), wait.WithInterval(2*time.Second)); err != nil {
+			return fmt.Errorf("pod %s (%s) not ready after 5 minutes: %w", p.Name, p.Spec.Containers[0].Image, err)
+		}
+		if err := r.Get(ctx, p.Name, p.Namespace, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry is one container's expected fields, as the exporter writes them.
+type entry map[string]any
+
+// expectedEntry asks the running container itself what the extractor must
+// report: its os-release, the runtime's own --version or JDK release file,
+// Tomcat's version.sh, and the framework versions the generators wrote.
+func expectedEntry(ctx context.Context, cfg *envconf.Config, s sample, pod, container string) (entry, error) {
+	e := entry{}
+	exec := func(cmd ...string) (string, error) {
+		var stdout, stderr bytes.Buffer
+		if err := cfg.Client().Resources().ExecInPod(ctx, namespace, pod, container, cmd, &stdout, &stderr); err != nil {
+			return "", fmt.Errorf("exec %q in %s/%s: %w: %s", cmd, pod, container, err, stderr.String())
+		}
+		return strings.TrimSpace(stdout.String() + stderr.String()), nil
+	}
+	if s.recipe.Base == "debian12" {
+		out, err := exec("cat", "/etc/os-release")
+		if err != nil {
+			return nil, err
+		}
+		kv := keyValues(out)
+		e.set("os", kv["ID"])
+		e.set("osVersion", kv["VERSION_ID"])
+	}
+	java := func() error {
+		out, err := exec("sh", "-c", `cat "${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}/release"`)
+		if err != nil {
+			return err
+		}
+		kv := keyValues(out)
+		e.set("kind", "Java")
+		e.set("kindVersion", kv["JAVA_VERSION"])
+		e.set("kindImplementer", kv["IMPLEMENTOR"])
+		return nil
+	}
+	var err error
+	switch {
+	case s.name == "debian-sleep":
+		// Only the OS: sleep is neither a known runtime nor Go nor GraalVM.
+	case s.recipe.Go != nil:
+		e.set("kind", "Golang")
+		// No shell in a scratch image to ask: the version is matched against
+		// the Go of the Containerfile's builder (see goVersionPattern).
+		e["kindVersion"] = goVersionPattern(s)
+	case s.name == "python" || s.name == "sh-wrapper":
+		e.set("kind", "Python")
+		var v string
+		v, err = exec("python3", "--version")
+		e.set("kindVersion", v)
+	case s.name == "nodejs":
+		e.set("kind", "Node.js")
+		var v string
+		v, err = exec("node", "--version")
+		e.set("kindVersion", v)
+	case s.name == "java-plain":
+		err = java()
+	case s.name == "tomcat":
+		if err = java(); err == nil {
+			var out string
+			if out, err = exec("/usr/share/tomcat10/bin/version.sh"); err == nil {
+				m := regexp.MustCompile(`Server version:\s*Apache Tomcat/(\S+)`).FindStringSubmatch(out)
+				if m == nil {
+					return nil, fmt.Errorf("no Server version in version.sh output: %s", out)
+				}
+				e.setRuntime("Apache Tomcat", m[1])
+			}
+		}
+	case s.generated != nil && s.generated.Kind == "Java":
+		if err = java(); err == nil {
+			e.setRuntime(s.generated.RuntimeName, s.generated.RuntimeVersion)
+		}
+	case s.generated != nil:
+		e.set("kind", s.generated.Kind)
+		e.setRuntime(s.generated.RuntimeName, s.generated.RuntimeVersion)
+	default:
+		return nil, fmt.Errorf("the suite does not know what sample %s should report", s.name)
+	}
+	return e, err
+}
+
+func (e entry) set(k, v string) {
+	if v != "" {
+		e[k] = v
+	}
+}
+
+func (e entry) setRuntime(name, version string) {
+	item := map[string]any{"name": name}
+	if version != "" {
+		item["version"] = version
+	}
+	e["runtimes"] = []any{item}
+}
+
+// goVersionPattern is the Go version a sample built FROM golang:X.Y reports.
+func goVersionPattern(s sample) *regexp.Regexp {
+	b, _ := os.ReadFile(filepath.Join(s.recipe.Dir, "Containerfile"))
+	m := regexp.MustCompile(`golang:(\d+\.\d+)`).FindSubmatch(b)
+	if m == nil {
+		return regexp.MustCompile(`^go1\.\d+(\.\d+)?$`)
+	}
+	return regexp.MustCompile(`^go` + regexp.QuoteMeta(string(m[1])) + `(\.\d+)?$`)
+}
+
+// keyValues parses os-release and JDK release files: KEY=value, quotes stripped.
+func keyValues(s string) map[string]string {
+	kv := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if ok {
+			kv[k] = strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+	}
+	return kv
+}
