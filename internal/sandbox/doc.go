@@ -37,6 +37,15 @@
 //     pid namespaces getppid() is 0. Instead every run's cgroup is killed before Run returns,
 //     and New kills and removes what sandboxes of dead processes left behind (their cgroup
 //     names carry their pid).
+//   - The fork-to-execve window: Go forks with CLONE_VM|CLONE_VFORK, so until its execve the
+//     child shares this process's memory and holds a copy of its descriptors, while it is
+//     already visible in the container's pid namespace. New makes this process non-dumpable,
+//     so that only CAP_SYS_PTRACE lets a process of the container attach to the child then,
+//     and Run refuses (ErrTargetCanPtrace) a target whose pid namespace, or an ancestor of
+//     it below ours, has a process that may hold CAP_SYS_PTRACE in any set. What remains is
+//     a process with that capability entering the namespace after the check and winning a
+//     race of microseconds; closing it needs a helper that is exec'd fresh in the host pid
+//     namespace before anything is forked into the container's (as runc's nsexec).
 //   - The main thread never enters a container: /proc/self of the whole process is the main
 //     thread's view, so a locked goroutine that lands there hands over to another thread.
 //   - cgroup v1 (and hybrid): the per-run cgroup has memory (and memory+swap when accounted),

@@ -134,6 +134,7 @@ type Sandbox struct {
 	cg          cgroupParent
 	lastCap     int
 	allowPtrace bool
+	watchers    ptraceWatchers
 	runSeq      atomic.Uint64
 	closed      atomic.Bool
 }
@@ -208,7 +209,7 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		return nil, fmt.Errorf("limits: %w", err)
 	}
 	if !s.allowPtrace {
-		watcher, err := ptraceCapableWatcher(t.HostPID)
+		watcher, err := s.watchers.find(t.HostPID)
 		if err != nil {
 			return nil, err
 		}

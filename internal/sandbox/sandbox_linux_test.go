@@ -591,3 +591,18 @@ func TestNewMakesThisProcessNonDumpable(t *testing.T) {
 		t.Errorf("dumpable = %d (%v), want 0", d, err)
 	}
 }
+
+// The index of ptrace-capable processes is shared between runs for a moment, but a container
+// newer than the index is looked at anew.
+func TestRunSeesPtraceCapableContainerStartedAfterAnotherRun(t *testing.T) {
+	requireRoot(t)
+	s := newSandbox(t)
+	first := startContainer(t, 1000, 1000)
+	if _, err := s.Run(context.Background(), Target{HostPID: first.pid, UID: 1000, GID: 1000}, bins.probe, nil, nil, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	second := startContainerWithCaps(t, 0, 0, "19")
+	if _, err := s.Run(context.Background(), Target{HostPID: second.pid}, bins.probe, nil, nil, Limits{}); !errors.Is(err, ErrTargetCanPtrace) {
+		t.Fatalf("Run = %v, want ErrTargetCanPtrace", err)
+	}
+}

@@ -146,3 +146,23 @@ func TestExeNameHidesTheHostPath(t *testing.T) {
 }
 
 func closeFD(fd int) { _ = os.NewFile(uintptr(fd), "").Close() }
+
+func TestStatusMayPtraceLooksAtEveryCapabilitySet(t *testing.T) {
+	for file, want := range map[string]bool{
+		"default-caps":            false,
+		"ptrace-effective":        true,
+		"ptrace-bounding-only":    true,
+		"ptrace-inheritable-only": true,
+		"full-root":               true,
+		"garbage":                 false,
+	} {
+		f, err := os.Open(filepath.Join("testdata", "status", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statusMayPtrace(f); got != want {
+			t.Errorf("%s: %v, want %v", file, got, want)
+		}
+		f.Close()
+	}
+}
