@@ -27,8 +27,9 @@ var productBinaries = []string{"cmd/coordinator", "cmd/extractor_server", "cmd/e
 var ErrMissingBinary = errors.New("product binary missing")
 
 // BuildBinaries builds the coordinator, extractor_server, exporter and every
-// fingerprints/fpr_* as static binaries into outDir, the way the images ship
-// them (one directory: the coordinator's -fingerprints-dir).
+// fingerprints/fpr_* as static binaries into outDir, the way the extractor
+// image ships them (one directory, the coordinator's -fingerprints-dir; the
+// fingerprints mode 0111).
 func BuildBinaries(ctx context.Context, repoDir, outDir string) error {
 	var pkgs []string
 	for _, b := range productBinaries {
@@ -53,6 +54,13 @@ func BuildBinaries(ctx context.Context, repoDir, outDir string) error {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %w: %s", strings.Join(pkgs, " "), err, tail(string(out), 3000))
+	}
+	// As Containerfile.extractor ships them: fingerprints execute-only, so
+	// that the kernel keeps them non-dumpable (the sandbox refuses others).
+	for _, f := range fprs {
+		if err := os.Chmod(filepath.Join(outDir, filepath.Base(filepath.Dir(f))), 0o111); err != nil {
+			return err
+		}
 	}
 	return nil
 }
