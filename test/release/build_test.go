@@ -156,6 +156,9 @@ func TestBuildImagePushesMultiArchManifestLists(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the images run as the DaemonSet's pod on containerd", func(t *testing.T) {
+		runDaemonSetPod(ctx, t, repo, w.dir, imageRegistry, tag)
+	})
 }
 
 // wantFile is what one file of an image must be.
