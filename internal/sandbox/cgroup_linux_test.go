@@ -96,17 +96,11 @@ func TestRunCgroupV2PlacementAndKill(t *testing.T) {
 	tg := Target{HostPID: c.pid, UID: 1000, GID: 1000}
 
 	res := runAsync(s, tg, bins.probe, []string{"-sleep", "300ms"}, nil, Limits{})
-	var run string
-	var pids []int
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && len(pids) == 0; time.Sleep(time.Millisecond) {
-		runs, _ := filepath.Glob(filepath.Join(s.cg.dir(""), "run-*"))
-		if len(runs) == 1 {
-			run = runs[0]
-			pids, _ = readPids(filepath.Join(run, "cgroup.procs"))
-		}
-	}
-	if len(pids) != 1 || pids[0] == os.Getpid() {
-		t.Fatalf("run cgroup procs %v, want only the fingerprint", pids)
+	r := waitRunning(t, s, bins.probe)
+	run := r.cgroup["pids"]
+	// Born there: no thread of this process ever enters a v2 run cgroup.
+	if pids, err := readPids(filepath.Join(run, "cgroup.procs")); err != nil || slices.Contains(pids, os.Getpid()) || len(pids) != 2 {
+		t.Errorf("run cgroup procs %v (%v), want the fingerprint and its helper", pids, err)
 	}
 	out := <-res
 	if out.err != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -266,8 +265,8 @@ type running struct {
 // runCgroupDirs are the host directories of the run's cgroup, per controller.
 type runCgroupDirs map[string]string
 
-// waitRunning finds the only process in one of s's run cgroups (the fingerprint) once it runs
-// exe: before its execve it is still a copy of this process.
+// waitRunning finds the fingerprint, the process running exe in one of s's run cgroups (the
+// sandbox helper is there too, running this test binary).
 func waitRunning(t *testing.T, s *Sandbox, exe string) running {
 	t.Helper()
 	want := statOf(t, exe)
@@ -276,32 +275,18 @@ func waitRunning(t *testing.T, s *Sandbox, exe string) running {
 	for time.Now().Before(deadline) {
 		runs, _ := filepath.Glob(filepath.Join(s.cg.dir("pids"), "run-*"))
 		for _, run := range runs {
-			pids, err := readPids(filepath.Join(run, "cgroup.procs"))
-			// The sandbox's own forking thread may be there for a moment: not the fingerprint.
-			pids = slices.DeleteFunc(pids, func(p int) bool { return p == os.Getpid() })
-			if err != nil || len(pids) != 1 {
-				continue
-			}
-			var st syscall.Stat_t
-			if syscall.Stat(fmt.Sprintf("/proc/%d/exe", pids[0]), &st) != nil || (fileID{st.Dev, st.Ino}) != want {
-				continue
-			}
-			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pids[0]))
-			if err != nil {
-				continue
-			}
-			var nsPID int
-			for _, line := range strings.Split(string(status), "\n") {
-				if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
-					f := strings.Fields(v)
-					nsPID, _ = strconv.Atoi(f[len(f)-1])
+			pids, _ := readPids(filepath.Join(run, "cgroup.procs"))
+			for _, pid := range pids {
+				var st syscall.Stat_t
+				if syscall.Stat(fmt.Sprintf("/proc/%d/exe", pid), &st) != nil || (fileID{st.Dev, st.Ino}) != want {
+					continue
 				}
+				dirs := runCgroupDirs{}
+				for _, c := range controllers {
+					dirs[c] = filepath.Join(s.cg.dir(c), filepath.Base(run))
+				}
+				return running{hostPID: pid, nsPID: nsPIDOf(t, pid), cgroup: dirs}
 			}
-			dirs := runCgroupDirs{}
-			for _, c := range controllers {
-				dirs[c] = filepath.Join(s.cg.dir(c), filepath.Base(run))
-			}
-			return running{hostPID: pids[0], nsPID: nsPID, cgroup: dirs}
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -11,13 +11,12 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/sys/unix"
 )
 
 // Errors a Run can return, testable with errors.Is.
@@ -36,11 +35,6 @@ var (
 	ErrMemoryLimit = fmt.Errorf("%w: memory limit reached", ErrFailed)
 	// ErrPidsLimit: the fingerprint failed and its cgroup refused a fork. Wraps ErrFailed.
 	ErrPidsLimit = fmt.Errorf("%w: pids limit reached", ErrFailed)
-	// ErrTargetCanPtrace: a process that would see the fingerprint in its pid namespace could
-	// hold CAP_SYS_PTRACE (in any capability set), and could then take over the fingerprint
-	// before it executes, while it still shares the caller's memory. Options.AllowPtrace
-	// turns this refusal off.
-	ErrTargetCanPtrace = errors.New("target's pid namespace has a process that may hold CAP_SYS_PTRACE")
 	// ErrBadExecutable: the executable is not a regular file, or is readable by someone (it must
 	// be execute-only, e.g. mode 0111, so that the kernel keeps the fingerprint non-dumpable).
 	ErrBadExecutable = errors.New("unsuitable fingerprint executable")
@@ -119,10 +113,6 @@ type Options struct {
 	// keeps the fingerprints accounted to the extractor's pod. On v2 this process's cgroup
 	// usually holds processes and so cannot delegate controllers: set it there.
 	CgroupParent string
-	// AllowPtrace runs fingerprints even in pid namespaces where a process may hold
-	// CAP_SYS_PTRACE (see ErrTargetCanPtrace): such a process could take over this process
-	// during the microseconds between a fingerprint's fork and its execve.
-	AllowPtrace bool
 	// Logger receives one line per failed run; nil discards.
 	Logger *slog.Logger
 }
@@ -130,13 +120,11 @@ type Options struct {
 // Sandbox runs fingerprints. It owns a parent cgroup, created by New and removed by Close.
 // Run is safe for concurrent use.
 type Sandbox struct {
-	log         *slog.Logger
-	cg          cgroupParent
-	lastCap     int
-	allowPtrace bool
-	watchers    ptraceWatchers
-	runSeq      atomic.Uint64
-	closed      atomic.Bool
+	log     *slog.Logger
+	cg      cgroupParent
+	lastCap int
+	runSeq  atomic.Uint64
+	closed  atomic.Bool
 }
 
 // New prepares the sandbox's parent cgroup (v1 or v2, as the host mounts them).
@@ -156,12 +144,6 @@ func newWith(opts Options, parent func(name string, log *slog.Logger) (cgroupPar
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	// Not dumpable: a fingerprint shares this process's memory between its fork and its
-	// execve, already in the container's pid namespace; only CAP_SYS_PTRACE may attach to a
-	// non-dumpable process (see ErrTargetCanPtrace). prctl applies to the whole process.
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		return nil, fmt.Errorf("sandbox: make this process non-dumpable: %w", err)
-	}
 	var suffix [4]byte
 	if _, err := rand.Read(suffix[:]); err != nil {
 		return nil, fmt.Errorf("sandbox: random cgroup name: %w", err)
@@ -171,7 +153,7 @@ func newWith(opts Options, parent func(name string, log *slog.Logger) (cgroupPar
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	return &Sandbox{log: log, cg: cg, lastCap: lastCap, allowPtrace: opts.AllowPtrace}, nil
+	return &Sandbox{log: log, cg: cg, lastCap: lastCap}, nil
 }
 
 // Close removes the sandbox's parent cgroup. Runs must have returned.
@@ -208,15 +190,6 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	if err := l.validate(); err != nil {
 		return nil, fmt.Errorf("limits: %w", err)
 	}
-	if !s.allowPtrace {
-		watcher, err := s.watchers.find(t.HostPID)
-		if err != nil {
-			return nil, err
-		}
-		if watcher != 0 {
-			return nil, fmt.Errorf("%w (host pid %d)", ErrTargetCanPtrace, watcher)
-		}
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("not started: %w", context.Cause(ctx))
 	}
@@ -242,24 +215,24 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		return nil, err
 	}
 	cmd := &exec.Cmd{
-		Args:   append([]string{exeName(exePath)}, args...),
 		Env:    []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		Stdin:  p.stdinR,
 		Stdout: p.stdoutW,
 		Stderr: p.stderrW,
 		SysProcAttr: &syscall.SysProcAttr{
-			Credential: &syscall.Credential{Uid: t.UID, Gid: t.GID, Groups: []uint32{}},
-			// A session of its own: its own process group, and no controlling terminal to
-			// open through /dev/tty (no TIOCSTI into the caller's terminal).
-			// No Pdeathsig: Go's child kills itself when getppid() differs from the parent's
-			// pid, and across pid namespaces it always does (the parent is invisible: 0).
-			Setsid: true,
+			// The helper stays in the host's pid namespace, so Pdeathsig works for it (it
+			// forwards it to the fingerprint), and in a session of its own, killed as a group.
+			Setsid:    true,
+			Pdeathsig: syscall.SIGKILL,
 		},
 	}
 
 	started := make(chan startResult, 1)
 	exited := make(chan error, 1)
-	go enterAndRun(entry{hostPID: t.HostPID, exePath: exePath, lastCap: s.lastCap, cmd: cmd, cg: cg}, started, exited)
+	go enterAndRun(entry{
+		hostPID: t.HostPID, exePath: exePath, cmd: cmd, cg: cg,
+		helper: helperArgs{uid: t.UID, gid: t.GID, lastCap: s.lastCap, argv: append([]string{exeName(exePath)}, args...)},
+	}, started, exited)
 	st := <-started
 	p.closeChildEnds()
 	// Before anything can kill the cgroup: on v1 the forking thread may still be a member.
@@ -314,15 +287,21 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		runErr = fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, l.MaxOutput)
 	}
 	if runErr != nil {
-		// The group first: it cannot be reused while the child is not reaped.
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		// Everything but the helper first, so that the helper reaps the fingerprint: a zombie
+		// left to the container's init might never be reaped.
+		if err := cg.killExcept(pid); err != nil {
+			s.log.Warn("killing fingerprint", "error", err)
+		}
+		select {
+		case waitErr = <-exited:
+		case <-time.After(killGrace):
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			waitErr = <-exited
+		}
 	}
 	// Whatever happened, nothing the fingerprint started outlives the run.
 	if err := cg.kill(); err != nil {
 		s.log.Warn("killing fingerprint cgroup", "error", err)
-	}
-	if runErr != nil {
-		waitErr = <-exited
 	}
 
 	// All writers are dead; a descendant that escaped the kill must not hold us: closing the
@@ -361,6 +340,9 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 			base = ErrMemoryLimit
 		case ev.pidsMax > 0:
 			base = ErrPidsLimit
+		}
+		if msg, ok := strings.CutPrefix(stderr.String(), helperErrPrefix); ok && exitErr.ExitCode() == helperExitSetup {
+			return nil, fmt.Errorf("sandbox helper: %s", strings.TrimSpace(msg))
 		}
 		return nil, fmt.Errorf("%w: %s, stderr %q", base, exitErr.ProcessState, stderr.String())
 	}

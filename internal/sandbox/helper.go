@@ -1,0 +1,224 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// helperArg0 is the argv[0] under which this package's image runs as the sandbox helper.
+const helperArg0 = "insights-runtime-extractor-sandbox-helper"
+
+// Descriptors the helper receives (exec.Cmd.ExtraFiles, in this order).
+const (
+	helperMntNS = 3 + iota
+	helperPidNS
+	helperRoot
+	helperExe
+)
+
+// helperExitSetup is the helper's exit status when it could not start the fingerprint; it then
+// wrote one line starting with helperErrPrefix on standard error.
+const (
+	helperExitSetup = 125
+	helperErrPrefix = "sandbox helper: "
+)
+
+// helperArgs is what the helper needs besides its descriptors.
+type helperArgs struct {
+	uid, gid uint32
+	lastCap  int
+	argv     []string // the fingerprint's, argv[0] included
+}
+
+func (a helperArgs) encode() []string {
+	return append([]string{
+		strconv.FormatUint(uint64(a.uid), 10), strconv.FormatUint(uint64(a.gid), 10),
+		strconv.Itoa(a.lastCap), "--",
+	}, a.argv...)
+}
+
+func decodeHelperArgs(args []string) (helperArgs, error) {
+	if len(args) < 5 || args[3] != "--" {
+		return helperArgs{}, fmt.Errorf("usage: %s UID GID LASTCAP -- ARGV0 [ARGS...]", helperArg0)
+	}
+	uid, err1 := strconv.ParseUint(args[0], 10, 32)
+	gid, err2 := strconv.ParseUint(args[1], 10, 32)
+	lastCap, err3 := strconv.Atoi(args[2])
+	if err1 != nil || err2 != nil || err3 != nil || lastCap < 0 || lastCap > 255 {
+		return helperArgs{}, fmt.Errorf("bad arguments %q", args[:3])
+	}
+	return helperArgs{uid: uint32(uid), gid: uint32(gid), lastCap: lastCap, argv: args[4:]}, nil
+}
+
+// The helper runs before main, in whatever program links this package (the coordinator, the
+// package's tests), when that program is started as helperArg0. Why a helper at all: Go forks
+// with CLONE_VM|CLONE_VFORK, so a child forked by the coordinator into a container's pid
+// namespace would share the coordinator's memory and a copy of its descriptors until its
+// execve, in plain view of the container (a process there with CAP_SYS_PTRACE can attach to it
+// in that window). The helper is started by the coordinator in the host's pid namespace, which
+// no container sees, from a fresh image holding nothing but its four descriptors; it joins the
+// container, gives up every privilege, and only then forks the fingerprint — with a real fork,
+// so that the fingerprint, until its own execve, shares nothing but a copy of the helper.
+func init() {
+	if len(os.Args) > 0 && os.Args[0] == helperArg0 {
+		runtime.LockOSThread() // init runs on the main goroutine: this pins it to the main thread
+		os.Exit(helperMain(os.Args[1:]))
+	}
+}
+
+func helperMain(args []string) int {
+	fail := func(err error) int {
+		fmt.Fprintf(os.Stderr, "%s%v\n", helperErrPrefix, err)
+		return helperExitSetup
+	}
+	a, err := decodeHelperArgs(args)
+	if err != nil {
+		return fail(err)
+	}
+	for fd := helperMntNS; fd <= helperExe; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+			return fail(fmt.Errorf("descriptor %d: %w", fd, err))
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fail(fmt.Errorf("not dumpable: %w", err))
+	}
+	if err := enterThread(a); err != nil {
+		return fail(err)
+	}
+
+	// Everything the child needs is prepared before the fork: after it, the child runs no Go
+	// code but childExec.
+	argv, err := syscall.SlicePtrFromStrings(a.argv)
+	if err != nil {
+		return fail(err)
+	}
+	envv, err := syscall.SlicePtrFromStrings(os.Environ())
+	if err != nil {
+		return fail(err)
+	}
+	empty, _ := syscall.BytePtrFromString("")
+	var errPipe [2]int
+	if err := unix.Pipe2(errPipe[:], unix.O_CLOEXEC); err != nil {
+		return fail(fmt.Errorf("pipe: %w", err))
+	}
+	pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+	if errno != 0 {
+		return fail(fmt.Errorf("fork: %w", errno))
+	}
+	if pid == 0 {
+		childExec(errPipe[1], argv, envv, empty)
+	}
+	unix.Close(errPipe[1])
+
+	// The child reports a failed execveat as one errno on the pipe; EOF means it executed.
+	var buf [4]byte
+	n, _ := unix.Read(errPipe[0], buf[:])
+	unix.Close(errPipe[0])
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(int(pid), &ws, 0, nil)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if n == len(buf) {
+		return fail(fmt.Errorf("execute the fingerprint: %w", syscall.Errno(*(*uint32)(unsafe.Pointer(&buf[0])))))
+	}
+	switch {
+	case ws.Exited():
+		return ws.ExitStatus()
+	case ws.Signaled() && ws.Signal() == syscall.SIGKILL:
+		// Keep "killed" visible to the caller (OOM kills, the caller's own kills).
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	case ws.Signaled():
+		return 128 + int(ws.Signal())
+	}
+	return helperExitSetup
+}
+
+// enterThread puts the calling (locked) thread into the target's mount namespace, root and pid
+// namespace (for its children), then leaves it with the target's ids, no supplementary groups,
+// no capabilities in any set and no_new_privs. Credentials are per thread in Linux and Go's
+// syscall.Setuid changes every thread: the raw system calls change this one only, which is the
+// one that forks.
+func enterThread(a helperArgs) error {
+	// Without its own fs struct, a thread of a multi-threaded process cannot join a mount ns.
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("unshare(CLONE_FS): %w", err)
+	}
+	if err := unix.Setns(helperMntNS, unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("setns mnt: %w", err)
+	}
+	// setns put the thread at the namespace's root mount; the target's root may be a directory
+	// below it (a chroot'ed container), and that is where the fingerprint must be.
+	if err := unix.Fchdir(helperRoot); err != nil {
+		return fmt.Errorf("fchdir to the target's root: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot to the target's root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("chdir /: %w", err)
+	}
+	if err := unix.Setns(helperPidNS, unix.CLONE_NEWPID); err != nil {
+		return fmt.Errorf("setns pid: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set no_new_privs: %w", err)
+	}
+	for c := 0; c <= a.lastCap; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
+			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETGROUPS, 0, 0, 0); e != 0 {
+		return fmt.Errorf("setgroups: %w", e)
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESGID, uintptr(a.gid), uintptr(a.gid), uintptr(a.gid)); e != 0 {
+		return fmt.Errorf("setresgid %d: %w", a.gid, e)
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, uintptr(a.uid), uintptr(a.uid), uintptr(a.uid)); e != 0 {
+		return fmt.Errorf("setresuid %d: %w", a.uid, e)
+	}
+	// A uid change from 0 cleared the permitted and effective sets; a root target keeps them
+	// until this. Without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, the execute-only
+	// fingerprint cannot be read by its execve caller, so the kernel makes it non-dumpable.
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3} // Pid 0: this thread
+	var data [2]unix.CapUserData
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	return nil
+}
+
+// childExec is all the forked child runs: a new session (its own process group, no
+// controlling terminal), death with the helper, then the fingerprint through its descriptor, which does not depend
+// on the container's /proc. Only raw system calls: the child is a copy of one thread of a Go
+// program whose runtime it cannot use.
+//
+//go:nosplit
+//go:norace
+func childExec(errFD int, argv, envv []*byte, empty *byte) {
+	syscall.RawSyscall(syscall.SYS_SETSID, 0, 0, 0)
+	// Dies with the helper (which dies with the caller): nothing outlives a dead coordinator.
+	syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
+	_, _, errno := syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(helperExe),
+		uintptr(unsafe.Pointer(empty)), uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])),
+		uintptr(unix.AT_EMPTY_PATH), 0)
+	code := uint32(errno)
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(errFD), uintptr(unsafe.Pointer(&code)), 4)
+	for {
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 126, 0, 0)
+	}
+}
