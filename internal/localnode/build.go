@@ -24,7 +24,8 @@ type Builder struct {
 	RepoDir string
 	// WorkDir receives the built programs and the image archive.
 	WorkDir string
-	// CacheDir holds the Debian rootfs (DefaultCacheDir when empty).
+	// CacheDir holds the Debian rootfs; when empty, $IRE_CACHE_DIR or else
+	// DefaultCacheDir.
 	CacheDir string
 	// Generators by name, for recipes with "generate"; nil means
 	// DefaultGenerators.
@@ -114,6 +115,9 @@ func (b *Builder) Build(ctx context.Context, names ...string) (*Images, error) {
 			continue
 		}
 		cacheDir := b.CacheDir
+		if cacheDir == "" {
+			cacheDir = os.Getenv(CacheDirEnv)
+		}
 		if cacheDir == "" {
 			cacheDir = DefaultCacheDir
 		}

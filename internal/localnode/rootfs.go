@@ -19,6 +19,10 @@ import (
 // outside any checkout, so that repeated runs and several checkouts share it.
 const DefaultCacheDir = "/var/cache/insights-runtime-extractor"
 
+// CacheDirEnv names the environment variable that moves the cache (e.g. to
+// measure a cold run, or onto a CI cache volume).
+const CacheDirEnv = "IRE_CACHE_DIR"
+
 // DebianRecipe says how the shared Debian base root file system is made. Its
 // hash names the cache entry: change anything here and a new rootfs is built.
 type DebianRecipe struct {
