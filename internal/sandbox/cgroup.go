@@ -94,36 +94,107 @@ func newV1Parent(parent, name string, log *slog.Logger) (*v1Parent, error) {
 			return nil, fmt.Errorf("cgroup v1 controller %s not mounted: %w", s, err)
 		}
 	}
-	base := cgroup1.NestedPath("")
+	own, err := readV1OwnPaths()
+	if err != nil {
+		return nil, err
+	}
+	base := own
 	if parent != "" {
-		base = cgroup1.StaticPath(filepath.Join("/", parent))
+		base = map[cgroup1.Name]string{}
+		for _, s := range v1Subsystems {
+			base[s] = filepath.Join("/", parent)
+		}
 	}
 	path := func(n cgroup1.Name) (string, error) {
-		b, err := base(n)
-		if err != nil {
-			return "", err
+		b, ok := base[n]
+		if !ok {
+			return "", cgroup1.ErrControllerNotActive
 		}
 		return filepath.Join(b, name), nil
 	}
 	for _, s := range v1Subsystems {
-		if b, err := base(s); err == nil {
-			sweepStale(filepath.Join(cgroupMount, string(s), b), log)
-		}
+		sweepStale(filepath.Join(cgroupMount, string(s), base[s]), log)
 	}
-	own, err := cgroup1.Load(cgroup1.NestedPath(""), cgroup1.WithHierarchy(v1Hierarchy))
+	ownCg, err := cgroup1.Load(func(n cgroup1.Name) (string, error) {
+		if p, ok := own[n]; ok {
+			return p, nil
+		}
+		return "", cgroup1.ErrControllerNotActive
+	}, cgroup1.WithHierarchy(v1Hierarchy))
 	if err != nil {
-		return nil, fmt.Errorf("load own cgroup v1: %w", err)
+		return nil, fmt.Errorf("load own cgroup v1 %v: %w", own, err)
 	}
 	cg, err := cgroup1.New(path, &specs.LinuxResources{}, cgroup1.WithHierarchy(v1Hierarchy))
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup v1 %s: %w", name, err)
 	}
-	p := &v1Parent{cg: cg, path: path, own: own}
+	p := &v1Parent{cg: cg, path: path, own: ownCg}
 	if dir, err := path(cgroup1.Memory); err == nil {
 		_, err := os.Stat(filepath.Join(cgroupMount, "memory", dir, "memory.memsw.limit_in_bytes"))
 		p.swap = err == nil
 	}
 	return p, nil
+}
+
+// readV1OwnPaths returns this process's memory, pids and cpu cgroups, each relative to its
+// hierarchy's directory under /sys/fs/cgroup.
+func readV1OwnPaths() (map[cgroup1.Name]string, error) {
+	cg, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("own cgroup: %w", err)
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("own mounts: %w", err)
+	}
+	return v1OwnPaths(string(cg), string(mi))
+}
+
+// v1OwnPaths does readV1OwnPaths's work on the contents of /proc/self/cgroup and
+// /proc/self/mountinfo. /proc/self/cgroup names cgroups from the hierarchy's real root, while
+// the directory mounted here may be a cgroup below it: in a container, its own cgroup is
+// mounted at /sys/fs/cgroup/<controller>, and mountinfo's root field says which. (cgroup1's
+// NestedPath does this for every hierarchy in /proc/self/cgroup and fails on the first one
+// not mounted, as some are not in a container.)
+func v1OwnPaths(procSelfCgroup, mountinfo string) (map[cgroup1.Name]string, error) {
+	roots := map[cgroup1.Name]string{}
+	for _, line := range strings.Split(mountinfo, "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || len(g) < 3 || g[0] != "cgroup" {
+			continue
+		}
+		for _, opt := range strings.Split(g[2], ",") {
+			n := cgroup1.Name(opt)
+			if _, seen := roots[n]; !seen || f[4] == filepath.Join(cgroupMount, opt) {
+				roots[n] = f[3]
+			}
+		}
+	}
+	own := map[cgroup1.Name]string{}
+	for _, line := range strings.Split(procSelfCgroup, "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			own[cgroup1.Name(c)] = parts[2]
+		}
+	}
+	rel := map[cgroup1.Name]string{}
+	for _, s := range v1Subsystems {
+		p, ok := own[s]
+		root, mounted := roots[s]
+		if !ok || !mounted {
+			return nil, fmt.Errorf("cgroup v1 controller %s: not in /proc/self/cgroup or not mounted", s)
+		}
+		r, err := filepath.Rel(root, p)
+		if err != nil || strings.HasPrefix(r, "..") {
+			return nil, fmt.Errorf("cgroup v1 controller %s: own cgroup %s is outside the mounted %s", s, p, root)
+		}
+		rel[s] = filepath.Join("/", r)
+	}
+	return rel, nil
 }
 
 func (p *v1Parent) newRun(name string, l Limits) (runCgroup, error) {

@@ -2,12 +2,15 @@ package sandbox
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/containerd/cgroups/v3/cgroup1"
 )
 
 func TestLimitsZeroFieldsTakeDefaults(t *testing.T) {
@@ -142,5 +145,35 @@ func TestExeNameHidesTheHostPath(t *testing.T) {
 		if got := exeName(in); got != want {
 			t.Errorf("exeName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestV1OwnPathsAreRelativeToTheMountedHierarchy(t *testing.T) {
+	read := func(dir, name string) string {
+		b, err := os.ReadFile(filepath.Join("testdata", "cgroup", dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, tc := range []struct {
+		dir  string
+		want map[cgroup1.Name]string
+	}{
+		// A pod on a cgroup v1 node: its own cgroup is what is mounted; misc, rdma and the
+		// unified hierarchy are listed but not mounted.
+		{"v1-container", map[cgroup1.Name]string{"memory": "/", "pids": "/", "cpu": "/"}},
+		// This kind of CI machine: hybrid, memory nested under the agent's cgroup.
+		{"v1-host", map[cgroup1.Name]string{"memory": "/process_api/c33027e9ba9172de76e741c7c19c5d47", "pids": "/", "cpu": "/"}},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			got, err := v1OwnPaths(read(tc.dir, "cgroup"), read(tc.dir, "mountinfo"))
+			if err != nil || !maps.Equal(got, tc.want) {
+				t.Errorf("v1OwnPaths = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := v1OwnPaths("9:memory:/elsewhere\n", read("v1-container", "mountinfo")); err == nil {
+		t.Error("a cgroup outside the mounted hierarchy was accepted")
 	}
 }
