@@ -105,26 +105,17 @@ var _ = Describe("A fingerprint run through the sandbox", Label("privileges"), O
 		Entry("against a uid 1000 container", "user-target", uint32(1000)),
 	)
 
-	It("refuses to run in a container whose processes may hold CAP_SYS_PTRACE", func(ctx SpecContext) {
-		c := pods["ptrace-target"].Containers[0]
-		_, err := sb.Run(ctx, target(c.PID), probe, nil, nil, sandbox.Limits{Timeout: 20 * time.Second})
-		Expect(errors.Is(err, sandbox.ErrTargetCanPtrace)).To(BeTrue(), "error: %v", err)
-	})
-
-	// Even where the refusal is turned off, a root process of the container
-	// holding CAP_SYS_PTRACE (as debugging and APM sidecars do; with default
-	// capabilities the links are refused anyway) finds nothing of the host
-	// behind the fingerprint's cwd, root and exe.
+	// A root process of the container holding CAP_SYS_PTRACE (as debugging
+	// and APM sidecars do; with default capabilities the links are refused
+	// anyway) finds nothing of the host behind the fingerprint's cwd, root
+	// and exe.
 	It("cannot be used by a process of the container to reach the host through its /proc links", func(ctx SpecContext) {
-		allowing, err := sandbox.New(sandbox.Options{Logger: state.log, AllowPtrace: true})
-		Expect(err).NotTo(HaveOccurred())
-		defer func() { Expect(allowing.Close()).To(Succeed()) }()
 		c := pods["ptrace-target"].Containers[0]
 		runCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		done := make(chan error, 1)
 		go func() {
-			_, err := allowing.Run(runCtx, target(c.PID), probe, []string{"-sleep", "60s"}, nil, sandbox.Limits{Timeout: 90 * time.Second})
+			_, err := sb.Run(runCtx, target(c.PID), probe, []string{"-sleep", "60s"}, nil, sandbox.Limits{Timeout: 90 * time.Second})
 			done <- err
 		}()
 		var nsPID int
