@@ -117,8 +117,8 @@ func TestRunCgroupV2PlacementAndKill(t *testing.T) {
 	}
 	assertNoLeftovers(t, c)
 
-	hang := <-runAsync(s, tg, bins.misbehave, []string{"hang"}, nil, Limits{Timeout: 300 * time.Millisecond})
-	if !errors.Is(hang.err, ErrTimeout) || hang.elapsed > 800*time.Millisecond {
+	hang := <-runAsync(s, tg, bins.misbehave, []string{"hang"}, nil, Limits{Timeout: slack(300 * time.Millisecond)})
+	if !errors.Is(hang.err, ErrTimeout) || hang.elapsed > slack(800*time.Millisecond) {
 		t.Errorf("hang: %v after %s, want ErrTimeout after 300ms", hang.err, hang.elapsed)
 	}
 	if runs, _ := filepath.Glob(filepath.Join(s.cg.dir(""), "run-*")); len(runs) != 0 {

@@ -62,6 +62,15 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
+// slack scales a time bound for the race detector, under which every start of the sandbox
+// helper (this test binary) is many times slower.
+func slack(d time.Duration) time.Duration {
+	if raceEnabled {
+		return 5 * d
+	}
+	return d
+}
+
 func requireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {

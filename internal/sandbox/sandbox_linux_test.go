@@ -311,7 +311,7 @@ func TestRunKillsHangingFingerprintAndOthersStillArrive(t *testing.T) {
 	hanging := startContainer(t, 0, 0)
 	healthy := startContainer(t, 1000, 1000)
 	s := newSandbox(t)
-	const limit = time.Second
+	limit := slack(time.Second)
 	hang := runAsync(s, Target{HostPID: hanging.pid}, bins.misbehave, []string{"hang"}, nil, Limits{Timeout: limit})
 	r := waitRunning(t, s, bins.misbehave)
 	ok := runAsync(s, Target{HostPID: healthy.pid, UID: 1000, GID: 1000}, bins.probe, []string{"-read", "/marker"}, nil, Limits{})
@@ -332,8 +332,8 @@ func TestRunKillsHangingFingerprintAndOthersStillArrive(t *testing.T) {
 		t.Fatalf("hanging fingerprint: %v, want ErrTimeout", bad.err)
 	}
 	t.Logf("hanging fingerprint: Run returned after %s", bad.elapsed)
-	if bad.elapsed < limit || bad.elapsed > limit+time.Second { // slack for a loaded shared machine
-		t.Errorf("Run returned after %s, want within [%s, %s]", bad.elapsed, limit, limit+time.Second)
+	if bad.elapsed < limit || bad.elapsed > limit+slack(time.Second) { // slack for a loaded shared machine
+		t.Errorf("Run returned after %s, want within [%s, %s]", bad.elapsed, limit, limit+slack(time.Second))
 	}
 	if err := syscall.Kill(r.hostPID, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("hanging fingerprint pid %d still exists after Run (kill 0: %v)", r.hostPID, err)
@@ -373,7 +373,7 @@ func TestRunEnforcesLimits(t *testing.T) {
 			if out != nil {
 				t.Errorf("output %d bytes, want none on error", len(out))
 			}
-			if elapsed > 5*time.Second {
+			if elapsed > slack(5*time.Second) {
 				t.Errorf("Run took %s", elapsed)
 			}
 			runs, _ := filepath.Glob(filepath.Join(s.cg.dir("pids"), "run-*"))
@@ -396,7 +396,7 @@ func TestRunKillsDescendantsHoldingOutput(t *testing.T) {
 	if err != nil || string(out) != "left 3\n" {
 		t.Fatalf("Run = %q, %v; want \"left 3\\n\"", out, err)
 	}
-	if elapsed := time.Since(start); elapsed > 500*time.Millisecond {
+	if elapsed := time.Since(start); elapsed > slack(500*time.Millisecond) {
 		t.Errorf("Run took %s", elapsed)
 	}
 	assertNoLeftovers(t, c)
@@ -512,13 +512,13 @@ func TestRunCancelledContextKillsWithoutTimeoutError(t *testing.T) {
 	c := startContainer(t, 0, 0)
 	s := newSandbox(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(200*time.Millisecond, cancel)
+	time.AfterFunc(slack(200*time.Millisecond), cancel)
 	start := time.Now()
 	_, err := s.Run(ctx, Target{HostPID: c.pid}, bins.misbehave, []string{"hang"}, nil, Limits{})
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
 		t.Fatalf("Run = %v, want context.Canceled and not ErrTimeout", err)
 	}
-	if elapsed := time.Since(start); elapsed > 2*time.Second { // far below the 10 s limit; slack for a loaded machine
+	if elapsed := time.Since(start); elapsed > slack(2*time.Second) { // below the 10 s limit; slack for a loaded machine
 		t.Errorf("Run took %s after a cancel at 200ms", elapsed)
 	}
 	assertNoLeftovers(t, c)
