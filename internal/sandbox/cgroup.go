@@ -40,8 +40,8 @@ type cgroupParent interface {
 
 // runCgroup is the cgroup of one run.
 type runCgroup interface {
-	// enter is called on the locked thread, before it leaves the host mount namespace, and
-	// arranges for the next child forked by that thread to be born in the cgroup.
+	// enter is called on the locked thread that is about to fork the helper, and arranges for
+	// that child to be born in the cgroup.
 	enter(tid int, attr *syscall.SysProcAttr) error
 	// leave undoes what enter did to the thread, once the child exists. Not on the locked thread.
 	leave(tid int) error

@@ -1,59 +1,57 @@
 // Package sandbox runs one fingerprint executable inside a target container's pid and mount
 // namespaces, as the target's uid/gid, with no capabilities, no_new_privs, not dumpable, in its
-// own process group, under a wall-clock limit and in a cgroup with memory, pids and CPU limits.
+// own session, under a wall-clock limit and in a cgroup with memory, pids and CPU limits.
 //
-// How a run enters the container (see DESIGN.md, "Entering a container from Go"): a goroutine
-// locks itself to its OS thread and never unlocks it, so the runtime throws the thread away
-// when the run is over. On that thread, everything that lives on the host is opened first (the
-// executable as an O_PATH descriptor, the target's ns/mnt, ns/pid and root directory, the run's
-// cgroup), then the thread unshares its fs struct, joins the target's mount namespace, chroots
-// into the target's own root directory (a container need not have pivot_root'ed: its root is
-// what /proc/<pid>/root says, not the namespace's root mount), joins the pid namespace (for its
-// children only), empties its capability bounding, inheritable and ambient sets, sets
-// no_new_privs and keeps only CAP_SETUID and CAP_SETGID in its permitted and effective sets.
-// The child is forked from that thread, so it is born in the namespaces, the root, the cgroup
-// (v1: the thread was put in the run's cgroup; v2: clone3 CLONE_INTO_CGROUP) and with the
-// reduced credentials of the thread; it drops to the target's uid/gid with no supplementary
-// groups and executes "/proc/self/fd/N", N being the parent's close-on-exec O_PATH descriptor of
-// the executable: the kernel resolves it through the container's /proc to the host file, and
-// the descriptor is closed by that same execve, so the fingerprint holds no descriptor to any
-// host file and its cwd and root are the container's "/".
+// How a run enters the container (DESIGN.md, "Entering a container from Go", with one more
+// step). Go forks with CLONE_VM|CLONE_VFORK: a child forked by the caller straight into the
+// container's pid namespace would share the caller's memory and a copy of all its descriptors
+// until its execve, visible to the container, and a process there holding CAP_SYS_PTRACE can
+// attach to it in that window (the escape test caught exactly that). So:
 //
-// Why the thread keeps CAP_SETUID and CAP_SETGID and nothing else: the child needs them to
-// change its ids, and without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH an execute-only (0111)
-// executable cannot be read by the execve caller, so the kernel marks the new program
-// non-dumpable even when the target runs as root and no uid changes. Execute-only executables
-// are therefore part of the contract: Run refuses an executable that anyone may read.
+//  1. Run opens, on the host, the executable (O_PATH; it must be execute-only), and, relative
+//     to one /proc/<pid> descriptor, the target's ns/mnt, ns/pid and root directory; it makes
+//     the run's cgroup (v1: the forking thread is moved into it for the fork and back after;
+//     v2: clone3 CLONE_INTO_CGROUP) and marks every inherited descriptor close-on-exec.
+//  2. It starts its own image again (/proc/self/exe, argv[0] helperArg0) as the helper, with
+//     just those four descriptors, in the host's pid and mount namespaces, where no container
+//     sees it, in a session of its own, dying with the caller (Pdeathsig).
+//  3. The helper (an init hook in this package, run before main) joins on its main thread the
+//     target's mount namespace, chroots into the target's own root (a container need not have
+//     pivot_root'ed: its root is what /proc/<pid>/root says, not the namespace's root mount),
+//     joins the pid namespace (for its children), sets no_new_privs, empties the bounding and
+//     ambient sets, drops to the target's uid/gid with no supplementary groups and empties
+//     every capability set, all on that thread only (raw system calls; credentials are per
+//     thread in Linux).
+//  4. From that thread it forks with a real fork (no shared memory): the child is born in the
+//     container's pid namespace, mount namespace and root, in the cgroup, with those
+//     credentials; it starts a new session, asks for SIGKILL when the helper dies, and
+//     execveat()s the executable's descriptor (AT_EMPTY_PATH: no reliance on the container's
+//     /proc). Until that execve it is a copy of the helper's small memory, holding nothing
+//     but descriptors of its own container and of the executable. The helper waits for it
+//     and exits with its status (a SIGKILL is passed on as a SIGKILL).
+//
+// Not dumpable: with no CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH left, the execute-only (0111)
+// executable cannot be read by its execve caller, so the kernel makes the fingerprint
+// non-dumpable even for a root target whose uid does not change. Run refuses an executable
+// that anyone may read.
 //
 // Other choices, each proven by the package tests:
-//   - Descriptors: Go opens everything close-on-exec, but descriptors this process inherited
-//     are not; Run marks every descriptor from 3 up close-on-exec (close_range), process-wide,
-//     before each fork, so a fingerprint gets its three pipes and nothing else. The child's
-//     streams are our own pipes (not os/exec's copying goroutines), so Wait returns when the
-//     fingerprint exits even if descendants hold a stream; those die with the cgroup.
-//   - Session: the fingerprint leads a new session (Setsid): its own process group, killed
-//     as a whole, and no controlling terminal to reach through /dev/tty.
-//   - No Pdeathsig: Go's child kills itself when getppid() is not its parent's pid, and across
-//     pid namespaces getppid() is 0. Instead every run's cgroup is killed before Run returns,
-//     and New kills and removes what sandboxes of dead processes left behind (their cgroup
-//     names carry their pid).
-//   - The fork-to-execve window: Go forks with CLONE_VM|CLONE_VFORK, so until its execve the
-//     child shares this process's memory and holds a copy of its descriptors, while it is
-//     already visible in the container's pid namespace. New makes this process non-dumpable,
-//     so that only CAP_SYS_PTRACE lets a process of the container attach to the child then,
-//     and Run refuses (ErrTargetCanPtrace) a target whose pid namespace, or an ancestor of
-//     it below ours, has a process that may hold CAP_SYS_PTRACE in any set. What remains is
-//     a process with that capability entering the namespace after the check and winning a
-//     race of microseconds; closing it needs a helper that is exec'd fresh in the host pid
-//     namespace before anything is forked into the container's (as runc's nsexec).
-//   - The main thread never enters a container: /proc/self of the whole process is the main
-//     thread's view, so a locked goroutine that lands there hands over to another thread.
-//   - cgroup v1 (and hybrid): the per-run cgroup has memory (and memory+swap when accounted),
-//     pids and cpu (CFS quota) limits; the forking thread is put in it (v1 "tasks" moves one
-//     thread) just before the fork and taken back right after. cgroup v2: the child is born
-//     in it (clone3 CLONE_INTO_CGROUP), memory.max, memory.swap.max 0, memory.oom.group,
-//     pids.max and cpu.max; killed through cgroup.kill. On v2 the parent must be a cgroup
-//     without processes (Options.CgroupParent).
+//   - Descriptors: the fingerprint gets its three pipes and nothing else. They are our own
+//     pipes, not os/exec's copying goroutines, so Wait returns when the helper exits even if
+//     descendants hold a stream.
+//   - Killing: on timeout, output overflow or cancellation, everything in the run's cgroup
+//     but the helper is killed first, so that the helper reaps the fingerprint (a zombie left
+//     to the container's init might never be reaped), then whatever is left. New kills and
+//     removes what sandboxes of dead processes left behind (their cgroup names carry their
+//     pid).
+//   - The main thread never moves to a run's cgroup: /proc/self shows the main thread's view.
+//   - cgroup v1 (and hybrid): memory (and memory+swap when accounted), pids and cpu (CFS
+//     quota) limits, under this process's own cgroup found from mountinfo (in a pod, the
+//     mounted hierarchy is the pod's cgroup). cgroup v2: memory.max, memory.swap.max 0,
+//     memory.oom.group, pids.max and cpu.max; killed through cgroup.kill. On v2 the parent must
+//     be a cgroup without processes (Options.CgroupParent).
+//   - The helper and its Go runtime count against the run's memory and pids limits (a few
+//     MiB, about 5 threads).
 //
 // Everything a fingerprint prints is hostile input: Run bounds it (Limits.MaxOutput) and the
 // caller validates it.
