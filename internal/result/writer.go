@@ -34,6 +34,10 @@ type Writer struct {
 	// which may run as another, unprivileged user, can delete it.
 	uid, gid int
 	chown    bool
+	// dirMode is 0775 when the data dir is group-writable: in a pod, /data is
+	// an emptyDir owned by root and group fsGroup, and the exporter deletes the
+	// tree as another user of that group.
+	dirMode os.FileMode
 }
 
 // Create makes a new, empty result directory <dataDir>/out-<stamp>/.
@@ -45,7 +49,10 @@ func Create(dataDir string) (*Writer, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("data dir %s is not a directory", dataDir)
 	}
-	w := &Writer{uid: -1, gid: -1}
+	w := &Writer{uid: -1, gid: -1, dirMode: 0o755}
+	if st.Mode().Perm()&0o020 != 0 {
+		w.dirMode = 0o775
+	}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
 		w.uid, w.gid, w.chown = int(sys.Uid), int(sys.Gid), true
 	}
@@ -63,7 +70,7 @@ func Create(dataDir string) (*Writer, error) {
 			return nil, fmt.Errorf("create result dir: %w", err)
 		}
 		w.dir = dir
-		if err := w.own(dir, 0o755); err != nil {
+		if err := w.own(dir, w.dirMode); err != nil {
 			_ = os.Remove(dir)
 			return nil, err
 		}
@@ -138,7 +145,7 @@ func (w *Writer) Add(c Container) error {
 }
 
 func (w *Writer) writeAll(dir string, files map[string]string) error {
-	if err := w.own(dir, 0o755); err != nil {
+	if err := w.own(dir, w.dirMode); err != nil {
 		return err
 	}
 	for name, content := range files {
