@@ -2,8 +2,8 @@
 // by default) on the local node and prints, for each N, the scan's wall time
 // through the exporter (first scan and a repeat answered from the cache),
 // the coordinator's wall and CPU time per container (coordinator plus its
-// fingerprints, user+sys) and the peak RSS of coordinator, extractor_server
-// and exporter. Progress goes to standard error, the table to standard output.
+// fingerprints, user+sys) and the peak RSS of coordinator (the largest of it
+// and its fingerprints), extractor_server and exporter. Progress goes to standard error, the table to standard output.
 package main
 
 import (
@@ -59,11 +59,12 @@ func main() {
 		os.Exit(1)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "containers\tscan wall (GET)\trepeat (cached)\tcoordinator wall\tCPU/container\tcoordinator peak RSS\textractor_server peak RSS\texporter peak RSS\t")
+	fmt.Fprintln(tw, "containers\tscan wall (GET)\trepeat (cached)\tcoordinator wall\tCPU/container\tcoordinator peak RSS*\textractor_server peak RSS\texporter peak RSS\t")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.n, ms(r.scan), ms(r.repeat), ms(r.coordWall), ms(r.cpuPer), mib(r.coordRSS), mib(r.extRSS), mib(r.expRSS))
 	}
 	tw.Flush()
+	fmt.Println("* the largest of the coordinator and the fingerprints it ran (wait4's ru_maxrss); CPU/container includes both.")
 }
 
 type row struct {
