@@ -98,6 +98,12 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 	return out
 }
 
+// Packages are the Debian packages the local node and the sample builds
+// need: the runtime, the rootfs builder, a JDK to compile the Java samples
+// and a static C toolchain for the GraalVM-like executable. Setup installs
+// the missing ones with apt-get.
+var Packages = []string{"containerd", "runc", "debootstrap", "openjdk-17-jdk-headless", "gcc", "libc6-dev", "binutils"}
+
 // Env is a local node with the sample images imported.
 type Env struct {
 	Node    *localnode.Node
@@ -111,6 +117,9 @@ type Env struct {
 func Setup(ctx context.Context, log *slog.Logger, samples ...string) (*Env, error) {
 	repo, err := localnode.RepoRoot()
 	if err != nil {
+		return nil, err
+	}
+	if err := localnode.EnsurePackages(ctx, log, Packages...); err != nil {
 		return nil, err
 	}
 	work, err := os.MkdirTemp("", "ire-e2e-")
