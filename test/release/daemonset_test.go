@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -91,12 +90,6 @@ func runDaemonSetPod(ctx context.Context, t *testing.T, repo, workDir, imageRegi
 		if err == nil {
 			body, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK && strings.Contains(string(body), "load own cgroup v1") {
-				// Reported to the sandbox's owner; remove this skip with the fix.
-				t.Skipf("KNOWN BUG (internal/sandbox): in a container on a cgroup v1 node the sandbox looks for its "+
-					"own cgroup at its /proc/self/cgroup path, which the container's /sys/fs/cgroup (its own cgroup "+
-					"bind-mounted) does not have; exporter answered %d: %s", resp.StatusCode, body)
-			}
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("exporter answered %d: %s\nextractor log:\n%s", resp.StatusCode, body, containerLog(pod, "extractor"))
 			}
@@ -135,12 +128,6 @@ func runDaemonSetPod(ctx context.Context, t *testing.T, repo, workDir, imageRegi
 		t.Errorf("answer of the DaemonSet pod\n got %s\nwant %s\nextractor log:\n%s", g, w, containerLog(pod, "extractor"))
 	}
 	left, _ := filepath.Glob(filepath.Join(dataDir, "out-*"))
-	if len(left) != 0 && strings.Contains(containerLog(pod, "exporter"), "permission denied") {
-		// Reported to the result writer's owner; remove this skip with the fix.
-		t.Skipf("KNOWN BUG (internal/result): the coordinator (root) writes the result tree with mode 0755 "+
-			"owned by /data's owner (root, group fsGroup), so the exporter (uid 65532, group fsGroup) cannot "+
-			"delete it: the tree needs group write. Left: %v", left)
-	}
 	if len(left) != 0 {
 		t.Errorf("result directories left in /data: the unprivileged exporter could not delete them: %v\nexporter log:\n%s", left, containerLog(pod, "exporter"))
 	}
