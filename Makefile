@@ -40,11 +40,11 @@ e2e-test:
 
 ## demo: (root) a local node running sample workloads, the product run as its DaemonSet, the hash=false JSON
 demo:
-	$(GO) run ./test/e2e/node/demo
+	@$(GO) run ./test/e2e/node/demo
 
 ## bench: (root) scan 10, 50, 100 sample containers: wall time, CPU per container, peak RSS per binary
 bench:
-	$(GO) run ./test/e2e/node/bench $(if $(BENCH_N),-n $(BENCH_N))
+	@$(GO) run ./test/e2e/node/bench $(if $(BENCH_N),-n $(BENCH_N))
 
 clean:
 	rm -rf bin

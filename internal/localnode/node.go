@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -95,6 +96,12 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		return nil, err
 	}
 	defer logf.Close()
+	// containerd daemonizes its shims: make this process their reaper, so
+	// that Stop can wait for them instead of leaving zombies to a PID 1 that
+	// may reap late (research/containerd.md).
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("become subreaper: %w", err)
+	}
 	n.cmd = exec.Command("containerd", "--config", cfgPath)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
 	// Its own process group: a Ctrl-C on the terminal reaches the test, which
@@ -238,6 +245,9 @@ func (n *Node) Stop() error {
 		n.cmd = nil
 		n.log.Debug("containerd stopped", "took", time.Since(start))
 	}
+	if err := reapShims(10 * time.Second); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, n.cleanupDirs())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("stop node %s: %w", n.id, err)
@@ -361,4 +371,62 @@ func rmdirRetry(p string) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("remove cgroup %s: %w", p, err)
+}
+
+// reapShims waits for the containerd shims this process adopted as their
+// subreaper: they exit once their tasks are deleted. A shim still running at
+// the deadline (its pod could not be removed) is killed, and reaped too.
+func reapShims(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	killed := false
+	for {
+		shims := adoptedShims()
+		if len(shims) == 0 {
+			return nil
+		}
+		for _, pid := range shims {
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		}
+		if time.Now().After(deadline) {
+			if killed {
+				return fmt.Errorf("containerd shims %v do not exit", shims)
+			}
+			for _, pid := range shims {
+				unix.Kill(pid, unix.SIGKILL)
+			}
+			killed, deadline = true, time.Now().Add(limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// adoptedShims lists this process's children that are containerd shims.
+func adoptedShims() []int {
+	self := os.Getpid()
+	matches, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []int
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …; comm may hold spaces and parentheses.
+		s := string(b)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		comm := s[open+1 : end]
+		f := strings.Fields(s[end+1:])
+		if len(f) < 2 || !strings.HasPrefix(comm, "containerd-shim") {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(f[1]); ppid == self {
+			if pid, err := strconv.Atoi(strings.TrimSpace(s[:open])); err == nil {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
 }
