@@ -8,8 +8,10 @@ import (
 	. "github.com/onsi/gomega"
 )
 
-var _ = Describe("GET and POST /gather_runtime_info", Label("extraction"), Ordered, func() {
-	BeforeAll(needBinaries)
+// Each spec stands alone (not Ordered), so that one mismatch does not hide
+// the others.
+var _ = Describe("GET and POST /gather_runtime_info", Label("extraction"), func() {
+	BeforeEach(needBinaries)
 
 	clear, hashedQuery := false, true
 

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,8 +79,29 @@ var _ = AfterSuite(func() {
 	if state.ds != nil {
 		Expect(state.ds.Stop()).To(Succeed(), "extractor_server and exporter stop cleanly on SIGTERM")
 	}
+	id, socket, work := state.env.Node.ID(), state.env.Node.Socket(), state.env.WorkDir
 	Expect(state.env.Close()).To(Succeed())
+	// Nothing of the node outlives the suite: no containerd or shim on its
+	// socket, no directory, no cgroup.
+	Expect(processesMentioning(socket)).To(BeEmpty())
+	Expect(processesMentioning(work)).To(BeEmpty())
+	for _, p := range []string{filepath.Dir(socket), work, "/sys/fs/cgroup/memory/" + id, "/sys/fs/cgroup/unified/" + id, "/sys/fs/cgroup/" + id} {
+		_, err := os.Stat(p)
+		Expect(os.IsNotExist(err)).To(BeTrue(), "%s still exists", p)
+	}
 })
+
+// processesMentioning lists the pids whose command line contains s.
+func processesMentioning(s string) []string {
+	var out []string
+	matches, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, m := range matches {
+		if b, err := os.ReadFile(m); err == nil && strings.Contains(string(b), s) {
+			out = append(out, filepath.Base(filepath.Dir(m)))
+		}
+	}
+	return out
+}
 
 // startDaemonSet runs extractor_server + exporter with the DaemonSet's flags
 // on the suite's node, with their own data directory.
