@@ -79,6 +79,9 @@ var _ = AfterSuite(func() {
 	if state.ds != nil {
 		Expect(state.ds.Stop()).To(Succeed(), "extractor_server and exporter stop cleanly on SIGTERM")
 	}
+	if state.env == nil {
+		return // Setup failed and cleaned up after itself.
+	}
 	id, socket, work := state.env.Node.ID(), state.env.Node.Socket(), state.env.WorkDir
 	Expect(state.env.Close()).To(Succeed())
 	// Nothing of the node outlives the suite: no containerd or shim on its
