@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // EnsurePackages installs the Debian packages that are not installed yet,
@@ -27,11 +30,23 @@ func EnsurePackages(ctx context.Context, log *slog.Logger, pkgs ...string) error
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("packages %s are missing and installing them needs root", strings.Join(missing, ", "))
 	}
-	log.Info("installing missing packages with apt-get", "packages", missing)
-	if err := runQuiet(ctx, "apt-get", "update", "-q"); err != nil {
+	// Test packages run in parallel (go test ./...): one apt at a time, and
+	// apt itself waits for a dpkg lock held by anyone else.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "insights-runtime-extractor-apt.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
 		return err
 	}
-	args := append([]string{"install", "-y", "-q", "--no-install-recommends"}, missing...)
+	defer lock.Close()
+	if err := flockContext(ctx, lock); err != nil {
+		return err
+	}
+	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
+	log.Info("installing missing packages with apt-get", "packages", missing)
+	wait := "-oDPkg::Lock::Timeout=300"
+	if err := runQuiet(ctx, "apt-get", wait, "update", "-q"); err != nil {
+		return err
+	}
+	args := append([]string{wait, "install", "-y", "-q", "--no-install-recommends"}, missing...)
 	return runQuiet(ctx, "apt-get", args...)
 }
 
