@@ -383,6 +383,24 @@ func (w *workspace) release(t *testing.T) {
 			t.Logf("cleanup: buildah %s: %v: %s", strings.Join(args, " "), err, tail(out, 500))
 		}
 	}
+	// containers/storage leaves its overlay home bind-mounted; a mount may
+	// also outlive its process for a moment: unmount and retry the removal.
+	for attempt := 0; ; attempt++ {
+		w.unmountAll(t)
+		err := os.RemoveAll(w.dir)
+		if err == nil {
+			return
+		}
+		if attempt == 5 {
+			t.Errorf("cleanup: %v", err)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// unmountAll detaches every mount under the workspace, deepest first.
+func (w *workspace) unmountAll(t *testing.T) {
 	mounts, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return
@@ -393,7 +411,7 @@ func (w *workspace) release(t *testing.T) {
 			under = append(under, f[4])
 		}
 	}
-	sort.Sort(sort.Reverse(sort.StringSlice(under))) // deepest first
+	sort.Sort(sort.Reverse(sort.StringSlice(under)))
 	for _, m := range under {
 		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
 			t.Logf("cleanup: unmount %s: %v", m, err)

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"crypto/rand"
 	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,8 +27,8 @@ import (
 )
 
 // runDaemonSetPod imports the images pushed by make build-image into a
-// private containerd (internal/localnode) and runs the pod of the Kubernetes
-// (containerd) variant of the DaemonSet through CRI, translated as the
+// private containerd (internal/localnode) and runs the pod of each variant
+// of the DaemonSet (Kubernetes, then OpenShift) through CRI, translated as the
 // kubelet translates it: host PID namespace, the privileged extractor with
 // the CRI socket, the unprivileged exporter as 65532 with no capabilities
 // and no_new_privs, read-only root file systems, and /data an emptyDir
@@ -74,14 +76,45 @@ func runDaemonSetPod(ctx context.Context, t *testing.T, repo, workDir, imageRegi
 		local[component] = ref
 	}
 
-	ds := kubernetesDaemonSet(t, repo)
-	dataDir := emptyDir(t, workDir, ds)
 	app, err := node.RunPod(ctx, localnode.PodSpec{Name: "go-server", Namespace: "samples",
 		Containers: []localnode.ContainerSpec{samples.Sample("go-server").Container("app")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pod := runPodOf(ctx, t, node, ds, local, dataDir)
+	goVersion := func(path string) string {
+		bi, err := buildinfo.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bi.GoVersion
+	}
+	goServer := map[string]any{"containerd://" + app.Containers[0].ID: map[string]any{
+		"kind": "Golang", "kindVersion": goVersion(samples.Sample("go-server").GoBinary)}}
+	// The OpenShift variant's pod too: on this containerd its CRI-O socket
+	// mount gets containerd's socket, the rest is as on a CRI-O node.
+	for _, variant := range []string{"kubernetes", "openshift"} {
+		t.Run(variant+" variant", func(t *testing.T) {
+			ds := renderedDaemonSet(t, repo, variant)
+			dataDir := emptyDir(t, filepath.Join(workDir, variant), ds)
+			pod := runPodOf(ctx, t, node, ds, local, dataDir)
+			defer func() {
+				if _, err := node.Runtime().StopPodSandbox(ctx, &rt.StopPodSandboxRequest{PodSandboxId: pod.sandbox}); err != nil {
+					t.Errorf("stop the DaemonSet's pod: %v", err)
+				}
+				if _, err := node.Runtime().RemovePodSandbox(ctx, &rt.RemovePodSandboxRequest{PodSandboxId: pod.sandbox}); err != nil {
+					t.Errorf("remove the DaemonSet's pod: %v", err)
+				}
+			}()
+			checkDaemonSetPod(t, pod, goServer, dataDir)
+		})
+	}
+}
+
+// checkDaemonSetPod asks the pod's exporter for everything (hash=false): the
+// answer must be exactly the go-server sample and the pod's own two
+// containers (static Go binaries of this toolchain, scratch base: no OS),
+// and the result directory must be gone afterwards.
+func checkDaemonSetPod(t *testing.T, pod *daemonPod, goServer map[string]any, dataDir string) {
 
 	var body []byte
 	deadline := time.Now().Add(30 * time.Second)
@@ -90,6 +123,11 @@ func runDaemonSetPod(ctx context.Context, t *testing.T, repo, workDir, imageRegi
 		if err == nil {
 			body, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
+			if resp.StatusCode == http.StatusInternalServerError && strings.Contains(string(body), "connect to extractor") && time.Now().Before(deadline) {
+				// The exporter listens before extractor_server does, as in a starting pod.
+				time.Sleep(200 * time.Millisecond)
+				continue
+			}
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("exporter answered %d: %s\nextractor log:\n%s", resp.StatusCode, body, containerLog(pod, "extractor"))
 			}
@@ -101,18 +139,9 @@ func runDaemonSetPod(ctx context.Context, t *testing.T, repo, workDir, imageRegi
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	goVersion := func(path string) string {
-		bi, err := buildinfo.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return bi.GoVersion
-	}
 	golang := map[string]any{"kind": "Golang", "kindVersion": goEnv(t, "GOVERSION")}
 	want := map[string]any{
-		"samples": map[string]any{"go-server": map[string]any{
-			"containerd://" + app.Containers[0].ID: map[string]any{"kind": "Golang", "kindVersion": goVersion(samples.Sample("go-server").GoBinary)},
-		}},
+		"samples": map[string]any{"go-server": goServer},
 		pod.namespace: map[string]any{pod.name: map[string]any{
 			"containerd://" + pod.ids["extractor"]: golang,
 			"containerd://" + pod.ids["exporter"]:  golang,
@@ -133,10 +162,10 @@ func runDaemonSetPod(ctx context.Context, t *testing.T, repo, workDir, imageRegi
 	}
 }
 
-// kubernetesDaemonSet renders manifests/kubernetes and returns its DaemonSet.
-func kubernetesDaemonSet(t *testing.T, repo string) *appsv1.DaemonSet {
+// renderedDaemonSet renders manifests/<variant> and returns its DaemonSet.
+func renderedDaemonSet(t *testing.T, repo, variant string) *appsv1.DaemonSet {
 	t.Helper()
-	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(repo, "manifests", "kubernetes"))
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(repo, "manifests", variant))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +175,7 @@ func kubernetesDaemonSet(t *testing.T, repo string) *appsv1.DaemonSet {
 	}
 	o, err := decodeStrict(stream)
 	if err != nil || len(o.daemonSets) != 1 {
-		t.Fatalf("manifests/kubernetes: %v", err)
+		t.Fatalf("manifests/%s: %v", variant, err)
 	}
 	return &o.daemonSets[0]
 }
@@ -156,6 +185,9 @@ func kubernetesDaemonSet(t *testing.T, repo string) *appsv1.DaemonSet {
 func emptyDir(t *testing.T, workDir string, ds *appsv1.DaemonSet) string {
 	t.Helper()
 	dir := filepath.Join(workDir, "emptydir-data")
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Mkdir(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +215,11 @@ type daemonPod struct {
 func runPodOf(ctx context.Context, t *testing.T, node *localnode.Node, ds *appsv1.DaemonSet, images map[string]string, dataDir string) *daemonPod {
 	t.Helper()
 	spec := ds.Spec.Template.Spec
-	p := &daemonPod{name: ds.Name + "-e2e01", namespace: "insights-runtime-extractor", uid: "0a0a0a0a-e2e0-4e2e-8e2e-000000000001", ids: map[string]string{}}
+	uid, err := randomUID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &daemonPod{name: ds.Name + "-" + uid[:5], namespace: ds.Namespace, uid: uid, ids: map[string]string{}}
 	p.logDir = filepath.Join(node.Dir(), "pods", p.namespace+"_"+p.name)
 	if err := os.MkdirAll(p.logDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -291,6 +327,14 @@ func runPodOf(ctx context.Context, t *testing.T, node *localnode.Node, ds *appsv
 		p.ids[c.Name] = created.ContainerId
 	}
 	return p
+}
+
+func randomUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
 }
 
 func containerLog(p *daemonPod, name string) string {
