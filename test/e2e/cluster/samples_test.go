@@ -60,7 +60,12 @@ func loadSamples(ctx context.Context) ([]sample, error) {
 			if !ok {
 				return nil, fmt.Errorf("sample %s: unknown generator %q", name, r.Generate.Generator)
 			}
-			g, err := gen(ctx, filepath.Join(os.TempDir(), "insights-runtime-extractor-e2e-"+name), r.Generate.Params)
+			dir, err := os.MkdirTemp("", "insights-runtime-extractor-e2e-"+name+"-")
+			if err != nil {
+				return nil, err
+			}
+			g, err := gen(ctx, dir, r.Generate.Params)
+			os.RemoveAll(dir) // only its command line and versions are needed here
 			if err != nil {
 				return nil, fmt.Errorf("sample %s: generator %s: %w", name, r.Generate.Generator, err)
 			}
