@@ -46,6 +46,7 @@ func run(args []string) error {
 		dataDir     = fs.String("data-dir", "/data", "directory in which the result directory is created")
 		concurrency = fs.Int("concurrency", 1, "containers scanned at once (1 keeps a busy node undisturbed)")
 		useCache    = fs.Bool("cache", true, "answer from the previous scans for workloads that did not change (kept in <data-dir>/.scan-cache)")
+		cgroupRoot  = fs.String("cgroup-parent", "", "cgroup (as in /proc/self/cgroup) under which fingerprints run; default: this process's own (v1); on cgroup v2 set one that holds no process")
 		fprTimeout  = fs.Duration("fingerprint-timeout", sandbox.DefaultTimeout, "wall-clock limit of one fingerprint run")
 		logOpts     logging.Options
 	)
@@ -94,7 +95,7 @@ func run(args []string) error {
 		return err
 	}
 	defer client.Close()
-	sb, err := sandbox.New(sandbox.Options{Logger: log})
+	sb, err := sandbox.New(sandbox.Options{CgroupParent: *cgroupRoot, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,7 @@ type Config struct {
 	// Passed through to the coordinator when set.
 	RuntimeEndpoint string
 	FingerprintsDir string
+	CgroupParent    string
 	Concurrency     int
 	LogLevel        string
 	LogFormat       string
@@ -415,6 +416,7 @@ func (s *Server) coordinatorArgs(ids []string) []string {
 	for _, f := range []struct{ name, value string }{
 		{"-runtime-endpoint", c.RuntimeEndpoint},
 		{"-fingerprints-dir", c.FingerprintsDir},
+		{"-cgroup-parent", c.CgroupParent},
 		{"-log-level", c.LogLevel},
 		{"-log-format", c.LogFormat},
 	} {

@@ -98,10 +98,10 @@ func TestCoordinatorArgs(t *testing.T) {
 			want: []string{"-config", "/config.toml", "-data-dir", "/data"}},
 		{name: "every pass-through flag, ids comma-joined last",
 			cfg: Config{ConfigPath: "/c.toml", DataDir: "/d", RuntimeEndpoint: "unix:///run/crio/crio.sock",
-				FingerprintsDir: "/", Concurrency: 3, LogLevel: "debug", LogFormat: "json"},
+				FingerprintsDir: "/", CgroupParent: "/insights", Concurrency: 3, LogLevel: "debug", LogFormat: "json"},
 			ids: []string{"abc", "cri-o://def"},
 			want: []string{"-config", "/c.toml", "-data-dir", "/d", "-runtime-endpoint", "unix:///run/crio/crio.sock",
-				"-fingerprints-dir", "/", "-log-level", "debug", "-log-format", "json", "-concurrency", "3", "abc,cri-o://def"}},
+				"-fingerprints-dir", "/", "-cgroup-parent", "/insights", "-log-level", "debug", "-log-format", "json", "-concurrency", "3", "abc,cri-o://def"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
