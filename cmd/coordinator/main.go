@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/cmdline"
 	"github.com/openshift/insights-runtime-extractor/internal/coordinator"
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
@@ -29,9 +30,15 @@ import (
 func main() {
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "coordinator:", err)
+		if errors.As(err, new(usageError)) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
+
+// usageError is a bad command line: exit status 2, like the other binaries.
+type usageError struct{ error }
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("coordinator", flag.ContinueOnError)
@@ -51,33 +58,27 @@ func run(args []string) error {
 		logOpts     logging.Options
 	)
 	logOpts.Register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := cmdline.Parse(fs, args, 1); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return err
+		return usageError{err}
 	}
 	if *concurrency < 1 {
-		return fmt.Errorf("-concurrency must be at least 1, got %d", *concurrency)
+		return usageError{fmt.Errorf("-concurrency must be at least 1, got %d", *concurrency)}
 	}
 	if *fprTimeout <= 0 {
-		return fmt.Errorf("-fingerprint-timeout must be positive, got %s", *fprTimeout)
+		return usageError{fmt.Errorf("-fingerprint-timeout must be positive, got %s", *fprTimeout)}
 	}
 	var ids []string
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		for id := range strings.SplitSeq(fs.Arg(0), ",") {
-			if id = strings.TrimSpace(id); id != "" {
-				ids = append(ids, id)
-			}
+	for id := range strings.SplitSeq(fs.Arg(0), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
 		}
-	default:
-		return fmt.Errorf("expected at most one argument (comma-separated container ids), got %d", fs.NArg())
 	}
 	log, err := logOpts.New(os.Stderr)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	if err := privileges.Require(privileges.CapSysAdmin, privileges.CapSetuid); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/cmdline"
 	"github.com/openshift/insights-runtime-extractor/internal/exporter"
 	"github.com/openshift/insights-runtime-extractor/internal/extractor"
 	"github.com/openshift/insights-runtime-extractor/internal/logging"
@@ -32,7 +33,7 @@ func main() {
 		fmt.Fprintf(fs.Output(), "Usage: exporter [flags]\n\nServes GET and POST %s.\n\n", exporter.Path)
 		fs.PrintDefaults()
 	}
-	if err := parse(fs); err != nil {
+	if err := cmdline.Parse(fs, os.Args[1:], 0); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -75,24 +76,3 @@ func main() {
 		os.Exit(1)
 	}
 }
-
-// parse parses the command line; on a bad flag it returns the error alone,
-// without the usage text, so that the failure is one line.
-func parse(fs *flag.FlagSet) error {
-	fs.SetOutput(discard{})
-	err := fs.Parse(os.Args[1:])
-	fs.SetOutput(os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(os.Stdout)
-		fs.Usage()
-		return err
-	}
-	if err == nil && fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return err
-}
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
