@@ -574,3 +574,55 @@ func TestRunFingerprintsContainerWithPtraceCapability(t *testing.T) {
 		t.Errorf("fingerprint capabilities %q / %q, want none", rep.Status["CapEff"], rep.Status["CapBnd"])
 	}
 }
+
+// A root process of the container with CAP_SYS_PTRACE watches every process that appears in
+// its pid namespace, as fast as it can, while fingerprints run: at no moment (between a
+// fingerprint's fork and its execve included) does any of their links or descriptors lead
+// outside the container. Before the helper, a fingerprint shared the caller's memory and
+// descriptors until its execve, and this is how that showed.
+func TestRunNothingForkedIntoTheContainerLeadsOutside(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 0, 0)
+	s := newSandbox(t)
+	watch := exec.Command("nsenter", "-t", strconv.Itoa(c.pid), "-m", "-p", "-r", "-w", "--",
+		"/probe", "watch", "-for", slack(3*time.Second).String(), "-caps", "default,sys_ptrace")
+	var stdout, stderr bytes.Buffer
+	watch.Stdout, watch.Stderr = &stdout, &stderr
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the watcher notes what runs before the fingerprints
+	tg := Target{HostPID: c.pid}
+	runs := 0
+	for deadline := time.Now().Add(slack(2 * time.Second)); time.Now().Before(deadline); runs++ {
+		if out, err := s.Run(context.Background(), tg, bins.misbehave, []string{"echo", "x"}, nil, Limits{}); err != nil || string(out) != "x\n" {
+			t.Fatalf("Run = %q, %v", out, err)
+		}
+	}
+	if err := watch.Wait(); err != nil {
+		t.Fatalf("watcher: %v: %s", err, stderr.String())
+	}
+	var rep struct {
+		Seen    int               `json:"seen"`
+		Opened  int               `json:"opened"`
+		Escapes []json.RawMessage `json:"escapes"`
+		Files   map[string]fileID `json:"files"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("watcher output %q: %v", stdout.String(), err)
+	}
+	self := statOf(t, "/proc/self/exe")
+	preExec := 0
+	for link, id := range rep.Files {
+		if strings.HasSuffix(link, "/exe") && id == self {
+			preExec++ // a copy of the helper: a fingerprint caught before its execve
+		}
+	}
+	t.Logf("%d runs; the watcher saw %d new processes (%d before their execve) and opened %d links", runs, rep.Seen, preExec, rep.Opened)
+	if rep.Seen == 0 || rep.Opened == 0 {
+		t.Fatalf("the watcher saw %d processes and opened %d links: it proves nothing", rep.Seen, rep.Opened)
+	}
+	for _, e := range rep.Escapes {
+		t.Errorf("led outside the container: %s", e)
+	}
+}

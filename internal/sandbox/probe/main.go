@@ -8,6 +8,7 @@
 //
 //	probe [-sleep D] [-read PATH]     report mode (default)
 //	probe escape -pid N [-caps LIST]  escape mode
+//	probe watch -for D [-caps LIST]   watch mode
 //
 // Report mode prints one JSON object (type report below) and exits 0:
 //
@@ -36,6 +37,11 @@
 // file type, device and inode, and for a directory the top reached and "escaped": true when
 // that top is not its own root, i.e. the link led outside its file system. Exit status 0
 // unless the attack could not be run at all.
+//
+// Watch mode is escape mode against every process that appears in its pid namespace during
+// -for D (polling /proc as fast as it can), at every moment it can catch it: also between a
+// fingerprint's fork and its execve. It prints one JSON object (type watchReport): how many
+// new processes it saw, how many links it opened, and every link that led outside its root.
 package main
 
 import (
@@ -98,6 +104,13 @@ type escapeReport struct {
 var statusKeys = []string{"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "NSpid"}
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "watch" {
+		if err := watchMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "probe watch:", err)
+			os.Exit(2)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "escape" {
 		if err := escapeMain(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "probe escape:", err)
@@ -375,4 +388,91 @@ func keepOnlyCaps(list string) error {
 		return fmt.Errorf("capset: %w", e)
 	}
 	return nil
+}
+
+type watchReport struct {
+	Seen    int               `json:"seen"`
+	Opened  int               `json:"opened"`
+	Escapes []watchEscape     `json:"escapes"`
+	Files   map[string]fileID `json:"files"` // distinct regular files reached: "pid/link" of the first sighting
+}
+
+type watchEscape struct {
+	PID int `json:"pid"`
+	linkResult
+}
+
+func watchMain(args []string) error {
+	fs := flag.NewFlagSet("probe watch", flag.ContinueOnError)
+	dur := fs.Duration("for", 5*time.Second, "how long to watch")
+	capsFlag := fs.String("caps", "all", `capabilities to keep, as in escape mode`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *capsFlag != "all" {
+		if err := keepOnlyCaps(*capsFlag); err != nil {
+			return err
+		}
+	}
+	root, err := statID("/")
+	if err != nil {
+		return err
+	}
+	before := map[string]bool{}
+	if names, err := readDirNames("/proc"); err == nil {
+		for _, n := range names {
+			before[n] = true
+		}
+	}
+	self := strconv.Itoa(os.Getpid())
+	rep := watchReport{Escapes: []watchEscape{}, Files: map[string]fileID{}}
+	seen := map[string]bool{}
+	files := map[fileID]bool{}
+	for deadline := time.Now().Add(*dur); time.Now().Before(deadline); {
+		names, err := readDirNames("/proc")
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			pid, err := strconv.Atoi(n)
+			if err != nil || before[n] || n == self {
+				continue
+			}
+			if !seen[n] {
+				seen[n] = true
+				rep.Seen++
+			}
+			base := "/proc/" + n
+			links := []string{"cwd", "root", "exe"}
+			if fds, err := readDirNames(base + "/fd"); err == nil {
+				for _, fd := range fds {
+					links = append(links, "fd/"+fd)
+				}
+			}
+			for _, l := range links {
+				res := attack(filepath.Join(base, l), l, root)
+				if res.Error != "" {
+					continue
+				}
+				rep.Opened++
+				if res.Escaped {
+					rep.Escapes = append(rep.Escapes, watchEscape{PID: pid, linkResult: res})
+				}
+				if res.Type == "file" && !files[*res.ID] {
+					files[*res.ID] = true
+					rep.Files[n+"/"+l] = *res.ID
+				}
+			}
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(rep)
+}
+
+func readDirNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
 }
