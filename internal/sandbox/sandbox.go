@@ -35,13 +35,6 @@ var (
 	ErrMemoryLimit = fmt.Errorf("%w: memory limit reached", ErrFailed)
 	// ErrPidsLimit: the fingerprint failed and its cgroup refused a fork. Wraps ErrFailed.
 	ErrPidsLimit = fmt.Errorf("%w: pids limit reached", ErrFailed)
-	// ErrTargetCanPtrace is no longer returned: Run used to refuse targets whose pid namespace
-	// had a process that may hold CAP_SYS_PTRACE, which could take the fingerprint over
-	// between its fork and its execve while it shared the caller's memory. The fingerprint is
-	// now forked by a fresh helper (helper.go) and shares nothing with the caller.
-	//
-	// Deprecated: kept only so that test/e2e/node builds until it drops its expectation.
-	ErrTargetCanPtrace = errors.New("target's pid namespace has a process that may hold CAP_SYS_PTRACE")
 	// ErrBadExecutable: the executable is not a regular file, or is readable by someone (it must
 	// be execute-only, e.g. mode 0111, so that the kernel keeps the fingerprint non-dumpable).
 	ErrBadExecutable = errors.New("unsuitable fingerprint executable")
@@ -120,10 +113,6 @@ type Options struct {
 	// keeps the fingerprints accounted to the extractor's pod. On v2 this process's cgroup
 	// usually holds processes and so cannot delegate controllers: set it there.
 	CgroupParent string
-	// AllowPtrace has no effect (see ErrTargetCanPtrace).
-	//
-	// Deprecated: kept only so that test/e2e/node builds until it drops it.
-	AllowPtrace bool
 	// Logger receives one line per failed run; nil discards.
 	Logger *slog.Logger
 }
