@@ -187,7 +187,7 @@ func TestRunProcessOfTargetCannotReachHostThroughFingerprint(t *testing.T) {
 			s := newSandbox(t)
 			res := runAsync(s, Target{HostPID: c.pid, UID: uint32(tc.targetUID), GID: uint32(tc.targetUID)},
 				bins.probe, []string{"-sleep", "1s"}, nil, Limits{})
-			// The exec'd fingerprint: the window between fork and execve is ErrTargetCanPtrace's.
+			// The exec'd fingerprint (the fork-to-execve window is TestRunNothingForkedIntoTheContainerLeadsOutside's).
 			r := waitRunning(t, s, bins.probe)
 			rep, attackErr := attackFromContainer(c, tc.attackerUID, tc.attackerCaps, r.nsPID)
 			if out := <-res; out.err != nil {
