@@ -146,7 +146,7 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container) er
 	}
 	complete := true
 	target := sandbox.Target{HostPID: p.PID, UID: p.UID, GID: p.GID}
-	plan := s.Config.Plan(fingerprint.Process{PID: p.NSPID, Name: p.Name, Cmdline: p.Cmdline, Env: p.Env, Cwd: p.Cwd})
+	plan := s.Config.Plan(fingerprint.Process{PID: p.NSPID, Name: p.Name, Cmdline: p.Cmdline, Env: p.Env, Cwd: p.Cwd, Exe: p.Exe})
 	var found fingerprint.Findings
 	for _, inv := range plan {
 		out, err := s.Sandbox.Run(ctx, target, filepath.Join(s.FingerprintsDir, inv.Executable), inv.Args, inv.Stdin, s.Limits)

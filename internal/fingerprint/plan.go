@@ -14,6 +14,11 @@ type Process struct {
 	Cmdline []string `json:"cmdline"`
 	Env     []string `json:"env"` // "KEY=value"
 	Cwd     string   `json:"cwd"` // inside the container
+	// Exe is the executable's path inside the container as the kernel records
+	// it, read by the coordinator from the host's /proc/<pid>/exe: a
+	// fingerprint, holding no capability, may not follow the container's own
+	// /proc/<pid>/exe when the target holds some.
+	Exe string `json:"exe,omitempty"`
 }
 
 // Getenv returns the value of key in the process environment.

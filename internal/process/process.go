@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/prometheus/procfs"
@@ -49,6 +50,7 @@ type Process struct {
 	Cmdline   []string // truncated to MaxArgBytes
 	Env       []string // "KEY=value", truncated to MaxArgBytes
 	Cwd       string   // as the process sees it (inside the container)
+	Exe       string   // its executable as the kernel records it, inside the container; "" when unknown
 	UID, GID  uint32   // effective ids: what the process accesses files as
 	StartTime uint64   // clock ticks after boot: with PID, identifies the process over time
 }
@@ -215,6 +217,12 @@ func (t *Tree) describe(pid int) (Process, error) {
 	}
 	if out.Cwd, err = os.Readlink(filepath.Join(dir, "cwd")); err != nil {
 		return Process{}, t.failed(p, e, err)
+	}
+	// The kernel's record of the executable, read here with the privileges
+	// the fingerprint lacks: a process without capabilities may not follow
+	// /proc/<pid>/exe of a target that holds some (ptrace access rules).
+	if exe, err := os.Readlink(filepath.Join(dir, "exe")); err == nil {
+		out.Exe = strings.TrimSuffix(exe, " (deleted)")
 	}
 	st, err := p.NewStatus()
 	if err != nil {

@@ -140,8 +140,13 @@ func TestWorkloadOfRealProcesses(t *testing.T) {
 			}
 			fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
 			start, _ := strconv.ParseUint(fields[19], 10, 64) // field 22 of stat
+			// sh runs with PATH=/usr/bin:/bin; the kernel records the file behind the symlinks.
+			exe, err := filepath.EvalSymlinks("/usr/bin/" + tc.wantName)
+			if err != nil {
+				t.Fatal(err)
+			}
 			want := Process{
-				PID: tc.wantPID, NSPID: tc.wantPID, Name: tc.wantName, Cmdline: tc.wantArgs,
+				PID: tc.wantPID, NSPID: tc.wantPID, Name: tc.wantName, Cmdline: tc.wantArgs, Exe: exe,
 				Env: []string{"FOO=bar baz", "PATH=/usr/bin:/bin", "PWD=" + dir}, // sh exports PWD
 				Cwd: dir, UID: wantUID, GID: wantUID, StartTime: start,
 			}
@@ -174,7 +179,7 @@ func TestWorkloadOfRealProcesses(t *testing.T) {
 
 func slicesEqualProcess(a, b Process) bool {
 	return a.PID == b.PID && a.NSPID == b.NSPID && a.Name == b.Name && slices.Equal(a.Cmdline, b.Cmdline) &&
-		slices.Equal(a.Env, b.Env) && a.Cwd == b.Cwd && a.UID == b.UID && a.GID == b.GID && a.StartTime == b.StartTime
+		slices.Equal(a.Env, b.Env) && a.Cwd == b.Cwd && a.Exe == b.Exe && a.UID == b.UID && a.GID == b.GID && a.StartTime == b.StartTime
 }
 
 // alive reports whether pid exists and is not a zombie.

@@ -61,17 +61,14 @@ func javaHomes(env Env) []string {
 }
 
 // runningExecutable returns the executable the process runs, symlinks
-// resolved inside the root: /proc/<pid>/exe, else argv[0].
+// resolved inside the root: the one the kernel recorded, else argv[0].
 func runningExecutable(env Env) (string, error) {
-	p := env.Request.Process
-	if p.PID > 0 {
-		f, exe, err := env.Root.Executable(p.PID)
-		if err == nil {
-			f.Close()
-			return env.Root.Resolve(exe)
-		}
-		env.Log.Debug("no /proc/<pid>/exe, falling back to argv[0]", "pid", p.PID, "err", err)
+	f, exe, err := recordedExecutable(env)
+	if err == nil {
+		f.Close()
+		return env.Root.Resolve(exe)
 	}
+	env.Log.Debug("executable not recorded, falling back to argv[0]", "pid", env.Request.Process.PID, "err", err)
 	return argv0Executable(env)
 }
 

@@ -49,17 +49,14 @@ var nativeExecutable = Detector{
 	},
 }
 
-// openRunningExecutable opens the executable the process runs: through
-// /proc/<pid>/exe, else argv[0] as the shell found it.
+// openRunningExecutable opens the executable the process runs: the one the
+// kernel recorded, else argv[0] as the shell found it.
 func openRunningExecutable(env Env) (*os.File, error) {
-	p := env.Request.Process
-	if p.PID > 0 {
-		f, _, err := env.Root.Executable(p.PID)
-		if err == nil {
-			return f, nil
-		}
-		env.Log.Debug("no /proc/<pid>/exe, falling back to argv[0]", "pid", p.PID, "err", err)
+	f, _, err := recordedExecutable(env)
+	if err == nil {
+		return f, nil
 	}
+	env.Log.Debug("executable not recorded, falling back to argv[0]", "pid", env.Request.Process.PID, "err", err)
 	exe, err := argv0Executable(env)
 	if err != nil {
 		return nil, err

@@ -47,23 +47,23 @@ var versionExecutable = Detector{
 	},
 }
 
-// executablePath is the host path of the executable the process runs. Inside
-// the container /proc/<pid>/exe itself is executed: the kernel follows it to
-// the very file the process runs, argv[0] is never trusted.
+// executablePath is the path, as this process sees it, of the executable
+// the process runs (argv[0] is never trusted). Inside the container, when the
+// kernel lets the fingerprint follow /proc/<pid>/exe, that link itself is
+// executed: it reaches the very file the process runs.
 func executablePath(env Env) (string, error) {
-	pid := env.Request.Process.PID
-	if pid <= 0 {
-		return "", fmt.Errorf("no pid in the request")
+	if pid := env.Request.Process.PID; env.Root.IsHostRoot() && pid > 0 {
+		if f, _, err := env.Root.Executable(pid); err == nil {
+			f.Close()
+			return "/proc/" + strconv.Itoa(pid) + "/exe", nil
+		}
 	}
-	if env.Root.IsHostRoot() {
-		return "/proc/" + strconv.Itoa(pid) + "/exe", nil
-	}
-	f, p, err := env.Root.Executable(pid)
+	f, exe, err := recordedExecutable(env)
 	if err != nil {
 		return "", err
 	}
 	f.Close()
-	resolved, err := env.Root.Resolve(p)
+	resolved, err := env.Root.Resolve(exe)
 	if err != nil {
 		return "", err
 	}
