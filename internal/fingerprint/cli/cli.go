@@ -195,5 +195,10 @@ func ReadProcess(procDir string, pid int) (fingerprint.Process, error) {
 	if p.Cwd, err = proc.Cwd(); err != nil {
 		return p, fmt.Errorf("process %d cwd: %w", pid, err)
 	}
+	// As the coordinator does: the detectors fall back to it when they may
+	// not follow the exe link themselves.
+	if exe, err := proc.Executable(); err == nil {
+		p.Exe = strings.TrimSuffix(exe, " (deleted)")
+	}
 	return p, nil
 }
