@@ -8,13 +8,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "--version" {
-		// Hang, and ignore the polite signals too.
+		// Hang, and ignore the polite signals too. A sleep, not an empty
+		// select: the runtime would call that a deadlock and exit at once.
 		signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-		select {}
+		for {
+			time.Sleep(time.Hour)
+		}
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
