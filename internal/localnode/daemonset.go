@@ -22,10 +22,6 @@ import (
 // The product's binaries, as shipped in the extractor and exporter images.
 var productBinaries = []string{"cmd/coordinator", "cmd/extractor_server", "cmd/exporter"}
 
-// ErrMissingBinary says that a product binary's package does not exist in
-// this checkout (yet): tests skip with it rather than fake the binary.
-var ErrMissingBinary = errors.New("product binary missing")
-
 // BuildBinaries builds the coordinator, extractor_server, exporter and every
 // fingerprints/fpr_* as static binaries into outDir, the way the extractor
 // image ships them (one directory, the coordinator's -fingerprints-dir; the
@@ -33,14 +29,11 @@ var ErrMissingBinary = errors.New("product binary missing")
 func BuildBinaries(ctx context.Context, repoDir, outDir string) error {
 	var pkgs []string
 	for _, b := range productBinaries {
-		if !fileExists(filepath.Join(repoDir, b, "main.go")) {
-			return fmt.Errorf("%w: %s/main.go", ErrMissingBinary, b)
-		}
 		pkgs = append(pkgs, "./"+b)
 	}
 	fprs, _ := filepath.Glob(filepath.Join(repoDir, "fingerprints", "fpr_*", "main.go"))
 	if len(fprs) == 0 {
-		return fmt.Errorf("%w: fingerprints/fpr_*/main.go", ErrMissingBinary)
+		return fmt.Errorf("no fingerprints/fpr_*/main.go under %s", repoDir)
 	}
 	for _, f := range fprs {
 		pkgs = append(pkgs, "./fingerprints/"+filepath.Base(filepath.Dir(f)))

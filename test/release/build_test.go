@@ -51,9 +51,8 @@ func TestBuildImagePushesMultiArchManifestLists(t *testing.T) {
 	}
 	repo := repoRoot(t)
 	fprs := fingerprintExecutables(t, repo)
-	if len(fprs) == 0 || !fileExists(filepath.Join(repo, "cmd", "extractor_server", "main.go")) ||
-		!fileExists(filepath.Join(repo, "cmd", "coordinator", "main.go")) || !fileExists(filepath.Join(repo, "cmd", "exporter", "main.go")) {
-		t.Skip("image build test skipped: cmd/{coordinator,extractor_server,exporter} or fingerprints/fpr_* missing in this checkout")
+	if len(fprs) == 0 {
+		t.Fatal("no fingerprints/fpr_* in this checkout")
 	}
 	ensureAptTools(t, map[string]string{"buildah": "buildah", "docker-registry": "docker-registry", "skopeo": "skopeo"})
 
@@ -525,11 +524,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 func tail(b []byte, n int) string {

@@ -11,8 +11,6 @@ import (
 // Each spec stands alone (not Ordered), so that one mismatch does not hide
 // the others.
 var _ = Describe("GET and POST /gather_runtime_info", Label("extraction"), func() {
-	BeforeEach(needBinaries)
-
 	clear, hashedQuery := false, true
 
 	It("answers GET ?hash=false with exactly what every sample is built on", func(ctx SpecContext) {

@@ -26,7 +26,6 @@ var _ = Describe("A hanging fingerprint", Label("extraction", "hang"), Ordered, 
 	)
 
 	BeforeAll(func(ctx SpecContext) {
-		needBinaries()
 		var err error
 		pod, err = state.env.Node.RunPod(ctx, localnode.PodSpec{Name: "hang-version", Namespace: "hostile",
 			Containers: []localnode.ContainerSpec{state.env.Images.Sample("hang-version").Container("hang")}})

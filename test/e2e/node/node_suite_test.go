@@ -10,7 +10,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -40,14 +39,11 @@ func TestNodeE2E(t *testing.T) {
 
 // state is what BeforeSuite sets up for every spec; specs never change it.
 var state struct {
-	log  *slog.Logger
-	env  *workloads.Env
-	pods map[string]*localnode.Pod
-	// binDir holds the product's binaries; missing says why they could not
-	// be built (a package not in this checkout yet): specs that need them skip.
-	binDir  string
-	missing string
-	ds      *localnode.DaemonSet
+	log    *slog.Logger
+	env    *workloads.Env
+	pods   map[string]*localnode.Pod
+	binDir string // the product's binaries
+	ds     *localnode.DaemonSet
 	// want is the expected clear-text answer for every running pod.
 	want document
 }
@@ -62,14 +58,9 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 
 	state.binDir = filepath.Join(state.env.WorkDir, "bin")
-	err = localnode.BuildBinaries(ctx, state.env.RepoDir, state.binDir)
-	if errors.Is(err, localnode.ErrMissingBinary) {
-		state.missing = err.Error()
-	} else {
-		Expect(err).NotTo(HaveOccurred())
-		state.ds, err = startDaemonSet(ctx, "daemonset", filepath.Join(state.env.RepoDir, "config.toml"))
-		Expect(err).NotTo(HaveOccurred())
-	}
+	Expect(localnode.BuildBinaries(ctx, state.env.RepoDir, state.binDir)).To(Succeed())
+	state.ds, err = startDaemonSet(ctx, "daemonset", filepath.Join(state.env.RepoDir, "config.toml"))
+	Expect(err).NotTo(HaveOccurred())
 	state.want, err = expectedDocument(ctx, state.env, workloads.All(state.env.Images), state.pods)
 	Expect(err).NotTo(HaveOccurred())
 	fmt.Fprintf(GinkgoWriter, "node e2e set up in %s\n", time.Since(start).Round(time.Second))
@@ -121,12 +112,4 @@ func startDaemonSet(ctx context.Context, name, config string) (*localnode.Daemon
 		LogDir:   dir,
 		Log:      state.log,
 	})
-}
-
-// needBinaries skips a spec that needs the product's binaries when this
-// checkout cannot build them yet, naming what is missing.
-func needBinaries() {
-	if state.missing != "" {
-		Skip("the product cannot be built yet: " + state.missing)
-	}
 }
