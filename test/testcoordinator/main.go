@@ -127,7 +127,9 @@ func run() error {
 		if err := os.Rename(pidFile+".tmp", pidFile); err != nil {
 			return err
 		}
-		select {}
+		// Wait for the child rather than select{}: with no goroutine left
+		// to wake it, the Go runtime would end an empty select as a deadlock.
+		return child.Wait()
 	default:
 		return fmt.Errorf("unknown TESTCOORDINATOR_MODE %q", mode)
 	}
