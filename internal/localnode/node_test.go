@@ -56,6 +56,15 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 	if got := len(pod.Containers); got != 2 || !pod.Containers[0].Sidecar || pod.Containers[1].Sidecar {
 		t.Fatalf("containers = %+v, want sidecar then main", pod.Containers)
 	}
+	// A container added to the running pod gets the same metadata (checked
+	// with the others below) and is listed after the pod's own.
+	extra, err := node.RunContainer(ctx, pod, gs.Container("extra"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pod.Containers) != 3 || pod.Containers[2] != extra || extra.Name != "extra" || extra.Sidecar {
+		t.Fatalf("containers after RunContainer = %+v, want sidecar, main, extra", pod.Containers)
+	}
 	list, err := node.Runtime().ListContainers(ctx, &rt.ListContainersRequest{Filter: &rt.ContainerFilter{PodSandboxId: pod.SandboxID}})
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +93,23 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 		if _, err := os.Stat(fmt.Sprintf("/proc/%d/root/etc/os-release", c.PID)); err == nil {
 			t.Errorf("container %s: the scratch image has an os-release", c.Name)
 		}
+	}
+	// A stopped container stays in the pod, exited; the others keep running.
+	if err := node.StopContainer(ctx, extra.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range pod.Containers {
+		running, err := node.ContainerRunning(ctx, c.ID)
+		if err != nil || running != (c.ID != extra.ID) {
+			t.Errorf("container %s: running = %v (%v) after stopping %s", c.Name, running, err, extra.Name)
+		}
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", extra.PID)); err == nil {
+		t.Errorf("container %s: pid %d still runs after StopContainer", extra.Name, extra.PID)
+	}
+	list, err = node.Runtime().ListContainers(ctx, &rt.ListContainersRequest{Filter: &rt.ContainerFilter{Id: extra.ID}})
+	if err != nil || len(list.Containers) != 1 || list.Containers[0].State != rt.ContainerState_CONTAINER_EXITED {
+		t.Errorf("stopped container %s listed as %v (%v), want one, exited", extra.Name, list.GetContainers(), err)
 	}
 	dir, runDir := node.Dir(), filepath.Dir(node.Socket())
 	if err := node.Stop(); err != nil {

@@ -49,6 +49,9 @@ type Pod struct {
 	SandboxID            string
 	// Containers in start order: init containers first.
 	Containers []Container
+	// sandbox is the config the pod was created with: the runtime wants it
+	// again with every container created in the pod (RunContainer).
+	sandbox *rt.PodSandboxConfig
 }
 
 // Container is a running container of a pod.
@@ -118,7 +121,7 @@ func (n *Node) RunPod(ctx context.Context, spec PodSpec) (*Pod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run pod sandbox %s/%s: %w", spec.Namespace, spec.Name, err)
 	}
-	pod.SandboxID = resp.PodSandboxId
+	pod.SandboxID, pod.sandbox = resp.PodSandboxId, cfg
 	all := append(append([]ContainerSpec{}, spec.InitContainers...), spec.Containers...)
 	for i, c := range all {
 		sidecar := i < len(spec.InitContainers)
@@ -130,6 +133,32 @@ func (n *Node) RunPod(ctx context.Context, spec PodSpec) (*Pod, error) {
 		pod.Containers = append(pod.Containers, ctr)
 	}
 	return pod, nil
+}
+
+// RunContainer starts one more container in a pod made by RunPod, after
+// the pod's own containers, and adds it to pod.Containers. Tests use it to
+// grow a pod step by step, e.g. until two container ids share a prefix.
+func (n *Node) RunContainer(ctx context.Context, pod *Pod, spec ContainerSpec) (Container, error) {
+	if pod == nil || pod.sandbox == nil {
+		return Container{}, errors.New("run container: the pod was not started by RunPod")
+	}
+	ns := pod.sandbox.GetLinux().GetSecurityContext().GetNamespaceOptions()
+	ctr, err := n.startContainer(ctx, pod, pod.sandbox, ns, spec, false)
+	if err != nil {
+		return Container{}, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	pod.Containers = append(pod.Containers, ctr)
+	return ctr, nil
+}
+
+// StopContainer stops one container and leaves it in the pod, exited, as a
+// container that finished: the runtime still lists it, no longer running.
+// It is killed at once, as RemovePod does.
+func (n *Node) StopContainer(ctx context.Context, id string) error {
+	if _, err := n.runtime.StopContainer(ctx, &rt.StopContainerRequest{ContainerId: id, Timeout: 0}); err != nil {
+		return fmt.Errorf("stop container %s: %w", id, err)
+	}
+	return nil
 }
 
 func (n *Node) startContainer(ctx context.Context, pod *Pod, sandbox *rt.PodSandboxConfig, ns *rt.NamespaceOption, c ContainerSpec, sidecar bool) (Container, error) {
