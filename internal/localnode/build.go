@@ -16,6 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
+	"github.com/openshift/insights-runtime-extractor/internal/samples"
 )
 
 // Builder builds sample images from recipes, offline.
@@ -274,7 +277,7 @@ func (b *Builder) image(ctx context.Context, s *Sample, base v1.Layer) (v1.Image
 // buildJava compiles the recipe's *.java with the host JDK for release 17
 // (the samples' JRE) and packs them into an executable jar.
 func (b *Builder) buildJava(ctx context.Context, s *Sample) (string, error) {
-	if err := EnsurePackages(ctx, b.Log, "openjdk-17-jdk-headless"); err != nil && !fileExists("/usr/bin/javac") {
+	if err := debpkg.Ensure(ctx, b.Log, samples.JDKPackages()...); err != nil && !fileExists("/usr/bin/javac") {
 		return "", err
 	}
 	srcs, err := filepath.Glob(filepath.Join(s.Dir, "*.java"))

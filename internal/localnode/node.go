@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
 )
 
 // ImagePrefix names every image the harness builds: "<prefix><sample>:e2e".
@@ -64,7 +66,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := EnsurePackages(ctx, log, "containerd", "runc"); err != nil {
+	if err := debpkg.Ensure(ctx, log, "containerd", "runc"); err != nil {
 		return nil, err
 	}
 	var b [4]byte

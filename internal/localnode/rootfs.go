@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
 )
 
 // DefaultCacheDir holds what is slow to build (the Debian root file system),
@@ -98,7 +100,7 @@ func EnsureRootfs(ctx context.Context, log *slog.Logger, cacheDir string, r Debi
 		log.Info("using cached Debian rootfs", "dir", final)
 		return res, nil
 	}
-	if err := EnsurePackages(ctx, log, "debootstrap"); err != nil {
+	if err := debpkg.Ensure(ctx, log, "debootstrap"); err != nil {
 		return nil, err
 	}
 	tmp := final + ".tmp"

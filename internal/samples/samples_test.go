@@ -13,11 +13,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 )
 
 func needJDK(t *testing.T) string {
 	t.Helper()
-	NeedPackages(t, JDKPackages())
+	debpkgtest.Need(t, JDKPackages()...)
 	jdk, err := FindJDK()
 	if errors.Is(err, ErrNoJDK) {
 		t.Skip(err)
@@ -130,7 +132,7 @@ func TestManifestWrapsLongLinesAt72Bytes(t *testing.T) {
 }
 
 func TestGraalVMNativeHasAnSVMHeapAndRuns(t *testing.T) {
-	NeedPackages(t, NativePackages())
+	debpkgtest.Need(t, NativePackages()...)
 	for _, version := range []string{"3.15.1", ""} {
 		s, err := GraalVMNative(t.TempDir(), version)
 		if errors.Is(err, ErrNoCompiler) {

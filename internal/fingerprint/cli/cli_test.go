@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/cli"
 	"github.com/openshift/insights-runtime-extractor/internal/samples"
@@ -119,7 +120,7 @@ func TestFingerprintExecutables(t *testing.T) {
 	})
 
 	t.Run("fpr_java with the request Plan builds, against a Quarkus tree", func(t *testing.T) {
-		samples.NeedPackages(t, samples.JDKPackages())
+		debpkgtest.Need(t, samples.JDKPackages()...)
 		s, err := samples.QuarkusFastJar(t.TempDir(), "3.15.3.redhat-00002")
 		if errors.Is(err, samples.ErrNoJDK) {
 			t.Skip(err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/keyvalue"
 	"github.com/openshift/insights-runtime-extractor/internal/samples"
@@ -18,8 +19,8 @@ import (
 // the coordinator read from the host's /proc (Process.Exe), never argv[0].
 // Here the pid is unknown (0) and argv[0] lies, so only Exe can be right.
 func TestRecordedExecutableWhenExeLinkIsRefused(t *testing.T) {
-	samples.NeedPackages(t, map[string]string{"nodejs": "/usr/bin/node"})
-	samples.NeedPackages(t, samples.JDKPackages())
+	debpkgtest.Need(t, "nodejs")
+	debpkgtest.Need(t, samples.JDKPackages()...)
 	gv, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "env", "GOVERSION").Output()
 	if err != nil {
 		t.Fatal(err)

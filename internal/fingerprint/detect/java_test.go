@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/samples"
 )
@@ -24,7 +25,7 @@ type jdk struct {
 // JAVA_VERSION and IMPLEMENTOR read from its release file by the shell.
 func machineJDKs(t *testing.T) []jdk {
 	t.Helper()
-	samples.NeedPackages(t, samples.JDKPackages())
+	debpkgtest.Need(t, samples.JDKPackages()...)
 	javas, _ := filepath.Glob("/usr/lib/jvm/*/bin/java")
 	seen := map[string]bool{}
 	var out []jdk
@@ -51,7 +52,7 @@ func machineJDKs(t *testing.T) []jdk {
 // mainClassDir compiles Main (it sleeps) into a fresh directory.
 func mainClassDir(t *testing.T) string {
 	t.Helper()
-	samples.NeedPackages(t, samples.JDKPackages())
+	debpkgtest.Need(t, samples.JDKPackages()...)
 	classes, err := samples.SleeperClasses("Main")
 	if errors.Is(err, samples.ErrNoJDK) {
 		t.Skip(err)

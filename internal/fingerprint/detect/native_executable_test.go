@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/samples"
 )
@@ -48,7 +49,7 @@ func TestGoBinaryLive(t *testing.T) {
 }
 
 func TestGraalVMNativeImagesLive(t *testing.T) {
-	samples.NeedPackages(t, samples.NativePackages())
+	debpkgtest.Need(t, samples.NativePackages()...)
 	for _, version := range []string{"3.15.1", ""} {
 		t.Run("quarkus "+version, func(t *testing.T) {
 			s, err := samples.GraalVMNative(t.TempDir(), version)
@@ -66,7 +67,7 @@ func TestGraalVMNativeImagesLive(t *testing.T) {
 }
 
 func TestNativeExecutableFromArgv0InATree(t *testing.T) {
-	samples.NeedPackages(t, samples.NativePackages())
+	debpkgtest.Need(t, samples.NativePackages()...)
 	s, err := samples.GraalVMNative(t.TempDir(), "3.20.1")
 	if errors.Is(err, samples.ErrNoCompiler) {
 		t.Skip(err)

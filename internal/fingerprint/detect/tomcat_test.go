@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
 )
 
 const tomcatHome = "/usr/share/tomcat10"
@@ -17,7 +17,7 @@ const tomcatHome = "/usr/share/tomcat10"
 // needTomcat installs Debian's tomcat10 when missing (as root), else skips.
 func needTomcat(t *testing.T) {
 	t.Helper()
-	samples.NeedPackages(t, map[string]string{"tomcat10": tomcatHome + "/bin/bootstrap.jar"})
+	debpkgtest.Need(t, "tomcat10")
 }
 
 // tomcatPackageVersion is the upstream version of the installed package

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
 )
 
 // versionOf asks the tool itself, at test time, what it is.
@@ -31,7 +31,7 @@ func versionOf(t *testing.T, exe string) string {
 }
 
 func TestVersionExecutablesOnLiveRuntimes(t *testing.T) {
-	samples.NeedPackages(t, map[string]string{"nodejs": "/usr/bin/node", "python3": "/usr/bin/python3"})
+	debpkgtest.Need(t, "nodejs", "python3")
 	for _, tc := range []struct {
 		name, exe, comm, kind string
 		args                  []string

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/samples"
 )
 
@@ -78,7 +79,7 @@ func TestGoVersionOfBinariesBuiltNow(t *testing.T) {
 }
 
 func TestGraalVMStandIns(t *testing.T) {
-	samples.NeedPackages(t, samples.NativePackages())
+	debpkgtest.Need(t, samples.NativePackages()...)
 	objcopy, err := exec.LookPath("objcopy")
 	if err != nil {
 		t.Skip("objcopy missing (package binutils)")

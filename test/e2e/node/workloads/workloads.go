@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
 	"github.com/openshift/insights-runtime-extractor/internal/localnode"
 )
 
@@ -119,7 +120,7 @@ func Setup(ctx context.Context, log *slog.Logger, samples ...string) (*Env, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := localnode.EnsurePackages(ctx, log, Packages...); err != nil {
+	if err := debpkg.Ensure(ctx, log, Packages...); err != nil {
 		return nil, err
 	}
 	work, err := os.MkdirTemp("", "ire-e2e-")
