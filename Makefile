@@ -34,6 +34,10 @@ lint:
 build-image:
 	scripts/build-image.sh
 
+## runtime-samples: build and push the sample images the cluster e2e runs (IMAGE_REGISTRY=quay.io/<user> [TAG=latest] make runtime-samples)
+runtime-samples:
+	scripts/runtime-samples.sh
+
 ## e2e-test: the cluster e2e against the cluster of KUBECONFIG (not part of make test)
 e2e-test:
 	scripts/e2e-test.sh
