@@ -51,7 +51,7 @@ func TestRuntimeSamples(t *testing.T) {
 				}
 			}
 			if python == nil || nodejs == nil {
-				t.Fatal("the sidecar pod needs the python and nodejs samples in runtime-samples/")
+				t.Fatal("the sidecar pod needs the python and nodejs samples (runtime-samples/, and RUNTIME_SAMPLES when set)")
 			}
 			pods = append(pods, samplePod("sidecar", *python, nodejs))
 			if err := runPods(ctx, cfg, pods...); err != nil {

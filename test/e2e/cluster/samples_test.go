@@ -3,7 +3,6 @@
 package cluster
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -21,39 +20,52 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+	"github.com/openshift/insights-runtime-extractor/internal/runtimesamples"
 )
-
-// notOnACluster are the samples that only make sense on the local node of
-// the node e2e (the sandbox image, misbehaving and attacking workloads).
-var notOnACluster = map[string]bool{"pause": true, "hang-version": true, "ptrace-target": true}
 
 // sample is one runtime sample as the cluster runs it.
 type sample struct {
-	name   string
+	name string
+	// recipe is set for the samples the node e2e builds too; expect for the
+	// registry-only ones (runtime-samples/<name>/expect.json).
 	recipe *localnode.Recipe
+	expect *runtimesamples.Expect
 	// generated is set for samples whose content (and command line) a
 	// generator of internal/samples makes: the registry image holds that
 	// content but no command.
 	generated *localnode.Generated
 }
 
-// loadSamples reads runtime-samples/*: every folder with a recipe and a
-// Containerfile, generators run to know the command line and the framework
-// version each generated sample holds.
+// loadSamples reads runtime-samples/*: every folder with a Containerfile but
+// the node-only ones (only those of $RUNTIME_SAMPLES when set, as for make
+// runtime-samples); for a recipe, its generator runs to know the command
+// line and the framework version the generated sample holds; for a
+// registry-only sample, its expect.json.
 func loadSamples(ctx context.Context) ([]sample, error) {
+	all, err := runtimesamples.List(repoRoot())
+	if err != nil {
+		return nil, err
+	}
 	recipes, err := localnode.LoadRecipes(repoRoot())
+	if err != nil {
+		return nil, err
+	}
+	selected, err := selectedSamples(all)
 	if err != nil {
 		return nil, err
 	}
 	gens := localnode.DefaultGenerators()
 	var out []sample
-	for name, r := range recipes {
-		if notOnACluster[name] {
+	for _, rs := range all {
+		if rs.NodeOnly || (selected != nil && !selected[rs.Name]) {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(r.Dir, "Containerfile")); err != nil {
+		name := rs.Name
+		if rs.Expect != nil {
+			out = append(out, sample{name: name, expect: rs.Expect})
 			continue
 		}
+		r := recipes[name]
 		s := sample{name: name, recipe: r}
 		if r.Generate != nil {
 			gen, ok := gens[r.Generate.Generator]
@@ -75,6 +87,27 @@ func loadSamples(ctx context.Context) ([]sample, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil
+}
+
+// selectedSamples is the set of $RUNTIME_SAMPLES (nil: every sample), e.g.
+// without jws and eap7 when no Red Hat login was at hand to build them.
+func selectedSamples(all []runtimesamples.Sample) (map[string]bool, error) {
+	names := strings.Fields(os.Getenv("RUNTIME_SAMPLES"))
+	if len(names) == 0 {
+		return nil, nil
+	}
+	known := map[string]bool{}
+	for _, s := range all {
+		known[s.Name] = !s.NodeOnly
+	}
+	set := map[string]bool{}
+	for _, n := range names {
+		if !known[n] {
+			return nil, fmt.Errorf("RUNTIME_SAMPLES: %q is not a runtime sample a cluster runs", n)
+		}
+		set[n] = true
+	}
+	return set, nil
 }
 
 // sampleImage is where the samples' images are pushed (see README.adoc):
@@ -154,19 +187,26 @@ type entry map[string]any
 // Tomcat's version.sh, and the framework versions the generators wrote.
 func expectedEntry(ctx context.Context, cfg *envconf.Config, s sample, pod, container string) (entry, error) {
 	e := entry{}
-	exec := func(cmd ...string) (string, error) {
+	execRaw := func(cmd ...string) ([]byte, []byte, error) {
 		var stdout, stderr bytes.Buffer
 		if err := cfg.Client().Resources().ExecInPod(ctx, namespace, pod, container, cmd, &stdout, &stderr); err != nil {
-			return "", fmt.Errorf("exec %q in %s/%s: %w: %s", cmd, pod, container, err, stderr.String())
+			return nil, nil, fmt.Errorf("exec %q in %s/%s: %w: %s", cmd, pod, container, err, stderr.String())
 		}
-		return strings.TrimSpace(stdout.String() + stderr.String()), nil
+		return stdout.Bytes(), stderr.Bytes(), nil
+	}
+	exec := func(cmd ...string) (string, error) {
+		stdout, stderr, err := execRaw(cmd...)
+		return strings.TrimSpace(string(stdout) + string(stderr)), err
+	}
+	if s.expect != nil {
+		return fromExpectation(s.expect, execRaw)
 	}
 	if s.recipe.Base == "debian12" {
 		out, err := exec("cat", "/etc/os-release")
 		if err != nil {
 			return nil, err
 		}
-		kv := keyValues(out)
+		kv := runtimesamples.KeyValues(out)
 		e.set("os", kv["ID"])
 		e.set("osVersion", kv["VERSION_ID"])
 	}
@@ -175,7 +215,7 @@ func expectedEntry(ctx context.Context, cfg *envconf.Config, s sample, pod, cont
 		if err != nil {
 			return err
 		}
-		kv := keyValues(out)
+		kv := runtimesamples.KeyValues(out)
 		e.set("kind", "Java")
 		e.set("kindVersion", kv["JAVA_VERSION"])
 		e.set("kindImplementer", kv["IMPLEMENTOR"])
@@ -240,6 +280,33 @@ func (e entry) setRuntime(name, version string) {
 	e["runtimes"] = []any{item}
 }
 
+// fromExpectation is the entry of a registry-only sample: its expect.json,
+// every "from-image" value read from the running container.
+func fromExpectation(x *runtimesamples.Expect, exec runtimesamples.Exec) (entry, error) {
+	r, err := x.Resolve(exec)
+	if err != nil {
+		return nil, err
+	}
+	e := entry{}
+	e.set("os", r.OS)
+	e.set("osVersion", r.OSVersion)
+	e.set("kind", r.Kind)
+	e.set("kindVersion", r.KindVersion)
+	e.set("kindImplementer", r.KindImplementer)
+	var items []any
+	for _, rt := range r.Runtimes {
+		item := map[string]any{"name": rt.Name}
+		if rt.Version != "" {
+			item["version"] = rt.Version
+		}
+		items = append(items, item)
+	}
+	if items != nil {
+		e["runtimes"] = items
+	}
+	return e, nil
+}
+
 // goVersionPattern is the Go version a sample built FROM golang:X.Y reports.
 func goVersionPattern(s sample) *regexp.Regexp {
 	b, _ := os.ReadFile(filepath.Join(s.recipe.Dir, "Containerfile"))
@@ -248,17 +315,4 @@ func goVersionPattern(s sample) *regexp.Regexp {
 		return regexp.MustCompile(`^go1\.\d+(\.\d+)?$`)
 	}
 	return regexp.MustCompile(`^go` + regexp.QuoteMeta(string(m[1])) + `(\.\d+)?$`)
-}
-
-// keyValues parses os-release and JDK release files: KEY=value, quotes stripped.
-func keyValues(s string) map[string]string {
-	kv := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
-		if ok {
-			kv[k] = strings.Trim(strings.TrimSpace(v), `"'`)
-		}
-	}
-	return kv
 }
