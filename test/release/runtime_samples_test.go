@@ -144,10 +144,10 @@ func runSamplesScript(t *testing.T, viaMake bool, env ...string) (stdout, stderr
 	repo := repoRoot(t)
 	cmd := exec.Command("bash", filepath.Join(repo, "scripts", "runtime-samples.sh"))
 	if viaMake {
-		cmd = exec.Command("make", "-s", "-C", repo, "runtime-samples")
+		cmd = exec.Command("make", "-s", "--no-print-directory", "-C", repo, "runtime-samples")
 	}
 	cmd.Env = append(withoutEnv(os.Environ(), "IMAGE_REGISTRY", "INSIGHTS_RUNTIME_SAMPLES_REGISTRY", "TAG", "RUNTIME_SAMPLES",
-		"BUILD_TOOL", "BUILD_FLAGS", "PUSH", "TLS_VERIFY", "WORK_DIR", "DRY_RUN", "GO", "MAKEFLAGS"), env...)
+		"BUILD_TOOL", "BUILD_FLAGS", "PUSH", "TLS_VERIFY", "WORK_DIR", "DRY_RUN", "GO", "MAKEFLAGS", "MAKELEVEL"), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()
