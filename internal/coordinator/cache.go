@@ -21,12 +21,31 @@ const maxCacheSize = 16 << 20
 // repeat request whose containers did not change runs no fingerprint at all.
 // An entry is keyed by container id, workload pid and the pid's start time: a
 // restarted container or a new process under the same pid misses.
+// It also remembers each container's init pid and that pid's start time, so
+// that the runtime need not be asked for it again (see Scan.confirmInits).
 // Only the coordinator (root) reads and writes it, outside any result directory.
 type Cache struct {
-	path string
-	mu   sync.Mutex
-	old  map[string]result.Container
-	now  map[string]result.Container
+	path     string
+	mu       sync.Mutex
+	old      map[string]result.Container
+	now      map[string]result.Container
+	oldInits map[string]Init
+	nowInits map[string]Init
+}
+
+// Init is a container's init process: a pid and its start time (clock ticks
+// after boot, as process.Process.StartTime) name one process for the life of
+// the boot, where a pid alone may be reused.
+type Init struct {
+	PID       int    `json:"pid"`
+	StartTime uint64 `json:"start_time"`
+}
+
+// cacheFile is the cache's JSON form. A file in an older form decodes to
+// empty maps: the next scan is simply cold.
+type cacheFile struct {
+	Entries map[string]result.Container `json:"entries"`
+	Inits   map[string]Init             `json:"inits"` // by container key
 }
 
 // LoadCache reads the cache in dir, creating dir (mode 0700) when missing.
@@ -34,7 +53,11 @@ type Cache struct {
 // error to log: a cache never fails a scan. dir lives on the volume shared with
 // the exporter, so only a file of our own that nobody else may write is trusted.
 func LoadCache(dir string) (*Cache, error) {
-	c := &Cache{path: filepath.Join(dir, "cache.json"), old: map[string]result.Container{}, now: map[string]result.Container{}}
+	c := &Cache{
+		path: filepath.Join(dir, "cache.json"),
+		old:  map[string]result.Container{}, now: map[string]result.Container{},
+		oldInits: map[string]Init{}, nowInits: map[string]Init{},
+	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
 		return c, fmt.Errorf("create scan cache dir: %w", err)
 	}
@@ -58,9 +81,15 @@ func LoadCache(dir string) (*Cache, error) {
 	if len(data) > maxCacheSize {
 		return c, fmt.Errorf("scan cache %s larger than %d bytes: ignored", c.path, maxCacheSize)
 	}
-	if err := json.Unmarshal(data, &c.old); err != nil {
-		c.old = map[string]result.Container{}
+	var file cacheFile
+	if err := json.Unmarshal(data, &file); err != nil {
 		return c, fmt.Errorf("scan cache %s unreadable, ignored: %w", c.path, err)
+	}
+	if file.Entries != nil {
+		c.old = file.Entries
+	}
+	if file.Inits != nil {
+		c.oldInits = file.Inits
 	}
 	return c, nil
 }
@@ -106,8 +135,25 @@ func (c *Cache) Put(key string, entry result.Container) {
 	c.now[key] = entry
 }
 
+// Init returns the init process remembered for the container key.
+func (c *Cache) Init(key string) (Init, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, ok := c.oldInits[key]
+	return i, ok
+}
+
+// PutInit remembers the init process of the container key, as this scan confirmed it.
+func (c *Cache) PutInit(key string, i Init) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nowInits[key] = i
+}
+
 // Save writes the entries of the containers still running (keyed as
-// cacheKey does), so the file never outgrows the node's container count.
+// cacheKey does), so the file never outgrows the node's container count,
+// and the init processes this scan confirmed: a remembered one it did not
+// confirm may be stale.
 func (c *Cache) Save(running []cri.Container) error {
 	alive := make(map[string]bool, len(running))
 	for _, r := range running {
@@ -122,8 +168,14 @@ func (c *Cache) Save(running []cri.Container) error {
 			}
 		}
 	}
+	inits := make(map[string]Init, len(c.nowInits))
+	for k, i := range c.nowInits {
+		if alive[k] {
+			inits[k] = i
+		}
+	}
 	c.mu.Unlock()
-	data, err := json.Marshal(keep)
+	data, err := json.Marshal(cacheFile{Entries: keep, Inits: inits})
 	if err != nil {
 		return fmt.Errorf("encode scan cache: %w", err)
 	}

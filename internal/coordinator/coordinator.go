@@ -22,7 +22,11 @@ import (
 
 // ContainerLister is the part of the CRI client a scan needs.
 type ContainerLister interface {
-	RunningContainers(ctx context.Context) ([]cri.Container, error)
+	// RunningContainers lists the containers; it takes the pid from known
+	// instead of asking the runtime, for the containers known gives.
+	RunningContainers(ctx context.Context, known cri.KnownPIDs) ([]cri.Container, error)
+	// ContainerPID asks the runtime for one container's init pid.
+	ContainerPID(ctx context.Context, id string) (int, error)
 }
 
 // Runner runs one fingerprint executable inside a target container.
@@ -30,9 +34,11 @@ type Runner interface {
 	Run(ctx context.Context, t sandbox.Target, exePath string, args []string, stdin []byte, l sandbox.Limits) ([]byte, error)
 }
 
-// Workloads picks the process to fingerprint under a container's init pid.
+// Workloads is one snapshot of the process table: it picks the process to
+// fingerprint under a container's init pid, and tells a live process's start time.
 type Workloads interface {
 	Workload(pid int, recognizes func(name string) bool) (process.Process, error)
+	StartTime(pid int) (uint64, bool)
 }
 
 // Store receives one entry per scanned container.
@@ -68,9 +74,23 @@ var ErrNothingScanned = errors.New("nothing could be scanned")
 
 // Run scans the running containers whose ids match ids (all of them when ids is empty).
 func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
-	all, err := s.Containers.RunningContainers(ctx)
+	var known cri.KnownPIDs
+	if s.Cache != nil {
+		known = func(key string) (int, bool) {
+			i, ok := s.Cache.Init(key)
+			return i.PID, ok
+		}
+	}
+	all, err := s.Containers.RunningContainers(ctx, known)
 	if err != nil {
 		return Summary{}, fmt.Errorf("%w: list running containers: %w", ErrNothingScanned, err)
+	}
+	procs, err := s.Processes()
+	if err != nil {
+		return Summary{Listed: len(all)}, fmt.Errorf("%w: read the process table: %w", ErrNothingScanned, err)
+	}
+	if s.Cache != nil {
+		all = s.confirmInits(ctx, procs, all)
 	}
 	selected, unknown := all, []string(nil)
 	if len(ids) > 0 {
@@ -80,10 +100,6 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 		s.Log.Info("requested container is not running here, skipped", "id", id)
 	}
 	sum := Summary{Listed: len(all), Selected: len(selected), Unknown: unknown}
-	procs, err := s.Processes()
-	if err != nil {
-		return sum, fmt.Errorf("%w: read the process table: %w", ErrNothingScanned, err)
-	}
 	if s.Cache != nil {
 		defer func() {
 			if err := s.Cache.Save(all); err != nil {
@@ -120,6 +136,40 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 	close(jobs)
 	wg.Wait()
 	return sum, ctx.Err()
+}
+
+// confirmInits checks the init pids the cache gave in place of a status call
+// and remembers the init of every container for the next scan. A remembered
+// pid is trusted only when this snapshot, taken after the listing, holds it
+// with the remembered start time: a CRI container keeps one init process for
+// its whole life, and pid plus start time name one process for the life of
+// the boot. Otherwise the runtime is asked for that container alone; one that
+// no longer runs is left out, as the CRI client leaves out a container whose
+// status it cannot read.
+func (s *Scan) confirmInits(ctx context.Context, procs Workloads, all []cri.Container) []cri.Container {
+	out := make([]cri.Container, 0, len(all))
+	for _, c := range all {
+		if i, ok := s.Cache.Init(c.Key()); ok && i.PID == c.PID {
+			if start, ok := procs.StartTime(c.PID); !ok || start != i.StartTime {
+				pid, err := s.Containers.ContainerPID(ctx, c.ID)
+				switch {
+				case errors.Is(err, cri.ErrContainerGone):
+					s.Log.Info("container skipped: it stopped during the scan", "container", c.Key(), "error", err)
+					continue
+				case err != nil:
+					s.Log.Warn("container skipped", "container", c.Key(), "error", err)
+					continue
+				}
+				s.Log.Debug("remembered init pid is stale; the runtime's pid is used", "container", c.Key(), "remembered", i.PID, "pid", pid)
+				c.PID = pid
+			}
+		}
+		if start, ok := procs.StartTime(c.PID); ok {
+			s.Cache.PutInit(c.Key(), Init{PID: c.PID, StartTime: start})
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // scanOne fingerprints one container and stores its entry. A fingerprint that

@@ -26,15 +26,67 @@ process-names = ["node"]
 runtime-kind-name = "Node.js"
 `
 
+// lister stands for the CRI client: cs are the running containers with their
+// true init pid. As the client does, it takes a pid known gives instead, and
+// counts every pid it must look up as one status call.
 type lister struct {
-	cs  []cri.Container
-	err error
+	cs   []cri.Container
+	err  error
+	gone map[string]bool // listed, but stopped before their status is read
+
+	mu    sync.Mutex
+	asked []string // container id of every status call
 }
 
-func (l lister) RunningContainers(context.Context) ([]cri.Container, error) { return l.cs, l.err }
+func (l *lister) RunningContainers(_ context.Context, known cri.KnownPIDs) ([]cri.Container, error) {
+	if l.err != nil {
+		return nil, l.err
+	}
+	out := make([]cri.Container, 0, len(l.cs))
+	for _, c := range l.cs {
+		if known != nil {
+			if pid, ok := known(c.Key()); ok && pid > 0 {
+				c.PID = pid
+				out = append(out, c)
+				continue
+			}
+		}
+		if pid, err := l.ContainerPID(context.Background(), c.ID); err == nil {
+			c.PID = pid
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (l *lister) ContainerPID(_ context.Context, id string) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.asked = append(l.asked, id)
+	for _, c := range l.cs {
+		if c.ID == id && !l.gone[id] {
+			return c.PID, nil
+		}
+	}
+	return 0, fmt.Errorf("ContainerStatus %s: %w", id, cri.ErrContainerGone)
+}
 
 // workloads maps a container's init pid to its workload (or an error).
 type workloads map[int]process.Process
+
+// StartTime knows no start time: no remembered init pid is ever confirmed.
+func (w workloads) StartTime(int) (uint64, bool) { return 0, false }
+
+// table is a process snapshot that also knows the start time of each live init pid.
+type table struct {
+	workloads
+	starts map[int]uint64
+}
+
+func (t table) StartTime(pid int) (uint64, bool) {
+	s, ok := t.starts[pid]
+	return s, ok
+}
 
 func (w workloads) Workload(pid int, _ func(string) bool) (process.Process, error) {
 	p, ok := w[pid]
@@ -96,7 +148,7 @@ func TestScanRun(t *testing.T) {
 	goapp := process.Process{PID: 220, NSPID: 1, Name: "server"}
 	tests := []struct {
 		name    string
-		list    lister
+		list    *lister
 		procs   workloads
 		out     map[string]string
 		errs    map[string]error
@@ -107,7 +159,7 @@ func TestScanRun(t *testing.T) {
 	}{
 		{
 			name:  "every container is scanned with the fingerprints its process calls for",
-			list:  lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
+			list:  &lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
 			procs: workloads{100: node, 200: goapp},
 			out: map[string]string{
 				"fpr_os@110":                 "os-release-id=debian\nos-release-version-id=12\n",
@@ -125,7 +177,7 @@ func TestScanRun(t *testing.T) {
 		},
 		{
 			name:  "a failed fingerprint costs only its own findings",
-			list:  lister{cs: []cri.Container{ctr("a", 100)}},
+			list:  &lister{cs: []cri.Container{ctr("a", 100)}},
 			procs: workloads{100: node},
 			out:   map[string]string{"fpr_os@110": "os-release-id=debian\n"},
 			errs:  map[string]error{"fpr_version_executable@110": sandbox.ErrTimeout},
@@ -135,7 +187,7 @@ func TestScanRun(t *testing.T) {
 		},
 		{
 			name:  "a container whose process vanished is left out, the others stay",
-			list:  lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
+			list:  &lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
 			procs: workloads{200: goapp},
 			out:   map[string]string{"fpr_os@220": "os-release-id=alpine\n"},
 			want: []result.Container{{PID: 220, PodName: "pod-b", PodNamespace: "ns",
@@ -144,14 +196,14 @@ func TestScanRun(t *testing.T) {
 		},
 		{
 			name:    "a target gone during the scan drops that container",
-			list:    lister{cs: []cri.Container{ctr("a", 100)}},
+			list:    &lister{cs: []cri.Container{ctr("a", 100)}},
 			procs:   workloads{100: node},
 			errs:    map[string]error{"fpr_os@110": sandbox.ErrTargetGone},
 			wantSum: Summary{Listed: 1, Selected: 1, Failed: 1},
 		},
 		{
 			name:  "only the requested ids are scanned; unknown ids are reported",
-			list:  lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
+			list:  &lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
 			procs: workloads{100: node, 200: goapp},
 			out:   map[string]string{"fpr_os@220": "os-release-id=alpine\n"},
 			ids:   []string{"containerd://bbbb", "cccc"},
@@ -161,7 +213,7 @@ func TestScanRun(t *testing.T) {
 		},
 		{
 			name:    "a runtime that cannot be listed means nothing was scanned",
-			list:    lister{err: cri.ErrUnavailable},
+			list:    &lister{err: cri.ErrUnavailable},
 			wantErr: ErrNothingScanned,
 		},
 	}
@@ -196,7 +248,7 @@ func TestScanRunsFingerprintsAsTheWorkload(t *testing.T) {
 	}
 	r := &runner{out: map[string]string{}}
 	s := Scan{
-		Config: cfg, Containers: lister{cs: []cri.Container{ctr("a", 100)}},
+		Config: cfg, Containers: &lister{cs: []cri.Container{ctr("a", 100)}},
 		Processes: snapshot(workloads{100: {PID: 110, NSPID: 7, Name: "node", UID: 1000, GID: 1000}}),
 		Sandbox:   r, Store: &store{}, FingerprintsDir: "/fpr", Log: slog.New(slog.DiscardHandler),
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -67,7 +68,7 @@ func TestRunningContainersOneCallEach(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	got, err := c.RunningContainers(context.Background())
+	got, err := c.RunningContainers(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +90,82 @@ func TestRunningContainersOneCallEach(t *testing.T) {
 	}
 }
 
+// A pid the caller already knows spares exactly that container's
+// ContainerStatus call; the two list calls are made once whatever is known.
+func TestRunningContainersSkipsStatusOfKnownPIDs(t *testing.T) {
+	ctrs := []*rt.Container{
+		{Id: "aa", PodSandboxId: "s", State: rt.ContainerState_CONTAINER_RUNNING, Metadata: &rt.ContainerMetadata{Name: "a"}},
+		{Id: "bb", PodSandboxId: "s", State: rt.ContainerState_CONTAINER_RUNNING, Metadata: &rt.ContainerMetadata{Name: "b"}},
+		{Id: "cc", PodSandboxId: "s", State: rt.ContainerState_CONTAINER_RUNNING, Metadata: &rt.ContainerMetadata{Name: "c"}},
+	}
+	ok := map[string]*rt.ContainerStatusResponse{"aa": running(`{"pid": 10}`), "bb": running(`{"pid": 20}`), "cc": running(`{"pid": 30}`)}
+	knows := func(m map[string]int) KnownPIDs {
+		return func(key string) (int, bool) { pid, ok := m[key]; return pid, ok }
+	}
+	for _, tc := range []struct {
+		name       string
+		known      KnownPIDs
+		status     map[string]*rt.ContainerStatusResponse
+		statusErr  map[string]error
+		wantStatus []string       // ids asked, in any order
+		wantPIDs   map[string]int // id -> pid returned
+	}{
+		{
+			name: "nothing known: every container is asked", known: nil, status: ok,
+			wantStatus: []string{"aa", "bb", "cc"}, wantPIDs: map[string]int{"aa": 10, "bb": 20, "cc": 30},
+		},
+		{
+			name: "a known pid is returned as is, unasked", known: knows(map[string]int{"containerd://aa": 110}), status: ok,
+			wantStatus: []string{"bb", "cc"}, wantPIDs: map[string]int{"aa": 110, "bb": 20, "cc": 30},
+		},
+		{
+			name: "everything known: no status call", status: ok,
+			known:      knows(map[string]int{"containerd://aa": 10, "containerd://bb": 20, "containerd://cc": 30}),
+			wantStatus: nil, wantPIDs: map[string]int{"aa": 10, "bb": 20, "cc": 30},
+		},
+		{
+			name: "known is asked by key, not by bare id", known: knows(map[string]int{"aa": 110}), status: ok,
+			wantStatus: []string{"aa", "bb", "cc"}, wantPIDs: map[string]int{"aa": 10, "bb": 20, "cc": 30},
+		},
+		{
+			name: "a known pid that is no pid is asked", known: knows(map[string]int{"containerd://aa": 0}), status: ok,
+			wantStatus: []string{"aa", "bb", "cc"}, wantPIDs: map[string]int{"aa": 10, "bb": 20, "cc": 30},
+		},
+		{
+			name: "the others' status failing does not hide the known one", known: knows(map[string]int{"containerd://aa": 10}),
+			statusErr:  map[string]error{"bb": status.Error(codes.Unavailable, "x"), "cc": status.Error(codes.Unavailable, "y")},
+			wantStatus: []string{"bb", "cc"}, wantPIDs: map[string]int{"aa": 10},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeRuntime{name: "containerd", containers: ctrs, status: tc.status, statusErr: tc.statusErr}
+			c, err := Dial(context.Background(), serve(t, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			got, err := c.RunningContainers(context.Background(), tc.known)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pids := map[string]int{}
+			for _, c := range got {
+				pids[c.ID] = c.PID
+			}
+			if !maps.Equal(pids, tc.wantPIDs) {
+				t.Errorf("pids = %v, want %v", pids, tc.wantPIDs)
+			}
+			slices.Sort(f.statusOf)
+			if !slices.Equal(f.statusOf, tc.wantStatus) {
+				t.Errorf("ContainerStatus asked for %q, want %q", f.statusOf, tc.wantStatus)
+			}
+			if f.calls["ListContainers"] != 1 || f.calls["ListPodSandbox"] != 1 {
+				t.Errorf("calls %v, want one ListContainers and one ListPodSandbox", f.calls)
+			}
+		})
+	}
+}
+
 func TestRunningContainersRuntimeErrors(t *testing.T) {
 	for _, tc := range []struct {
 		code codes.Code
@@ -106,7 +183,7 @@ func TestRunningContainersRuntimeErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			_, err = c.RunningContainers(context.Background())
+			_, err = c.RunningContainers(context.Background(), nil)
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), "ListContainers") || !strings.Contains(err.Error(), "boom") {
 				t.Errorf("error = %v, want %v naming ListContainers and the runtime's message", err, tc.want)
 			}
@@ -154,7 +231,7 @@ func TestRunningContainersStatusFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			got, err := c.RunningContainers(context.Background())
+			got, err := c.RunningContainers(context.Background(), nil)
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("RunningContainers = %v, %v; want error %v", got, err, tc.wantErr)

@@ -105,7 +105,7 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 		t.Fatalf("Runtime() = %q, want containerd", client.Runtime())
 	}
 
-	got, err := client.RunningContainers(ctx)
+	got, err := client.RunningContainers(ctx, nil)
 	if err != nil {
 		t.Fatalf("RunningContainers: %v", err)
 	}
@@ -197,12 +197,20 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 		}
 	})
 
-	t.Run("container gone", func(t *testing.T) {
-		if _, err := client.containerPID(ctx, stopped.ID); !errors.Is(err, ErrContainerGone) {
-			t.Errorf("containerPID(stopped) error = %v, want ErrContainerGone", err)
+	t.Run("ContainerPID of a running container", func(t *testing.T) {
+		for _, c := range got {
+			if pid, err := client.ContainerPID(ctx, c.ID); err != nil || pid != c.PID {
+				t.Errorf("ContainerPID(%s) = %d, %v; want %d", c.Name, pid, err, c.PID)
+			}
 		}
-		if _, err := client.containerPID(ctx, strings.Repeat("0", 64)); !errors.Is(err, ErrContainerGone) {
-			t.Errorf("containerPID(never existed) error = %v, want ErrContainerGone", err)
+	})
+
+	t.Run("container gone", func(t *testing.T) {
+		if _, err := client.ContainerPID(ctx, stopped.ID); !errors.Is(err, ErrContainerGone) {
+			t.Errorf("ContainerPID(stopped) error = %v, want ErrContainerGone", err)
+		}
+		if _, err := client.ContainerPID(ctx, strings.Repeat("0", 64)); !errors.Is(err, ErrContainerGone) {
+			t.Errorf("ContainerPID(never existed) error = %v, want ErrContainerGone", err)
 		}
 	})
 
@@ -210,7 +218,7 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 		if err := node.Stop(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := client.RunningContainers(ctx); !errors.Is(err, ErrUnavailable) {
+		if _, err := client.RunningContainers(ctx, nil); !errors.Is(err, ErrUnavailable) {
 			t.Errorf("RunningContainers after containerd stopped: error = %v, want ErrUnavailable", err)
 		}
 		if _, err := Dial(ctx, node.Socket()); !errors.Is(err, ErrSocketMissing) && !errors.Is(err, ErrUnavailable) {

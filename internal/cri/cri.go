@@ -234,13 +234,22 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// KnownPIDs answers, for a container key ("<runtime>://<id>", as
+// Container.Key), the host pid of its init that the caller already knows.
+type KnownPIDs func(key string) (pid int, ok bool)
+
 // RunningContainers returns every running container of the node, init and
 // sidecar containers included, with its pod and host pid. It makes one
 // ListContainers, one ListPodSandbox and one verbose ContainerStatus per
-// container. A container that stops or disappears meanwhile, or whose status
-// cannot be used, is left out and logged; the scan fails only when the
-// runtime itself fails: a list call, or every status call.
-func (c *Client) RunningContainers(ctx context.Context) ([]Container, error) {
+// container whose pid known does not give (known may be nil): the status
+// call, the bulk of a scan's runtime time, serves only to learn the pid, and
+// a container's init never changes while its id lives. A pid from known is
+// returned as is: the caller must check it still names the container's init,
+// and ask ContainerPID when it does not.
+// A container that stops or disappears meanwhile, or whose status cannot be
+// used, is left out and logged; the scan fails only when the runtime itself
+// fails: a list call, or every status call.
+func (c *Client) RunningContainers(ctx context.Context, known KnownPIDs) ([]Container, error) {
 	// Containers first, then sandboxes: a container's sandbox exists before
 	// the container is created, so every listed container finds its sandbox
 	// unless both were removed in between.
@@ -258,19 +267,20 @@ func (c *Client) RunningContainers(ctx context.Context) ([]Container, error) {
 	if err != nil {
 		return nil, wrapCall(c.endpoint, "ListPodSandbox", err)
 	}
-	pids, err := c.pids(ctx, lc.GetContainers())
+	pids, err := c.pids(ctx, lc.GetContainers(), known)
 	if err != nil {
 		return nil, err
 	}
 	return assemble(c.runtime, lc.GetContainers(), ls.GetItems(), pids, c.opts.log), nil
 }
 
-// pids asks ContainerStatus(verbose) of every running container, a few at a
-// time, and returns the host pid of those that answered with one. It fails
-// when the context ends or when no call succeeded and at least one failed
+// pids asks ContainerStatus(verbose) of every running container whose pid
+// known does not give, a few at a time, and returns the host pid of those
+// that answered with one, and of the known ones. It fails when the context
+// ends or when no pid is known, no call succeeded and at least one failed
 // for a reason other than the container being gone: then the runtime, not
 // a container, is the problem.
-func (c *Client) pids(ctx context.Context, ctrs []*rt.Container) (map[string]int, error) {
+func (c *Client) pids(ctx context.Context, ctrs []*rt.Container, known KnownPIDs) (map[string]int, error) {
 	var (
 		mu       sync.Mutex
 		wg       sync.WaitGroup
@@ -283,6 +293,14 @@ func (c *Client) pids(ctx context.Context, ctrs []*rt.Container) (map[string]int
 			continue // a runtime that ignores the state filter
 		}
 		id := ctr.GetId()
+		if known != nil {
+			if pid, ok := known(c.runtime + "://" + id); ok && pid > 0 {
+				mu.Lock() // status calls of other containers may be writing
+				pids[id] = pid
+				mu.Unlock()
+				continue
+			}
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -294,7 +312,7 @@ func (c *Client) pids(ctx context.Context, ctrs []*rt.Container) (map[string]int
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			pid, err := c.containerPID(ctx, id)
+			pid, err := c.ContainerPID(ctx, id)
 			key := c.runtime + "://" + id
 			switch {
 			case errors.Is(err, ErrContainerGone):
@@ -324,8 +342,10 @@ func (c *Client) pids(ctx context.Context, ctrs []*rt.Container) (map[string]int
 	return pids, nil
 }
 
-// containerPID reads the container's host pid from the verbose ContainerStatus.
-func (c *Client) containerPID(ctx context.Context, id string) (int, error) {
+// ContainerPID reads the host pid of the container's init from its verbose
+// ContainerStatus. The error wraps ErrContainerGone when the container no
+// longer runs.
+func (c *Client) ContainerPID(ctx context.Context, id string) (int, error) {
 	cctx, cancel := context.WithTimeout(ctx, c.opts.callTimeout)
 	defer cancel()
 	st, err := c.rs.ContainerStatus(cctx, &rt.ContainerStatusRequest{ContainerId: id, Verbose: true})

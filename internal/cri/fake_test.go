@@ -27,9 +27,10 @@ type fakeRuntime struct {
 	listErr    error
 	noVersion  bool
 
-	mu    sync.Mutex
-	calls map[string]int
-	reqs  []*rt.ListContainersRequest
+	mu       sync.Mutex
+	calls    map[string]int
+	reqs     []*rt.ListContainersRequest
+	statusOf []string // the container id of every ContainerStatus call
 }
 
 func (f *fakeRuntime) count(call string) {
@@ -67,6 +68,9 @@ func (f *fakeRuntime) ListPodSandbox(context.Context, *rt.ListPodSandboxRequest)
 
 func (f *fakeRuntime) ContainerStatus(_ context.Context, req *rt.ContainerStatusRequest) (*rt.ContainerStatusResponse, error) {
 	f.count("ContainerStatus")
+	f.mu.Lock()
+	f.statusOf = append(f.statusOf, req.GetContainerId())
+	f.mu.Unlock()
 	if err := f.statusErr[req.GetContainerId()]; err != nil {
 		return nil, err
 	}

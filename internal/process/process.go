@@ -118,6 +118,17 @@ func Snapshot(procRoot string) (*Tree, error) {
 // Len returns the number of processes in the snapshot.
 func (t *Tree) Len() int { return len(t.procs) }
 
+// StartTime returns pid's start time (clock ticks after boot) as the snapshot
+// read it, without reading /proc again. A zombie is reported absent: it has
+// exited, so it can no longer stand for a running container's init.
+func (t *Tree) StartTime(pid int) (uint64, bool) {
+	e, ok := t.procs[pid]
+	if !ok || e.zombie {
+		return 0, false
+	}
+	return e.start, true
+}
+
 // Workload returns the process of the container whose init is pid that
 // SPEC §6 fingerprints: among the leaves of pid's descendants (pid itself
 // when it has no children), the first whose name recognizes accepts,

@@ -226,3 +226,28 @@ func repeat(s string, n int) []string {
 	}
 	return out
 }
+
+// StartTime answers from the snapshot: what the stat file said when it was
+// taken, and absent for a process that had exited (missing, unreadable, zombie).
+func TestTreeStartTime(t *testing.T) {
+	tree := fixture(t)
+	for _, tc := range []struct {
+		name   string
+		pid    int
+		want   uint64
+		wantOK bool
+	}{
+		{name: "a live process", pid: 100, want: 1000, wantOK: true},
+		{name: "another live process", pid: 700, want: 7000, wantOK: true},
+		{name: "a zombie", pid: 701, wantOK: false},
+		{name: "a process without stat", pid: 501, wantOK: false},
+		{name: "no such pid", pid: 4242, wantOK: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := tree.StartTime(tc.pid)
+			if got != tc.want || ok != tc.wantOK {
+				t.Errorf("StartTime(%d) = %d, %v; want %d, %v", tc.pid, got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
