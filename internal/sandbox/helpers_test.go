@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
 )
 
 // testBins holds the static programs the root tests build once (TestMain).
@@ -197,44 +199,6 @@ func newSandbox(t testing.TB) *Sandbox {
 	return s
 }
 
-// probeReport mirrors the probe's report (probe/main.go documents it).
-type fileID struct {
-	Dev uint64 `json:"dev"`
-	Ino uint64 `json:"ino"`
-}
-
-type probeReport struct {
-	PID      int               `json:"pid"`
-	PPID     int               `json:"ppid"`
-	PGID     int               `json:"pgid"`
-	SID      int               `json:"sid"`
-	Status   map[string]string `json:"status"`
-	Dumpable int               `json:"dumpable"`
-	NS       map[string]string `json:"ns"`
-	Root     fileID            `json:"root"`
-	Cwd      fileID            `json:"cwd"`
-	CwdPath  string            `json:"cwd_path"`
-	Cgroup   []string          `json:"cgroup"`
-	FDs      map[string]string `json:"fds"`
-	File     string            `json:"file"`
-	Errors   []string          `json:"errors"`
-}
-
-type escapeReport struct {
-	UID    int    `json:"uid"`
-	CapEff string `json:"cap_eff"`
-	Root   fileID `json:"root"`
-	FDList string `json:"fd_list_error"`
-	Links  []struct {
-		Link    string  `json:"link"`
-		Error   string  `json:"error"`
-		Type    string  `json:"type"`
-		ID      *fileID `json:"id"`
-		Top     *fileID `json:"top"`
-		Escaped bool    `json:"escaped"`
-	} `json:"links"`
-}
-
 func decodeStrict[T any](t *testing.T, b []byte) T {
 	t.Helper()
 	var v T
@@ -246,13 +210,13 @@ func decodeStrict[T any](t *testing.T, b []byte) T {
 	return v
 }
 
-func statOf(t *testing.T, path string) fileID {
+func statOf(t *testing.T, path string) report.FileID {
 	t.Helper()
 	var st syscall.Stat_t
 	if err := syscall.Stat(path, &st); err != nil {
 		t.Fatal(err)
 	}
-	return fileID{Dev: st.Dev, Ino: st.Ino}
+	return report.FileID{Dev: st.Dev, Ino: st.Ino}
 }
 
 func readTrim(t *testing.T, path string) string {
@@ -287,7 +251,7 @@ func waitRunning(t *testing.T, s *Sandbox, exe string) running {
 			pids, _ := readPids(filepath.Join(run, "cgroup.procs"))
 			for _, pid := range pids {
 				var st syscall.Stat_t
-				if syscall.Stat(fmt.Sprintf("/proc/%d/exe", pid), &st) != nil || (fileID{st.Dev, st.Ino}) != want {
+				if syscall.Stat(fmt.Sprintf("/proc/%d/exe", pid), &st) != nil || (report.FileID{Dev: st.Dev, Ino: st.Ino}) != want {
 					continue
 				}
 				dirs := runCgroupDirs{}

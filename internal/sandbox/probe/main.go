@@ -10,7 +10,7 @@
 //	probe escape -pid N [-caps LIST]  escape mode
 //	probe watch -for D [-caps LIST]   watch mode
 //
-// Report mode prints one JSON object (type report below) and exits 0:
+// Report mode prints one JSON object (type report.Report) and exits 0:
 //
 //	pid, ppid, pgid, sid  getpid(), getppid(), getpgrp(), getsid(0): as seen in its pid namespace
 //	status                selected /proc/self/status fields, inner whitespace collapsed to one
@@ -33,7 +33,7 @@
 // default set, "none"; "all" keeps everything), then tries to open /proc/N/cwd, /proc/N/root,
 // /proc/N/exe and every /proc/N/fd/* of process N (a pid in its own pid namespace), and
 // follows ".." from every directory it could open until it stops moving. It prints one JSON
-// object (type escapeReport): its own uid, CapEff and root, and per link the open error or the
+// object (type report.Escape): its own uid, CapEff and root, and per link the open error or the
 // file type, device and inode, and for a directory the top reached and "escaped": true when
 // that top is not its own root, i.e. the link led outside its file system. Exit status 0
 // unless the attack could not be run at all.
@@ -60,46 +60,9 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
 )
-
-type fileID struct {
-	Dev uint64 `json:"dev"`
-	Ino uint64 `json:"ino"`
-}
-
-type report struct {
-	PID      int               `json:"pid"`
-	PPID     int               `json:"ppid"`
-	PGID     int               `json:"pgid"`
-	SID      int               `json:"sid"`
-	Status   map[string]string `json:"status"`
-	Dumpable int               `json:"dumpable"`
-	NS       map[string]string `json:"ns"`
-	Root     fileID            `json:"root"`
-	Cwd      fileID            `json:"cwd"`
-	CwdPath  string            `json:"cwd_path"`
-	Cgroup   []string          `json:"cgroup"`
-	FDs      map[string]string `json:"fds"`
-	File     string            `json:"file,omitempty"`
-	Errors   []string          `json:"errors,omitempty"`
-}
-
-type linkResult struct {
-	Link    string  `json:"link"`
-	Error   string  `json:"error,omitempty"`
-	Type    string  `json:"type,omitempty"`
-	ID      *fileID `json:"id,omitempty"`
-	Top     *fileID `json:"top,omitempty"`
-	Escaped bool    `json:"escaped"`
-}
-
-type escapeReport struct {
-	UID    int          `json:"uid"`
-	CapEff string       `json:"cap_eff"`
-	Root   fileID       `json:"root"`
-	FDList string       `json:"fd_list_error,omitempty"`
-	Links  []linkResult `json:"links"`
-}
 
 var statusKeys = []string{"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "NSpid"}
 
@@ -131,8 +94,8 @@ func main() {
 	}
 }
 
-func collect(readPath string) report {
-	r := report{
+func collect(readPath string) report.Report {
+	r := report.Report{
 		PID: os.Getpid(), PPID: os.Getppid(), PGID: syscall.Getpgrp(),
 		Status: map[string]string{}, NS: map[string]string{}, FDs: map[string]string{},
 	}
@@ -205,12 +168,12 @@ func collect(readPath string) report {
 	return r
 }
 
-func statID(path string) (fileID, error) {
+func statID(path string) (report.FileID, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
-		return fileID{}, fmt.Errorf("stat %s: %w", path, err)
+		return report.FileID{}, fmt.Errorf("stat %s: %w", path, err)
 	}
-	return fileID{Dev: st.Dev, Ino: st.Ino}, nil
+	return report.FileID{Dev: st.Dev, Ino: st.Ino}, nil
 }
 
 func contains(list []string, s string) bool {
@@ -253,7 +216,7 @@ func escapeMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	rep := escapeReport{UID: os.Getuid(), Root: root}
+	rep := report.Escape{UID: os.Getuid(), Root: root}
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
@@ -281,8 +244,8 @@ func escapeMain(args []string) error {
 
 // attack opens one magic link and, for a directory, climbs ".." until it stops moving: from
 // inside a chroot the climb stops at the chroot's root unless the directory lies outside it.
-func attack(path, name string, self fileID) linkResult {
-	res := linkResult{Link: name}
+func attack(path, name string, self report.FileID) report.Link {
+	res := report.Link{Link: name}
 	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		res.Error = err.Error()
@@ -294,7 +257,7 @@ func attack(path, name string, self fileID) linkResult {
 		res.Error = err.Error()
 		return res
 	}
-	res.ID = &fileID{Dev: st.Dev, Ino: st.Ino}
+	res.ID = &report.FileID{Dev: st.Dev, Ino: st.Ino}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
 		res.Type = "dir"
@@ -330,7 +293,7 @@ func attack(path, name string, self fileID) linkResult {
 			res.Error = "climb: " + err.Error()
 			break
 		}
-		id := fileID{Dev: st.Dev, Ino: st.Ino}
+		id := report.FileID{Dev: st.Dev, Ino: st.Ino}
 		if id == top {
 			break
 		}
@@ -391,15 +354,15 @@ func keepOnlyCaps(list string) error {
 }
 
 type watchReport struct {
-	Seen    int               `json:"seen"`
-	Opened  int               `json:"opened"`
-	Escapes []watchEscape     `json:"escapes"`
-	Files   map[string]fileID `json:"files"` // distinct regular files reached: "pid/link" of the first sighting
+	Seen    int                      `json:"seen"`
+	Opened  int                      `json:"opened"`
+	Escapes []watchEscape            `json:"escapes"`
+	Files   map[string]report.FileID `json:"files"` // distinct regular files reached: "pid/link" of the first sighting
 }
 
 type watchEscape struct {
 	PID int `json:"pid"`
-	linkResult
+	report.Link
 }
 
 func watchMain(args []string) error {
@@ -425,9 +388,9 @@ func watchMain(args []string) error {
 		}
 	}
 	self := strconv.Itoa(os.Getpid())
-	rep := watchReport{Escapes: []watchEscape{}, Files: map[string]fileID{}}
+	rep := watchReport{Escapes: []watchEscape{}, Files: map[string]report.FileID{}}
 	seen := map[string]bool{}
-	files := map[fileID]bool{}
+	files := map[report.FileID]bool{}
 	for deadline := time.Now().Add(*dur); time.Now().Before(deadline); {
 		names, err := readDirNames("/proc")
 		if err != nil {
@@ -456,7 +419,7 @@ func watchMain(args []string) error {
 				}
 				rep.Opened++
 				if res.Escaped {
-					rep.Escapes = append(rep.Escapes, watchEscape{PID: pid, linkResult: res})
+					rep.Escapes = append(rep.Escapes, watchEscape{PID: pid, Link: res})
 				}
 				if res.Type == "file" && !files[*res.ID] {
 					files[*res.ID] = true

@@ -17,28 +17,8 @@ import (
 
 	"github.com/openshift/insights-runtime-extractor/internal/localnode"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
 )
-
-// probeReport and escapeReport are the parts of internal/sandbox/probe's
-// JSON output these specs read.
-type probeReport struct {
-	Status   map[string]string `json:"status"`
-	Dumpable int               `json:"dumpable"`
-	NS       map[string]string `json:"ns"`
-	Root     struct{ Dev, Ino uint64 }
-	Errors   []string `json:"errors"`
-}
-
-type escapeReport struct {
-	UID    int    `json:"uid"`
-	CapEff string `json:"cap_eff"`
-	Links  []struct {
-		Link    string `json:"link"`
-		Error   string `json:"error"`
-		Type    string `json:"type"`
-		Escaped bool   `json:"escaped"`
-	} `json:"links"`
-}
 
 // The privilege model (SPEC §8) proven on real containers: the sandbox's
 // probe is run exactly as a fingerprint is, and reports from inside.
@@ -84,7 +64,7 @@ var _ = Describe("A fingerprint run through the sandbox", Label("privileges"), O
 			pid := pods[pod].Containers[0].PID
 			out, err := sb.Run(ctx, target(pid), probe, nil, nil, sandbox.Limits{Timeout: 20 * time.Second})
 			Expect(err).NotTo(HaveOccurred())
-			var r probeReport
+			var r report.Report
 			Expect(json.Unmarshal(out, &r)).To(Succeed(), string(out))
 			ids := strings.Repeat(strconv.Itoa(int(id))+" ", 4)
 			Expect(r.Status["Uid"]).To(Equal(strings.TrimSpace(ids)))
@@ -129,12 +109,12 @@ var _ = Describe("A fingerprint run through the sandbox", Label("privileges"), O
 			return err
 		}).WithTimeout(10 * time.Second).WithPolling(20 * time.Millisecond).Should(Succeed())
 
-		attack := func(caps string) escapeReport {
+		attack := func(caps string) report.Escape {
 			res, err := state.env.Node.ExecSync(ctx, c.ID, 30*time.Second,
 				"/usr/local/bin/probe", "escape", "-pid", strconv.Itoa(nsPID), "-caps", caps)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(res.ExitCode).To(BeZero(), res.Stderr)
-			var r escapeReport
+			var r report.Escape
 			Expect(json.Unmarshal([]byte(res.Stdout), &r)).To(Succeed(), res.Stdout)
 			Expect(r.Links).NotTo(BeEmpty())
 			AddReportEntry("escape attempt with capabilities "+caps, res.Stdout)
