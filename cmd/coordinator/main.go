@@ -53,7 +53,7 @@ func run(args []string) error {
 		dataDir     = fs.String("data-dir", "/data", "directory in which the result directory is created")
 		concurrency = fs.Int("concurrency", 1, "containers scanned at once (1 keeps a busy node undisturbed)")
 		useCache    = fs.Bool("cache", true, "answer from the previous scans for workloads that did not change (kept in <data-dir>/.scan-cache)")
-		cgroupRoot  = fs.String("cgroup-parent", "", "cgroup (as in /proc/self/cgroup) under which fingerprints run; default: this process's own (v1); on cgroup v2 set one that holds no process")
+		cgroupRoot  = fs.String("cgroup-parent", "", "cgroup (as in /proc/self/cgroup) under which fingerprints run; default: this process's own (on cgroup v2 its processes move into a leaf below it)")
 		fprTimeout  = fs.Duration("fingerprint-timeout", sandbox.DefaultTimeout, "wall-clock limit of one fingerprint run")
 		logOpts     logging.Options
 	)

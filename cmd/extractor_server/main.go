@@ -26,7 +26,7 @@ func main() {
 	fs.StringVar(&cfg.DataDir, "data-dir", "/data", "`directory` shared with the exporter, where results are written")
 	fs.StringVar(&cfg.RuntimeEndpoint, "runtime-endpoint", "", "CRI `endpoint` passed to the coordinator (default: its own discovery)")
 	fs.StringVar(&cfg.FingerprintsDir, "fingerprints-dir", "", "`directory` of the fpr_* executables passed to the coordinator (default: its own)")
-	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "`cgroup` under which fingerprints run, passed to the coordinator (needed on cgroup v2 nodes)")
+	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "`cgroup` under which fingerprints run, passed to the coordinator (default: its own; on cgroup v2 its processes move into a leaf below it)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "containers scanned in parallel, passed to the coordinator (0: its default)")
 	fs.DurationVar(&cfg.CoordinatorTimeout, "coordinator-timeout", extractor.DefaultCoordinatorTimeout, "a coordinator running longer is killed with its process group")
 	fs.IntVar(&cfg.MaxQueue, "max-queue", extractor.DefaultMaxQueue, "requests that may wait for the running coordinator; more are refused")

@@ -23,6 +23,7 @@ import (
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/privileges"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
 )
 
 // Defaults of Config, used for zero values.
@@ -102,7 +103,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	check := cfg.requirePrivileges
 	if check == nil {
-		check = func() error { return privileges.Require(privileges.CapSysAdmin, privileges.CapSetuid) }
+		check = func() error {
+			if err := privileges.Require(privileges.CapSysAdmin, privileges.CapSetuid); err != nil {
+				return err
+			}
+			return sandbox.Check(sandbox.Options{CgroupParent: cfg.CgroupParent, Logger: cfg.Log})
+		}
 	}
 	if err := check(); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -314,11 +315,16 @@ type v2Parent struct {
 
 func newV2Parent(mount, parent, name string, limits bool, log *slog.Logger) (*v2Parent, error) {
 	if parent == "" {
-		own, err := cgroup2.NestedGroupPath("")
+		own, err := readOwnV2()
 		if err != nil {
-			return nil, fmt.Errorf("own cgroup v2: %w", err)
+			return nil, err
 		}
 		parent = own
+		if limits { // without controllers (a hybrid host's unified tree) nothing needs delegating
+			if parent, err = delegateV2(mount, own, log); err != nil {
+				return nil, err
+			}
+		}
 	}
 	sweepStale(filepath.Join(mount, parent), log)
 	group := filepath.Join("/", parent, name)
@@ -326,11 +332,9 @@ func newV2Parent(mount, parent, name string, limits bool, log *slog.Logger) (*v2
 	if limits {
 		res = &cgroup2.Resources{Memory: &cgroup2.Memory{}, Pids: &cgroup2.Pids{}, CPU: &cgroup2.CPU{}}
 	}
-	// Enabling the controllers below the parent fails with EBUSY when the parent holds
-	// processes (cgroup v2 "no internal processes" rule): Options.CgroupParent is the way out.
 	mgr, err := cgroup2.NewManager(mount, group, res)
 	if err != nil {
-		return nil, fmt.Errorf("create cgroup v2 %s (set the sandbox cgroup parent to a cgroup without processes): %w", group, err)
+		return nil, fmt.Errorf("create cgroup v2 %s (the parent must hold no process and offer the memory, pids and cpu controllers): %w", group, err)
 	}
 	if limits {
 		if err := writeSubtreeControl(filepath.Join(mount, group), "+memory +pids +cpu"); err != nil {
@@ -343,6 +347,105 @@ func newV2Parent(mount, parent, name string, limits bool, log *slog.Logger) (*v2
 
 func writeSubtreeControl(dir, value string) error {
 	return os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(value), 0)
+}
+
+// V2Leaf is the cgroup below its own into which a process that delegates on cgroup v2 moves
+// itself and every other process of its cgroup: a privileged pod container on OpenShift, or
+// a systemd service with Delegate=yes.
+const V2Leaf = "extractor"
+
+// v2Controllers are the controllers every run's cgroup limits.
+var v2Controllers = []string{"memory", "pids", "cpu"}
+
+// readOwnV2 returns this process's cgroup v2 path, as /proc/self/cgroup names it: relative to
+// the cgroup namespace's root, which is what is mounted at /sys/fs/cgroup in a container with
+// a private cgroup namespace ("0::/").
+func readOwnV2() (string, error) {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", fmt.Errorf("own cgroup v2: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok && strings.HasPrefix(p, "/") {
+			return filepath.Clean(p), nil
+		}
+	}
+	return "", fmt.Errorf("own cgroup v2: no \"0::\" line in /proc/self/cgroup: %q", b)
+}
+
+// delegateV2 makes own (this process's cgroup) able to give the memory, pids and cpu
+// controllers to the sandboxes' cgroups, and returns it as their parent. cgroup v2 lets a
+// cgroup that holds processes have no child with controllers ("no internal processes";
+// enabling them fails with EBUSY), so every process of own moves into own/V2Leaf first. Both
+// container runtimes' exec (a liveness probe) then join the leaf of the container's init. A
+// process already in such a leaf (a coordinator started by extractor_server) uses its parent.
+// The root cgroup is exempt from the rule and is used as it is.
+func delegateV2(mount, own string, log *slog.Logger) (string, error) {
+	if parent := filepath.Dir(own); filepath.Base(own) == V2Leaf && hasAll(readWords(filepath.Join(mount, parent, "cgroup.subtree_control")), v2Controllers) {
+		return parent, nil
+	}
+	dir := filepath.Join(mount, own)
+	offered, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	if err != nil {
+		return "", fmt.Errorf("cgroup v2 %s: %w", own, err)
+	}
+	if !hasAll(strings.Fields(string(offered)), v2Controllers) {
+		return "", fmt.Errorf("cgroup v2 %s offers the controllers %q, the sandbox needs %s: run the extractor in a cgroup that has them (a systemd unit with Delegate=yes, or a privileged container)",
+			own, strings.TrimSpace(string(offered)), strings.Join(v2Controllers, ", "))
+	}
+	enable := "+" + strings.Join(v2Controllers, " +")
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.type")); errors.Is(err, os.ErrNotExist) {
+		if err := writeSubtreeControl(dir, enable); err != nil { // the root cgroup
+			return "", fmt.Errorf("enable controllers in the root cgroup v2: %w", err)
+		}
+		return own, nil
+	}
+	leaf := filepath.Join(dir, V2Leaf)
+	if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("create cgroup v2 leaf %s/%s (is /sys/fs/cgroup writable?): %w", own, V2Leaf, err)
+	}
+	// A process may fork or be exec'd into own while this runs: move, enable, and retry on
+	// EBUSY a bounded number of times.
+	var last error
+	for range 20 {
+		pids, err := readPids(filepath.Join(dir, "cgroup.procs"))
+		if err != nil {
+			return "", fmt.Errorf("cgroup v2 %s: %w", own, err)
+		}
+		for _, pid := range pids {
+			err := os.WriteFile(filepath.Join(leaf, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+			if err != nil && !errors.Is(err, unix.ESRCH) {
+				return "", fmt.Errorf("move process %d into cgroup v2 %s/%s: %w", pid, own, V2Leaf, err)
+			}
+		}
+		if last = writeSubtreeControl(dir, enable); last == nil {
+			log.Info("cgroup v2 delegated to the sandbox", "cgroup", own, "processes_moved_to", filepath.Join(own, V2Leaf), "moved", len(pids))
+			return own, nil
+		}
+		if !errors.Is(last, unix.EBUSY) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return "", fmt.Errorf("enable %s in cgroup v2 %s: %w", strings.Join(v2Controllers, ", "), own, last)
+}
+
+// readWords returns the space-separated words of a small file, nil when it cannot be read.
+func readWords(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(b))
+}
+
+func hasAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *v2Parent) newRun(name string, l Limits) (runCgroup, error) {

@@ -48,8 +48,11 @@
 //   - cgroup v1 (and hybrid): memory (and memory+swap when accounted), pids and cpu (CFS
 //     quota) limits, under this process's own cgroup found from mountinfo (in a pod, the
 //     mounted hierarchy is the pod's cgroup). cgroup v2: memory.max, memory.swap.max 0,
-//     memory.oom.group, pids.max and cpu.max; killed through cgroup.kill. On v2 the parent must
-//     be a cgroup without processes (Options.CgroupParent).
+//     memory.oom.group, pids.max and cpu.max; killed through cgroup.kill. On v2 a cgroup that
+//     holds processes cannot give controllers to children, so with no Options.CgroupParent
+//     every process of this process's cgroup first moves into its leaf V2Leaf (in a pod with
+//     a private cgroup namespace, or a systemd unit with Delegate=yes), and the cgroup itself
+//     becomes the parent of the sandboxes.
 //   - The helper and its Go runtime count against the run's memory and pids limits (a few
 //     MiB, about 5 threads).
 //

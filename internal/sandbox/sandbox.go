@@ -109,9 +109,9 @@ func (l Limits) validate() error {
 // Options configure a Sandbox.
 type Options struct {
 	// CgroupParent is the cgroup (a path as in /proc/self/cgroup, e.g. "/insights") under which
-	// the sandbox creates its own cgroup. Empty: under this process's own cgroup, which on v1
-	// keeps the fingerprints accounted to the extractor's pod. On v2 this process's cgroup
-	// usually holds processes and so cannot delegate controllers: set it there.
+	// the sandbox creates its own cgroup. Empty: under this process's own cgroup, which keeps
+	// the fingerprints accounted to the extractor's pod; on v2 its processes first move into
+	// a leaf below it (see delegateV2).
 	CgroupParent string
 	// Logger receives one line per failed run; nil discards.
 	Logger *slog.Logger
@@ -132,6 +132,18 @@ func New(opts Options) (*Sandbox, error) {
 	return newWith(opts, func(name string, log *slog.Logger) (cgroupParent, error) {
 		return newCgroupParent(opts.CgroupParent, name, log)
 	})
+}
+
+// Check creates and removes a sandbox's cgroup as New does. A server calls it at start, so
+// that a node where fingerprints cannot be limited fails there, with the reason, instead of
+// at every scan. On cgroup v2 with no CgroupParent it leaves this process's cgroup delegated
+// (see delegateV2), which is what the coordinators it starts then use.
+func Check(opts Options) error {
+	s, err := New(opts)
+	if err != nil {
+		return err
+	}
+	return s.Close()
 }
 
 // newWith is New with the choice of cgroup hierarchy left to the caller (tests).
