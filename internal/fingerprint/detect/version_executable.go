@@ -22,7 +22,8 @@ const (
 )
 
 // versionExecutable runs the process's own executable with --version
-// (node, python …) and reports the configured kind with the first line printed.
+// (node, python …) and, only when that exits 0 within its limits, reports the
+// configured kind with the first line printed.
 var versionExecutable = Detector{
 	Name:         "version-executable",
 	Fingerprint:  fingerprint.NameVersionExecutable,
@@ -39,9 +40,12 @@ var versionExecutable = Detector{
 		}
 		stdout, stderr, err := RunVersion(ctx, exe, processEnv(env.Request.Process), env.Root.Dir())
 		if err != nil {
-			env.Log.Info("--version failed", "executable", exe, "err", err)
+			// A run that failed, was killed or overflowed proves nothing: what it printed may
+			// be an error of its own (a fork bomb's "failed to create new OS thread"), and a
+			// process named like a runtime is not one until it answers like one.
+			env.Log.Warn("--version failed: nothing reported for this fingerprint", "executable", exe, "error", err)
+			return fingerprint.Findings{}, nil
 		}
-		// Even a failed or killed run may have printed the version.
 		f.KindVersion = versionout.Parse(stdout, stderr)
 		return f, nil
 	},

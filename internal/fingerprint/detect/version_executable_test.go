@@ -59,6 +59,29 @@ func TestVersionExecutablesOnLiveRuntimes(t *testing.T) {
 	}
 }
 
+// A process named like a runtime whose --version fails is not reported as that runtime: here
+// a shell script named node, whose executable (/bin/sh) rejects --version with an error on
+// stderr and exit status 2.
+func TestVersionExecutableReportsNothingWhenVersionFails(t *testing.T) {
+	for _, tc := range []struct{ name, comm string }{
+		{"node that is a shell", "node"},
+		{"python3 that is a shell", "python3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, map[string]string{tc.comm: "#!/bin/sh\nwhile :; do sleep 1; done\n"})
+			if err := os.Chmod(filepath.Join(dir, tc.comm), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := exec.Command("/bin/sh", "--version").Run(); err == nil {
+				t.Fatal("/bin/sh --version succeeds here: the test proves nothing")
+			}
+			p := startLive(t, exec.Command(filepath.Join(dir, tc.comm)), tc.comm)
+			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{})
+		})
+	}
+}
+
 func TestRunVersionKillsTheProcessGroupAfter5Seconds(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "slow")
