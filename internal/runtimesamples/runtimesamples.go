@@ -59,7 +59,7 @@ type Sample struct {
 // node e2e: the sandbox image and the misbehaving and attacking workloads.
 func NodeOnly(name string) bool {
 	switch name {
-	case "pause", "hang-version", "ptrace-target":
+	case "pause", "hang-version", "ptrace-target", "fork-bomb-version", "memory-hog-version":
 		return true
 	}
 	return false

@@ -1,0 +1,25 @@
+// Command python3 is a hostile workload for the node e2e: named like a
+// runtime the version-executable fingerprint knows, it answers --version with
+// a fork bomb. The sandbox's pids limit must hold it, the run must be killed
+// with everything it started, and the other containers must still be
+// reported.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "--version" {
+		for {
+			// Each child does the same: the number of processes doubles until the
+			// kernel refuses more.
+			_, _ = syscall.ForkExec("/proc/self/exe", os.Args, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+		}
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	<-sigs
+}
