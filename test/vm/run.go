@@ -247,7 +247,7 @@ type consoleWatcher struct {
 	log   *slog.Logger
 	start time.Time
 
-	mu                         sync.Mutex
+	mu                        sync.Mutex
 	payloadStart, payloadStop time.Time
 }
 
