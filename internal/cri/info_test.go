@@ -17,6 +17,7 @@ func TestPIDFromInfo(t *testing.T) {
 		wantErr error
 	}{
 		{name: "real containerd 1.6 payload", fixture: "containerd-1.6.20-status-info.json", wantPID: 29481},
+		{name: "real CRI-O 1.34 payload (no infra container, pinned namespaces)", fixture: "cri-o-1.34.0-status-info.json", wantPID: 25184},
 		{name: "CRI-O payload", fixture: "cri-o-status-info.json", wantPID: 48213},
 		{name: "CRI-O payload with checkpoint fields", fixture: "cri-o-checkpoint-status-info.json", wantPID: 7321},
 		{name: "minimal document", info: map[string]string{"info": `{"pid": 1}`}, wantPID: 1},

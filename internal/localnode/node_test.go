@@ -15,14 +15,19 @@ import (
 	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// TestNodeRunsPodsAndCleansUp proves the harness on a real containerd with
-// the small scratch samples: a pod with a sidecar and a main container gets
-// kubelet-like metadata, its processes run, and Stop leaves nothing behind.
+// TestNodeRunsPodsAndCleansUp proves the harness on a real runtime
+// ($IRE_NODE: containerd, the default, or crio) with the small scratch
+// samples: a pod with a sidecar and a main container gets kubelet-like
+// metadata, its processes run, and Stop leaves nothing behind.
 func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("local node: needs root (private containerd)")
+		t.Skip("local node: needs root (private container runtime)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	kind, err := ParseRuntime(os.Getenv("IRE_NODE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	repo := repoRoot(t)
@@ -31,7 +36,7 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := Start(ctx, Options{Log: log})
+	node, err := Start(ctx, Options{Runtime: kind, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +117,17 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 		t.Errorf("stopped container %s listed as %v (%v), want one, exited", extra.Name, list.GetContainers(), err)
 	}
 	dir, runDir := node.Dir(), filepath.Dir(node.Socket())
+	if got, want := node.KeyPrefix(), map[Runtime]string{Containerd: "containerd://", CRIO: "cri-o://"}[kind]; got != want {
+		t.Errorf("KeyPrefix() = %q, want %q", got, want)
+	}
+	if v, err := node.Runtime().Version(ctx, &rt.VersionRequest{}); err != nil || v.RuntimeName+"://" != node.KeyPrefix() {
+		t.Errorf("the runtime calls itself %q (%v); KeyPrefix() = %q", v.GetRuntimeName(), err, node.KeyPrefix())
+	}
+	if kind == CRIO {
+		if m := mountsUnder(dir, runDir); len(m) == 0 {
+			t.Errorf("no overlay or namespace mount under %s or %s while pods run: the cleanup check below would prove nothing", dir, runDir)
+		}
+	}
 	if err := node.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +144,41 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 	}
 	if out, _ := exec.Command("pgrep", "-f", node.Socket()).Output(); len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("processes still use the node's socket: %s", out)
+	}
+	if out, _ := exec.Command("pgrep", "-f", dir).Output(); len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("processes (a conmon?) still name the node's directory: %s", out)
+	}
+	if m := mountsUnder(dir, runDir); len(m) > 0 {
+		t.Errorf("mounts left after Stop: %q", m)
+	}
+}
+
+func TestParseRuntime(t *testing.T) {
+	for in, want := range map[string]Runtime{"": Containerd, "containerd": Containerd, "crio": CRIO, "cri-o": CRIO} {
+		if got, err := ParseRuntime(in); err != nil || got != want {
+			t.Errorf("ParseRuntime(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"docker", "CRIO", "openshift"} {
+		if _, err := ParseRuntime(in); err == nil {
+			t.Errorf("ParseRuntime(%q) accepted", in)
+		}
+	}
+	if Containerd.KeyPrefix() != "containerd://" || CRIO.KeyPrefix() != "cri-o://" {
+		t.Errorf("KeyPrefix: containerd %q, crio %q", Containerd.KeyPrefix(), CRIO.KeyPrefix())
+	}
+}
+
+// The cgroup parent the kubelet passes for a best-effort pod, per cgroup driver.
+func TestCgroupParent(t *testing.T) {
+	uid := "0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b"
+	for _, tc := range []struct{ manager, want string }{
+		{"systemd", "kubepods-besteffort-pod0f1e2d3c_4b5a_4978_8a6b_5c4d3e2f1a0b.slice"},
+		{"cgroupfs", "/ire-12345678/pod0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b"},
+	} {
+		if got := cgroupParent(tc.manager, "ire-12345678", uid); got != tc.want {
+			t.Errorf("cgroupParent(%s) = %q, want %q", tc.manager, got, tc.want)
+		}
 	}
 }
 

@@ -57,7 +57,8 @@ type Pod struct {
 // Container is a running container of a pod.
 type Container struct {
 	Name string
-	// ID is the runtime's 64-hex id; Kubernetes shows it as "containerd://<ID>".
+	// ID is the runtime's 64-hex id; Kubernetes shows it as
+	// Node.KeyPrefix() + ID ("containerd://<ID>", "cri-o://<ID>").
 	ID string
 	// PID is the host pid of the container's init process.
 	PID     int
@@ -85,8 +86,10 @@ func (p *Pod) Container(name string) (Container, bool) {
 
 // RunPod creates the pod sandbox and its containers through CRI, as the
 // kubelet does: sandbox metadata, io.kubernetes.* labels, host network (no
-// CNI), and a cgroup parent under the node's own cgroup. On error the pod is
-// removed again.
+// CNI), a pid namespace per container (CRI-O then needs no infra container)
+// with the pod's namespace options repeated in every container's config, and
+// a cgroup parent for the runtime's cgroup manager (cgroupfs: under the
+// node's own cgroup). On error the pod is removed again.
 func (n *Node) RunPod(ctx context.Context, spec PodSpec) (*Pod, error) {
 	uid, err := newUID()
 	if err != nil {
@@ -113,7 +116,7 @@ func (n *Node) RunPod(ctx context.Context, spec PodSpec) (*Pod, error) {
 		Labels:      podLabels,
 		Annotations: map[string]string{"kubernetes.io/config.source": "api"},
 		Linux: &rt.LinuxPodSandboxConfig{
-			CgroupParent:    "/" + n.id + "/pod" + uid,
+			CgroupParent:    n.cgroupParent(uid),
 			SecurityContext: &rt.LinuxSandboxSecurityContext{NamespaceOptions: ns},
 		},
 	}
@@ -122,6 +125,7 @@ func (n *Node) RunPod(ctx context.Context, spec PodSpec) (*Pod, error) {
 		return nil, fmt.Errorf("run pod sandbox %s/%s: %w", spec.Namespace, spec.Name, err)
 	}
 	pod.SandboxID, pod.sandbox = resp.PodSandboxId, cfg
+	n.notePod(pod.SandboxID, true)
 	all := append(append([]ContainerSpec{}, spec.InitContainers...), spec.Containers...)
 	for i, c := range all {
 		sidecar := i < len(spec.InitContainers)
@@ -184,8 +188,10 @@ func (n *Node) startContainer(ctx context.Context, pod *Pod, sandbox *rt.PodSand
 		"io.kubernetes.pod.terminationGracePeriod":         "30",
 	}
 	cfg := &rt.ContainerConfig{
-		Metadata:   &rt.ContainerMetadata{Name: c.Name},
-		Image:      &rt.ImageSpec{Image: c.Image},
+		Metadata: &rt.ContainerMetadata{Name: c.Name},
+		// As the kubelet: the image as the pod spec names it too (CRI-O
+		// verifies its signature policy against it).
+		Image:      &rt.ImageSpec{Image: c.Image, UserSpecifiedImage: c.Image},
 		Command:    c.Command,
 		Args:       c.Args,
 		WorkingDir: c.WorkingDir,
@@ -199,6 +205,11 @@ func (n *Node) startContainer(ctx context.Context, pod *Pod, sandbox *rt.PodSand
 		Annotations: annotations,
 		LogPath:     filepath.Join(c.Name, "0.log"),
 		Linux:       &rt.LinuxContainerConfig{SecurityContext: sc},
+	}
+	// As the kubelet: the container's log directory exists before it is
+	// created (conmon does not make it; containerd's shim does).
+	if err := os.MkdirAll(filepath.Join(sandbox.LogDirectory, c.Name), 0o755); err != nil {
+		return Container{}, err
 	}
 	created, err := n.runtime.CreateContainer(ctx, &rt.CreateContainerRequest{PodSandboxId: pod.SandboxID, Config: cfg, SandboxConfig: sandbox})
 	if err != nil {
@@ -294,6 +305,8 @@ func (n *Node) removeSandbox(ctx context.Context, id string) error {
 	}
 	if _, err := n.runtime.RemovePodSandbox(ctx, &rt.RemovePodSandboxRequest{PodSandboxId: id}); err != nil {
 		errs = append(errs, fmt.Errorf("remove pod %s: %w", id, err))
+	} else {
+		n.notePod(id, false)
 	}
 	return errors.Join(errs...)
 }

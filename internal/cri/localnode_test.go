@@ -20,20 +20,32 @@ import (
 	"github.com/openshift/insights-runtime-extractor/internal/process"
 )
 
-// captureStatus, when set, makes the containerd test write the Info map of
+// captureStatus, when set, makes the local node test write the Info map of
 // one real verbose ContainerStatus to that file: how
-// testdata/containerd-*-status-info.json was made.
+// testdata/containerd-*-status-info.json and cri-o-1.34.0-status-info.json
+// were made.
 var captureStatus = flag.String("capture-status", "", "write one real verbose ContainerStatus Info map (JSON) to this file")
 
-// TestRunningContainersOnContainerd runs pods on a private, real containerd
-// (the shared local node: Debian's containerd with runc) and checks that
+// TestRunningContainersOnLocalNode runs pods on a private, real runtime
+// (the shared local node, $IRE_NODE: Debian's containerd with runc by
+// default, or CRI-O with runc and conmon) and checks that
 // RunningContainers names them exactly as the kubelet would, with the right
 // host pids, and that Select finds them.
-func TestRunningContainersOnContainerd(t *testing.T) {
+func TestRunningContainersOnLocalNode(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("skipped: needs root to run a private containerd")
+		t.Skip("skipped: needs root to run a private container runtime")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	kind, err := localnode.ParseRuntime(os.Getenv("IRE_NODE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The runtime's name as Version gives it, the one Kubernetes puts in
+	// containerIDs, and the other runtime's.
+	name, other := "containerd", "cri-o"
+	if kind == localnode.CRIO {
+		name, other = other, name
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	repo, err := localnode.RepoRoot()
@@ -44,7 +56,7 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := localnode.Start(ctx, localnode.Options{Log: log})
+	node, err := localnode.Start(ctx, localnode.Options{Runtime: kind, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +81,7 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Container{expected(web, web.Containers[0]), expected(web, web.Containers[1])}
+	want := []Container{expected(name, web, web.Containers[0]), expected(name, web, web.Containers[1])}
 	stopped := web.Containers[2]
 	if err := node.StopContainer(ctx, stopped.ID); err != nil {
 		t.Fatal(err)
@@ -87,7 +99,7 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := expected(db, ctr)
+		c := expected(name, db, ctr)
 		for _, o := range want {
 			if o.ID[0] == c.ID[0] {
 				ambiguous = c.ID[:1]
@@ -101,8 +113,8 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 		t.Fatalf("Dial: %v", err)
 	}
 	defer client.Close()
-	if client.Runtime() != "containerd" {
-		t.Fatalf("Runtime() = %q, want containerd", client.Runtime())
+	if client.Runtime() != name {
+		t.Fatalf("Runtime() = %q, want %s", client.Runtime(), name)
 	}
 
 	got, err := client.RunningContainers(ctx, nil)
@@ -121,8 +133,8 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range got {
-		if k := c.Key(); k != "containerd://"+c.ID {
-			t.Errorf("Key() = %q, want containerd://%s", k, c.ID)
+		if k := c.Key(); k != node.KeyPrefix()+c.ID {
+			t.Errorf("Key() = %q, want %s%s", k, node.KeyPrefix(), c.ID)
 		}
 		checkContainerProcess(t, c, hostPidNS)
 		// What the coordinator does next: the workload as seen from the
@@ -148,9 +160,9 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 		}{
 			{"full id", []string{app.ID}, []string{app.ID}, nil},
 			{"unique prefix", []string{sidecar.ID[:12]}, []string{sidecar.ID}, nil},
-			{"with runtime prefix", []string{"containerd://" + app.ID}, []string{app.ID}, nil},
-			{"prefix with runtime prefix", []string{"containerd://" + sidecar.ID[:12]}, []string{sidecar.ID}, nil},
-			{"other runtime's prefix", []string{"cri-o://" + app.ID}, nil, []string{"cri-o://" + app.ID}},
+			{"with runtime prefix", []string{name + "://" + app.ID}, []string{app.ID}, nil},
+			{"prefix with runtime prefix", []string{name + "://" + sidecar.ID[:12]}, []string{sidecar.ID}, nil},
+			{"other runtime's prefix", []string{other + "://" + app.ID}, nil, []string{other + "://" + app.ID}},
 			{"unknown id", []string{"0123456789abcdefx"}, nil, []string{"0123456789abcdefx"}},
 			{"stopped container", []string{stopped.ID}, nil, []string{stopped.ID}},
 			{"ambiguous prefix", []string{ambiguous}, nil, []string{ambiguous}},
@@ -190,8 +202,8 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 					t.Fatalf("Dial: %v", err)
 				}
 				defer c.Close()
-				if c.Runtime() != "containerd" || !strings.HasSuffix(c.Endpoint(), sock) {
-					t.Errorf("connected to %s (%s), want containerd at %s", c.Endpoint(), c.Runtime(), sock)
+				if c.Runtime() != name || !strings.HasSuffix(c.Endpoint(), sock) {
+					t.Errorf("connected to %s (%s), want %s at %s", c.Endpoint(), c.Runtime(), name, sock)
 				}
 			})
 		}
@@ -219,10 +231,10 @@ func TestRunningContainersOnContainerd(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := client.RunningContainers(ctx, nil); !errors.Is(err, ErrUnavailable) {
-			t.Errorf("RunningContainers after containerd stopped: error = %v, want ErrUnavailable", err)
+			t.Errorf("RunningContainers after %s stopped: error = %v, want ErrUnavailable", name, err)
 		}
 		if _, err := Dial(ctx, node.Socket()); !errors.Is(err, ErrSocketMissing) && !errors.Is(err, ErrUnavailable) {
-			t.Errorf("Dial after containerd stopped: error = %v, want ErrSocketMissing or ErrUnavailable", err)
+			t.Errorf("Dial after %s stopped: error = %v, want ErrSocketMissing or ErrUnavailable", name, err)
 		}
 	})
 }
@@ -242,10 +254,10 @@ func sleeper(pause *localnode.Sample, name string) localnode.ContainerSpec {
 // expected is what RunningContainers should report for a container the
 // local node started. Its pid is the runtime's own answer, read by the
 // harness without pidFromInfo, and is checked against /proc later.
-func expected(p *localnode.Pod, c localnode.Container) Container {
+func expected(runtime string, p *localnode.Pod, c localnode.Container) Container {
 	return Container{
 		ID: c.ID, Name: c.Name, PodName: p.Name, PodNamespace: p.Namespace, PodUID: p.UID,
-		Runtime: "containerd", PID: c.PID,
+		Runtime: runtime, PID: c.PID,
 	}
 }
 
@@ -291,6 +303,23 @@ func checkContainerProcess(t *testing.T, c Container, hostPidNS string) {
 	if want := "/pause\x00" + c.Name + "\x00"; string(cmdline) != want {
 		t.Errorf("%s: pid %d runs %q, want %q", c.Name, c.PID, cmdline, want)
 	}
+	// Its parent is the runtime's monitor: CRI-O's conmon, containerd's shim.
+	monitor := map[string]string{"cri-o": "conmon", "containerd": "containerd-shim"}[c.Runtime]
+	if parent := parentComm(c.PID); monitor == "" || !strings.HasPrefix(parent, monitor) {
+		t.Errorf("%s: pid %d's parent is %q, want %s's %q", c.Name, c.PID, parent, c.Runtime, monitor)
+	}
+}
+
+// parentComm is the name of a process's parent.
+func parentComm(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 2 {
+		return ""
+	}
+	comm, _ := os.ReadFile("/proc/" + f[1] + "/comm")
+	return strings.TrimSpace(string(comm))
 }
 
 // nsPIDIsOne says whether the innermost pid of a /proc/<pid>/status is 1.
