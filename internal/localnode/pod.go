@@ -23,6 +23,8 @@ type PodSpec struct {
 	// container with restartPolicy Always.
 	InitContainers []ContainerSpec
 	Containers     []ContainerSpec
+	// HostPID shares the node's pid namespace (the DaemonSet's pod).
+	HostPID bool
 }
 
 // ContainerSpec is one container of a pod.
@@ -37,10 +39,34 @@ type ContainerSpec struct {
 	RunAsUser, RunAsGroup *int64
 	// AddCapabilities are added to the default set, e.g. "SYS_PTRACE".
 	AddCapabilities []string
+	// DropAllCapabilities drops every capability (after AddCapabilities).
+	DropAllCapabilities bool
+	// Privileged and ReadOnlyRootfs are the securityContext fields of the
+	// same names.
+	Privileged, ReadOnlyRootfs bool
+	// Mounts are bind mounts of node paths (a hostPath or emptyDir volume).
+	Mounts []Mount
 	// WaitFor is the name (comm) of a process that must run in the container
 	// before RunPod returns: a wrapper shell or a launcher script is started
 	// first, the workload a moment later.
 	WaitFor string
+}
+
+// privileged says whether a container of the pod is: the runtime then wants
+// the sandbox privileged too, as the kubelet asks.
+func (spec PodSpec) privileged() bool {
+	for _, c := range append(append([]ContainerSpec{}, spec.InitContainers...), spec.Containers...) {
+		if c.Privileged {
+			return true
+		}
+	}
+	return false
+}
+
+// Mount is a bind mount of a node path into a container.
+type Mount struct {
+	HostPath, ContainerPath string
+	ReadOnly                bool
 }
 
 // Pod is a running pod.
@@ -97,6 +123,9 @@ func (n *Node) RunPod(ctx context.Context, spec PodSpec) (*Pod, error) {
 	}
 	pod := &Pod{Name: spec.Name, Namespace: spec.Namespace, UID: uid}
 	ns := &rt.NamespaceOption{Network: rt.NamespaceMode_NODE, Pid: rt.NamespaceMode_CONTAINER, Ipc: rt.NamespaceMode_POD}
+	if spec.HostPID {
+		ns.Pid = rt.NamespaceMode_NODE
+	}
 	logDir := filepath.Join(n.dir, "pods", fmt.Sprintf("%s_%s_%s", spec.Namespace, spec.Name, uid))
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
@@ -117,7 +146,7 @@ func (n *Node) RunPod(ctx context.Context, spec PodSpec) (*Pod, error) {
 		Annotations: map[string]string{"kubernetes.io/config.source": "api"},
 		Linux: &rt.LinuxPodSandboxConfig{
 			CgroupParent:    n.cgroupParent(uid),
-			SecurityContext: &rt.LinuxSandboxSecurityContext{NamespaceOptions: ns},
+			SecurityContext: &rt.LinuxSandboxSecurityContext{NamespaceOptions: ns, Privileged: spec.privileged()},
 		},
 	}
 	resp, err := n.runtime.RunPodSandbox(ctx, &rt.RunPodSandboxRequest{Config: cfg})
@@ -178,8 +207,16 @@ func (n *Node) startContainer(ctx context.Context, pod *Pod, sandbox *rt.PodSand
 	if c.RunAsGroup != nil {
 		sc.RunAsGroup = &rt.Int64Value{Value: *c.RunAsGroup}
 	}
-	if len(c.AddCapabilities) > 0 {
+	if len(c.AddCapabilities) > 0 || c.DropAllCapabilities {
 		sc.Capabilities = &rt.Capability{AddCapabilities: c.AddCapabilities}
+		if c.DropAllCapabilities {
+			sc.Capabilities.DropCapabilities = []string{"ALL"}
+		}
+	}
+	sc.Privileged, sc.ReadonlyRootfs = c.Privileged, c.ReadOnlyRootfs
+	var mounts []*rt.Mount
+	for _, m := range c.Mounts {
+		mounts = append(mounts, &rt.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, Readonly: m.ReadOnly})
 	}
 	annotations := map[string]string{
 		"io.kubernetes.container.restartCount":             "0",
@@ -196,6 +233,7 @@ func (n *Node) startContainer(ctx context.Context, pod *Pod, sandbox *rt.PodSand
 		Args:       c.Args,
 		WorkingDir: c.WorkingDir,
 		Envs:       envs,
+		Mounts:     mounts,
 		Labels: map[string]string{
 			"io.kubernetes.container.name": c.Name,
 			"io.kubernetes.pod.name":       pod.Name,

@@ -1,0 +1,378 @@
+// Command guest is the openshift node e2e's driver inside the VM: it runs
+// the plan written to the payload disk on the node's own CRI-O (started by
+// systemd, systemd cgroup driver, cgroup v2 only) and records what it saw as
+// payload.Facts in the results directory. It asserts nothing: the host side
+// does, so that a failure shows the host test's diff.
+//
+// Steps: the sandbox package's cgroup v2 tests in a Delegate=yes service;
+// images copied into CRI-O's storage; the sample pods; the commands the
+// expected JSON needs; the DaemonSet's pod (privileged extractor with hostPID
+// and the CRI socket, unprivileged exporter, /data shared); three scans
+// through the exporter while the containment pods' fingerprint cgroups are
+// watched; then what is left on the node.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/e2e/openshift/payload"
+)
+
+const (
+	crioSocket  = "/run/crio/crio.sock"
+	dataDir     = "/var/lib/ire-data"
+	exporterURL = "http://127.0.0.1:8000/gather_runtime_info"
+)
+
+func main() {
+	results := "/results"
+	if len(os.Args) > 1 {
+		results = os.Args[1]
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	facts := &payload.Facts{Pods: map[string]*localnode.Pod{}, Execs: map[string]map[string]payload.Exec{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	defer cancel()
+	if err := run(ctx, log, facts); err != nil {
+		facts.Error = err.Error()
+		log.Error("driver step failed", "error", err)
+	}
+	b, err := json.MarshalIndent(facts, "", "  ")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(results, payload.FactsFile), b, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "write facts:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, f *payload.Facts) error {
+	var plan payload.Plan
+	b, err := os.ReadFile(filepath.Join(payload.Dir, payload.PlanFile))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &plan); err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	describeNode(&f.Node)
+
+	step := time.Now()
+	f.Sandbox = sandboxTests(ctx, plan.SandboxTestRun)
+	log.Info("sandbox tests run", "exit", f.Sandbox.ExitCode, "took", time.Since(step).Round(time.Second))
+
+	node, err := localnode.Start(ctx, localnode.Options{
+		Runtime: localnode.CRIO, Dir: "/var/tmp/ire-node", Log: log,
+		CRIO: &localnode.CRIOAttach{Socket: crioSocket, StorageDriver: "overlay",
+			StorageRoot: "/var/lib/containers/storage", StorageRunRoot: "/run/containers/storage", CgroupManager: "systemd"},
+	})
+	if err != nil {
+		return err
+	}
+	if v, err := node.Runtime().Version(ctx, &rt.VersionRequest{}); err == nil {
+		f.Node.RuntimeName, f.Node.RuntimeVersion = v.RuntimeName, v.RuntimeVersion
+	}
+	step = time.Now()
+	for _, archive := range []string{payload.Samples, payload.Product} {
+		if err := node.Import(ctx, filepath.Join(payload.Dir, archive)); err != nil {
+			return err
+		}
+	}
+	log.Info("images imported", "took", time.Since(step).Round(time.Second))
+
+	step = time.Now()
+	for _, p := range plan.Pods {
+		key := p.Spec.Namespace + "/" + p.Spec.Name
+		pod, err := node.RunPod(ctx, p.Spec)
+		if err != nil {
+			return fmt.Errorf("pod %s: %w", key, err)
+		}
+		f.Pods[key] = pod
+		for _, c := range pod.Containers {
+			for _, cmd := range plan.Execs[key+"/"+c.Name] {
+				res, err := node.ExecSync(ctx, c.ID, 2*time.Minute, cmd...)
+				e := payload.Exec{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}
+				if err != nil {
+					e.Error = err.Error()
+				}
+				if f.Execs[c.ID] == nil {
+					f.Execs[c.ID] = map[string]payload.Exec{}
+				}
+				f.Execs[c.ID][strings.Join(cmd, " ")] = e
+			}
+		}
+	}
+	log.Info("sample pods running", "pods", len(plan.Pods), "took", time.Since(step).Round(time.Second))
+
+	step = time.Now()
+	extractor, err := runProductPod(ctx, node, plan)
+	if err != nil {
+		return err
+	}
+	if err := waitExporter(ctx, 5*time.Minute); err != nil {
+		return err
+	}
+	log.Info("DaemonSet pod ready", "took", time.Since(step).Round(time.Second))
+
+	// The first scan meets the hostile runs: watch their cgroups meanwhile.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var runs []payload.RunCgroup
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); runs = watchRuns(watchCtx, extractor) }()
+	f.Scans = append(f.Scans, scan(ctx, "get-clear", http.MethodGet, exporterURL+"?hash=false", ""))
+	stopWatch()
+	wg.Wait()
+	f.Runs = runs
+	f.Scans = append(f.Scans, scan(ctx, "get-hashed", http.MethodGet, exporterURL, ""))
+	var ids []string
+	for _, key := range plan.SubsetPods {
+		for _, c := range f.Pods[key].Containers {
+			ids = append(ids, node.KeyPrefix()+c.ID)
+		}
+	}
+	body, _ := json.Marshal(map[string][]string{"containerIds": ids})
+	f.Scans = append(f.Scans, scan(ctx, "post-hashed", http.MethodPost, exporterURL, string(body)))
+
+	f.Node.ExtractorNS = strings.TrimSpace(readFile(fmt.Sprintf("/proc/%d/root/proc/1/cgroup", extractor.pid)))
+	own := strings.TrimPrefix(strings.TrimSpace(readFile(fmt.Sprintf("/proc/%d/cgroup", extractor.pid))), "0::")
+	f.Node.ExtractorCgroup = own
+	f.Node.LeafProcs = pids(filepath.Join("/sys/fs/cgroup", filepath.Dir(own), "extractor", "cgroup.procs"))
+	f.Node.ParentProcs = pids(filepath.Join("/sys/fs/cgroup", filepath.Dir(own), "cgroup.procs"))
+	f.Node.SubtreeControl = strings.TrimSpace(readFile(filepath.Join("/sys/fs/cgroup", filepath.Dir(own), "cgroup.subtree_control")))
+	f.After = after(f, extractor)
+	return nil
+}
+
+func describeNode(n *payload.Node) {
+	n.Kernel = strings.TrimSpace(readFile("/proc/sys/kernel/osrelease"))
+	n.PID1 = strings.TrimSpace(readFile("/proc/1/comm"))
+	out, _ := exec.Command("stat", "-fc", "%T", "/sys/fs/cgroup").Output()
+	n.CgroupFS = strings.TrimSpace(string(out))
+}
+
+// sandboxTests runs the sandbox package's tests as a systemd service with
+// Delegate=yes: the layout of an extractor run as a service on such a node.
+func sandboxTests(ctx context.Context, pattern string) payload.Command {
+	bins := filepath.Join(payload.Dir, payload.SandboxBins)
+	cmd := exec.CommandContext(ctx, "systemd-run", "--wait", "--pipe", "--quiet", "--collect",
+		"-p", "Delegate=yes", "--setenv=SANDBOX_TEST_BINS="+bins, "--working-directory=/var/tmp",
+		filepath.Join(payload.Dir, payload.SandboxTest), "-test.v", "-test.count=1", "-test.run", pattern)
+	out, err := cmd.CombinedOutput()
+	c := payload.Command{Output: string(out)}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		c.ExitCode = ee.ExitCode()
+	case err != nil:
+		c.ExitCode, c.Output = -1, c.Output+"\n"+err.Error()
+	}
+	return c
+}
+
+type productPod struct {
+	pid int // host pid of extractor_server
+	id  string
+}
+
+// runProductPod runs the DaemonSet's pod as the kubelet would: host PID
+// namespace and network, the extractor privileged with the CRI socket at
+// /crio.sock and CONTAINER_RUNTIME_ENDPOINT (as the Insights Operator's
+// DaemonSet), the exporter as its image's user with no capabilities, both
+// with read-only root file systems and /data shared.
+func runProductPod(ctx context.Context, node *localnode.Node, plan payload.Plan) (productPod, error) {
+	if err := os.MkdirAll(dataDir, 0o1777); err != nil {
+		return productPod{}, err
+	}
+	pod, err := node.RunPod(ctx, localnode.PodSpec{
+		Name: "insights-runtime-extractor-vm", Namespace: "openshift-insights",
+		HostPID: true,
+		Containers: []localnode.ContainerSpec{
+			{Name: "extractor", Image: plan.ExtractorImage, Privileged: true, ReadOnlyRootfs: true,
+				Env:     []string{"CONTAINER_RUNTIME_ENDPOINT=unix:///crio.sock"},
+				Mounts:  []localnode.Mount{{HostPath: crioSocket, ContainerPath: "/crio.sock"}, {HostPath: dataDir, ContainerPath: "/data"}},
+				WaitFor: "extractor_serve"},
+			{Name: "exporter", Image: plan.ExporterImage, ReadOnlyRootfs: true, DropAllCapabilities: true,
+				Args:    []string{"-bind", "127.0.0.1", "-data-dir", "/data"},
+				Mounts:  []localnode.Mount{{HostPath: dataDir, ContainerPath: "/data"}},
+				WaitFor: "exporter"},
+		},
+	})
+	if err != nil {
+		return productPod{}, fmt.Errorf("the DaemonSet's pod: %w", err)
+	}
+	c, _ := pod.Container("extractor")
+	return productPod{pid: c.PID, id: c.ID}, nil
+}
+
+func waitExporter(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		resp, err := http.Get("http://127.0.0.1:8000/")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the exporter does not answer on 127.0.0.1:8000 after %s: %w", limit, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func scan(ctx context.Context, name, method, url, body string) payload.Scan {
+	s := payload.Scan{Name: name, Method: method, URL: url, Body: body}
+	start := time.Now()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err == nil {
+		var resp *http.Response
+		client := &http.Client{Timeout: 10 * time.Minute}
+		if resp, err = client.Do(req); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			s.Status, s.Answer = resp.StatusCode, string(b)
+		}
+	}
+	if err != nil {
+		s.Answer = "error: " + err.Error()
+	}
+	s.Seconds = time.Since(start).Seconds()
+	return s
+}
+
+// watchRuns polls, every few milliseconds until ctx ends, the fingerprint run
+// cgroups below the extractor's cgroup, and keeps for each the limits, the
+// peaks seen and its events, with the command lines seen in it.
+func watchRuns(ctx context.Context, extractor productPod) []payload.RunCgroup {
+	own := strings.TrimPrefix(strings.TrimSpace(readFile(fmt.Sprintf("/proc/%d/cgroup", extractor.pid))), "0::")
+	root := filepath.Join("/sys/fs/cgroup", filepath.Dir(own))
+	seen := map[string]*payload.RunCgroup{}
+	var order []string
+	for {
+		dirs, _ := filepath.Glob(filepath.Join(root, "insights-runtime-extractor-sandbox-*", "run-*"))
+		for _, d := range dirs {
+			r := seen[d]
+			if r == nil {
+				r = &payload.RunCgroup{Path: strings.TrimPrefix(d, "/sys/fs/cgroup")}
+				seen[d] = r
+				order = append(order, d)
+			}
+			if v := strings.TrimSpace(readFile(filepath.Join(d, "memory.max"))); v != "" {
+				r.MemoryMax = v
+			}
+			if v := strings.TrimSpace(readFile(filepath.Join(d, "pids.max"))); v != "" {
+				r.PidsMax = v
+			}
+			procs := pids(filepath.Join(d, "cgroup.procs"))
+			r.PeakPids = max(r.PeakPids, len(procs))
+			if m, err := strconv.ParseInt(strings.TrimSpace(readFile(filepath.Join(d, "memory.peak"))), 10, 64); err == nil {
+				r.PeakMemory = max(r.PeakMemory, m)
+			}
+			if v := keyed(filepath.Join(d, "pids.events"), "max"); v >= 0 {
+				r.PidsEventsMax = v
+			}
+			if v := keyed(filepath.Join(d, "memory.events"), "oom_kill"); v >= 0 {
+				r.OOMKills = v
+			}
+			if v := keyed(filepath.Join(d, "memory.events"), "oom_group_kill"); v >= 0 {
+				r.OOMGroupKills = v
+			}
+			for _, p := range procs {
+				cl := cmdline(p)
+				if cl != "" && len(r.Procs) < 8 && !slices.Contains(r.Procs, cl) {
+					r.Procs = append(r.Procs, cl)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			out := make([]payload.RunCgroup, 0, len(order))
+			for _, d := range order {
+				out = append(out, *seen[d])
+			}
+			return out
+		case <-time.After(3 * time.Millisecond):
+		}
+	}
+}
+
+// after records what must be gone once the scans are done.
+func after(f *payload.Facts, extractor productPod) payload.After {
+	a := payload.After{ContainersRunning: map[string]bool{}}
+	time.Sleep(2 * time.Second) // the last run's cgroup is removed as its coordinator exits
+	matches, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, m := range matches {
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(m)))
+		stat := readFile(m)
+		if i := strings.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+			a.Zombies = append(a.Zombies, strconv.Itoa(pid)+" "+stat[:i+1])
+		}
+		if cl := cmdline(pid); strings.Contains(cl, " --version") {
+			a.VersionProcesses = append(a.VersionProcesses, strconv.Itoa(pid)+" "+cl)
+		}
+	}
+	own := strings.TrimPrefix(strings.TrimSpace(readFile(fmt.Sprintf("/proc/%d/cgroup", extractor.pid))), "0::")
+	a.RunCgroups, _ = filepath.Glob(filepath.Join("/sys/fs/cgroup", filepath.Dir(own), "insights-runtime-extractor-sandbox-*", "run-*"))
+	for key, pod := range f.Pods {
+		for _, c := range pod.Containers {
+			_, err := os.Stat(fmt.Sprintf("/proc/%d", c.PID))
+			a.ContainersRunning[key+"/"+c.Name] = err == nil
+		}
+	}
+	return a
+}
+
+func readFile(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
+
+func pids(procsFile string) []int {
+	var out []int
+	for _, f := range strings.Fields(readFile(procsFile)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.TrimSpace(string(bytes.ReplaceAll(b, []byte{0}, []byte{' '})))
+}
+
+// keyed returns "key N" of a flat-keyed cgroup file, -1 when absent.
+func keyed(path, key string) int64 {
+	for _, line := range strings.Split(readFile(path), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && k == key {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}

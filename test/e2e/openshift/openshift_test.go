@@ -1,0 +1,328 @@
+// Package openshift is the node e2e on an OpenShift-like node: a VM (test/vm)
+// with systemd as PID 1, cgroup v2 only and CRI-O with the systemd cgroup
+// driver and conmon. The host builds everything (sample images, the
+// product's two images, the driver); the driver (./guest) runs the sample
+// pods and the DaemonSet's pod through CRI inside the VM and records what it
+// saw; this test asserts: the exact JSON of three scans with cri-o:// keys,
+// the sandbox's cgroup v2 delegation, and containment of a fork bomb and a
+// memory hog behind --version.
+//
+// It needs root; otherwise it skips with one line. `make node-e2e
+// NODE=openshift` runs it, and `make test` does.
+package openshift
+
+import (
+	"context"
+	"debug/buildinfo"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
+	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/e2e/expect"
+	"github.com/openshift/insights-runtime-extractor/test/e2e/node/workloads"
+	"github.com/openshift/insights-runtime-extractor/test/e2e/openshift/payload"
+	"github.com/openshift/insights-runtime-extractor/test/vm"
+)
+
+// Sandbox tests the VM runs: they skip on a cgroup v1 host, so this is where
+// they prove the v2 code.
+const sandboxTests = "TestDelegateV2|TestRunDeprivilegesAndLimits|TestRunCgroupV2|TestNewRemovesDeadSandboxes"
+
+// sandboxMustPass are tests that must have run and passed (not skipped).
+var sandboxMustPass = []string{
+	"TestDelegateV2MovesProcessesIntoTheLeafAndEnablesControllers",
+	"TestDelegateV2WithoutControllersSaysWhy",
+	"TestNewRemovesDeadSandboxes",
+}
+
+// containment are the hostile pods: their --version is held by the limits.
+var containment = []payload.Pod{
+	{Spec: localnode.PodSpec{Name: "fork-bomb", Namespace: "hostile"}, Samples: []string{"fork-bomb-version"}},
+	{Spec: localnode.PodSpec{Name: "memory-hog", Namespace: "hostile"}, Samples: []string{"memory-hog-version"}},
+}
+
+func TestOpenShiftNode(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("openshift node e2e skipped: it needs root to build and boot its VM (run make test as root)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 75*time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	repo, err := localnode.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	pay := filepath.Join(work, "payload")
+	for _, d := range []string{pay, filepath.Join(pay, payload.SandboxBins)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	start := time.Now()
+	img, err := vm.EnsureImage(ctx, log, vm.DefaultCacheDir())
+	if err != nil {
+		t.Fatalf("VM image: %v", err)
+	}
+	log.Info("VM image ready", "took", time.Since(start).Round(time.Second))
+
+	if err := debpkg.Ensure(ctx, log, workloads.Packages...); err != nil {
+		t.Fatal(err)
+	}
+	b := &localnode.Builder{RepoDir: repo, WorkDir: filepath.Join(work, "images"), Log: log}
+	im, err := b.Build(ctx)
+	if err != nil {
+		t.Fatalf("sample images: %v", err)
+	}
+	if err := os.Rename(im.Archive, filepath.Join(pay, payload.Samples)); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(work, "bin")
+	if err := localnode.BuildBinaries(ctx, repo, bin); err != nil {
+		t.Fatal(err)
+	}
+	extractorImage, exporterImage, err := writeProductImages(bin, filepath.Join(repo, "config.toml"), filepath.Join(pay, payload.Product))
+	if err != nil {
+		t.Fatalf("product images: %v", err)
+	}
+	for _, c := range [][]string{
+		{"build", "-trimpath", "-o", filepath.Join(pay, "run"), "./test/e2e/openshift/guest"},
+		{"test", "-c", "-trimpath", "-o", filepath.Join(pay, payload.SandboxTest), "./internal/sandbox"},
+		{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "probe"), "./internal/sandbox/probe"},
+		{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "misbehave"), "./internal/sandbox/testdata/misbehave"},
+	} {
+		goRun(ctx, t, repo, c...)
+	}
+	for _, f := range []string{"probe", "misbehave"} {
+		if err := os.Chmod(filepath.Join(pay, payload.SandboxBins, f), 0o111); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	plan := payload.Plan{
+		ExtractorImage: extractorImage, ExporterImage: exporterImage,
+		SandboxTestRun: sandboxTests,
+		Execs:          map[string][][]string{},
+		SubsetPods:     []string{"frameworks/quarkus", "shapes/two-containers"},
+	}
+	for _, p := range workloads.All(im) {
+		plan.Pods = append(plan.Pods, payload.Pod{Spec: p.Spec, Samples: p.Samples})
+	}
+	for _, p := range containment {
+		p.Spec.Containers = []localnode.ContainerSpec{im.Sample(p.Samples[0]).Container("app")}
+		plan.Pods = append(plan.Pods, p)
+		plan.ContainmentPods = append(plan.ContainmentPods, p.Spec.Namespace+"/"+p.Spec.Name)
+	}
+	// What the expected JSON needs from inside the containers: a dry pass
+	// records the commands, keyed by container, for the driver to run.
+	for _, p := range plan.Pods {
+		specs := append(append([]localnode.ContainerSpec{}, p.Spec.InitContainers...), p.Spec.Containers...)
+		for i, c := range specs {
+			key := p.Spec.Namespace + "/" + p.Spec.Name + "/" + c.Name
+			record := func(_ context.Context, _ string, cmd ...string) (string, error) {
+				plan.Execs[key] = append(plan.Execs[key], cmd)
+				return "", nil
+			}
+			if _, err := expect.EntryOf(ctx, im, im.Sample(p.Samples[i]), c, key, record); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	planJSON, err := json.MarshalIndent(plan, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pay, payload.PlanFile), planJSON, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(work, "out")
+	res, err := vm.Run(ctx, vm.Options{Image: img, PayloadDir: pay, OutputDir: out, Timeout: 50 * time.Minute, Log: log, MemoryMB: 6144})
+	if res != nil {
+		keepConsole(t, res.ConsoleLog)
+	}
+	if err != nil {
+		t.Fatalf("VM run: %v", err)
+	}
+	t.Logf("VM: boot %s, payload %s, total %s", res.Boot.Round(time.Second), res.Payload.Round(time.Second), res.Total.Round(time.Second))
+	if res.ExitCode != 0 {
+		t.Fatalf("driver exited %d:\n%s", res.ExitCode, tail(string(res.Stderr), 6000))
+	}
+	var facts payload.Facts
+	b2, err := os.ReadFile(filepath.Join(res.ResultsDir, payload.FactsFile))
+	if err != nil {
+		t.Fatalf("no facts from the driver: %v\n%s", err, tail(string(res.Stderr), 6000))
+	}
+	if err := json.Unmarshal(b2, &facts); err != nil {
+		t.Fatal(err)
+	}
+	if facts.Error != "" {
+		t.Fatalf("the driver stopped: %s\n%s", facts.Error, tail(string(res.Stderr), 6000))
+	}
+	checkNode(t, facts)
+	checkSandboxTests(t, facts.Sandbox)
+	checkScans(ctx, t, facts, plan, im, bin)
+	checkContainment(t, facts, plan)
+}
+
+func checkNode(t *testing.T, f payload.Facts) {
+	t.Run("the node is OpenShift-like", func(t *testing.T) {
+		want := [4]string{"cgroup2fs", "systemd", "cri-o", "1.34.0"}
+		if got := [4]string{f.Node.CgroupFS, f.Node.PID1, f.Node.RuntimeName, f.Node.RuntimeVersion}; got != want {
+			t.Errorf("node %+v, want %+v", got, want)
+		}
+	})
+	t.Run("the extractor delegated its container's cgroup with no flag", func(t *testing.T) {
+		// A private cgroup namespace: the container sees its own scope as the root.
+		if f.Node.ExtractorNS != "0::/extractor" {
+			t.Errorf("extractor's /proc/1/cgroup inside: %q, want 0::/extractor", f.Node.ExtractorNS)
+		}
+		if !regexp.MustCompile(`^/kubepods\.slice/.*\.slice/crio-[0-9a-f]{64}\.scope/extractor$`).MatchString(f.Node.ExtractorCgroup) {
+			t.Errorf("extractor_server's cgroup %q, want <pod slice>/crio-<id>.scope/extractor", f.Node.ExtractorCgroup)
+		}
+		if len(f.Node.ParentProcs) != 0 || len(f.Node.LeafProcs) == 0 {
+			t.Errorf("processes: %v in the container's scope, %v in its leaf; want none and some", f.Node.ParentProcs, f.Node.LeafProcs)
+		}
+		for _, c := range []string{"memory", "pids", "cpu"} {
+			if !strings.Contains(" "+f.Node.SubtreeControl+" ", " "+c+" ") {
+				t.Errorf("subtree_control %q lacks %s", f.Node.SubtreeControl, c)
+			}
+		}
+	})
+}
+
+func checkSandboxTests(t *testing.T, c payload.Command) {
+	t.Run("the sandbox's tests pass on cgroup v2 in a Delegate=yes service", func(t *testing.T) {
+		if c.ExitCode != 0 {
+			t.Errorf("exit %d:\n%s", c.ExitCode, tail(c.Output, 8000))
+		}
+		for _, name := range sandboxMustPass {
+			if !strings.Contains(c.Output, "--- PASS: "+name+" ") {
+				t.Errorf("%s did not pass (skipped or missing):\n%s", name, tail(c.Output, 8000))
+			}
+		}
+	})
+}
+
+func checkScans(ctx context.Context, t *testing.T, f payload.Facts, plan payload.Plan, im *localnode.Images, bin string) {
+	exec := func(_ context.Context, id string, cmd ...string) (string, error) {
+		e, ok := f.Execs[id][strings.Join(cmd, " ")]
+		switch {
+		case !ok:
+			return "", fmt.Errorf("the driver did not run %q in %s", cmd, id)
+		case e.Error != "" || e.ExitCode != 0:
+			return "", fmt.Errorf("%q in %s: exit %d %s %s", cmd, id, e.ExitCode, e.Error, e.Stderr)
+		}
+		return strings.TrimSpace(e.Stdout + e.Stderr), nil
+	}
+	var pods []expect.Pod
+	for _, p := range plan.Pods {
+		pods = append(pods, expect.Pod{Spec: p.Spec, Samples: p.Samples, Running: f.Pods[p.Spec.Namespace+"/"+p.Spec.Name]})
+	}
+	want, err := expect.Expected(ctx, im, "cri-o://", pods, exec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The DaemonSet's own containers: static Go programs in scratch images.
+	product := f.Pods["openshift-insights/insights-runtime-extractor-vm"]
+	for name, binary := range map[string]string{"extractor": "extractor_server", "exporter": "exporter"} {
+		info, err := buildinfo.ReadFile(filepath.Join(bin, binary))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range product.Containers {
+			if c.Name == name {
+				want.Add(product.Namespace, product.Name, "cri-o://"+c.ID, expect.Entry{Kind: "Golang", KindVersion: info.GoVersion})
+			}
+		}
+	}
+	var subset []string
+	for _, key := range plan.SubsetPods {
+		for _, c := range f.Pods[key].Containers {
+			subset = append(subset, "cri-o://"+c.ID)
+		}
+	}
+	wants := map[string]expect.Document{"get-clear": want, "get-hashed": want.Hashed(), "post-hashed": want.Subset(subset...).Hashed()}
+	for _, s := range f.Scans {
+		t.Run("scan "+s.Name+" answers exactly", func(t *testing.T) {
+			t.Logf("%s %s: %d in %.1fs", s.Method, s.URL, s.Status, s.Seconds)
+			if s.Status != http.StatusOK {
+				t.Fatalf("status %d: %s", s.Status, s.Answer)
+			}
+			if got, w := expect.CanonicalBody([]byte(s.Answer)), expect.Canonical(wants[s.Name]); got != w {
+				t.Errorf("answer:\n%s\nwant:\n%s", got, w)
+			}
+		})
+	}
+	if len(f.Scans) != len(wants) {
+		t.Errorf("%d scans, want %d", len(f.Scans), len(wants))
+	}
+}
+
+func checkContainment(t *testing.T, f payload.Facts, plan payload.Plan) {
+	t.Run("a fork bomb and a memory hog behind --version stay within their limits and leave nothing", func(t *testing.T) {
+		var forkBomb, memoryHog bool
+		for _, r := range f.Runs {
+			if r.PidsMax != "64" || r.MemoryMax != "268435456" {
+				t.Errorf("run %s: pids.max %q memory.max %q, want 64 and 268435456", r.Path, r.PidsMax, r.MemoryMax)
+			}
+			if r.PeakPids > 64 {
+				t.Errorf("run %s held %d processes", r.Path, r.PeakPids)
+			}
+			if r.PeakMemory > 268435456 {
+				t.Errorf("run %s peaked at %d bytes", r.Path, r.PeakMemory)
+			}
+			forkBomb = forkBomb || r.PidsEventsMax > 0
+			memoryHog = memoryHog || r.OOMGroupKills > 0 || r.OOMKills > 0
+		}
+		if !forkBomb || !memoryHog {
+			t.Errorf("no run reached pids.max (%v) or was OOM-killed (%v): the hostile commands were not run; runs: %+v", forkBomb, memoryHog, f.Runs)
+		}
+		if len(f.After.VersionProcesses) != 0 || len(f.After.Zombies) != 0 || len(f.After.RunCgroups) != 0 {
+			t.Errorf("left behind: --version processes %v, zombies %v, run cgroups %v", f.After.VersionProcesses, f.After.Zombies, f.After.RunCgroups)
+		}
+		for key, running := range f.After.ContainersRunning {
+			if !running {
+				t.Errorf("container %s no longer runs: only the fingerprint runs may die", key)
+			}
+		}
+	})
+}
+
+func goRun(ctx context.Context, t *testing.T, repo string, args ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// keepConsole copies the VM's console log where a failed CI run shows it.
+func keepConsole(t *testing.T, path string) {
+	if dir := os.Getenv(localnode.KeepLogEnv); dir != "" && path != "" {
+		if b, err := os.ReadFile(path); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, "openshift-vm-console.log"), b, 0o644)
+		}
+	}
+	t.Logf("console log: %s", path)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}

@@ -1,0 +1,116 @@
+// Package payload is the contract between the openshift node e2e, which runs
+// on the host, and its driver inside the VM: what the driver is asked to run
+// (Plan, written to the payload disk) and what it saw (Facts, written to the
+// results disk). The host side asserts; the driver only acts and records.
+package payload
+
+import "github.com/openshift/insights-runtime-extractor/internal/localnode"
+
+// Paths inside the VM.
+const (
+	Dir         = "/payload"
+	PlanFile    = "plan.json"
+	Samples     = "samples.tar" // docker archive of every sample image
+	Product     = "product.tar" // docker archive of the extractor and exporter images
+	SandboxTest = "sandbox.test"
+	SandboxBins = "sandbox-bins" // probe and misbehave for SandboxTest
+	FactsFile   = "facts.json"   // under the results directory
+)
+
+// Plan is what the driver does, in order.
+type Plan struct {
+	// Pods are the sample pods, started in order.
+	Pods []Pod
+	// Execs lists, by "namespace/pod/container", the commands whose output
+	// the expected JSON needs (the tools' own --version).
+	Execs map[string][][]string
+	// Product are the images of the DaemonSet's two containers.
+	ExtractorImage, ExporterImage string
+	// ContainmentPods ("namespace/pod") run hostile --version commands whose
+	// runs' cgroups the driver watches during the first scan.
+	ContainmentPods []string
+	// SandboxTestRun is the -test.run pattern of the sandbox package's tests
+	// that the driver runs in a systemd service with Delegate=yes.
+	SandboxTestRun string
+	// SubsetPods ("namespace/pod") are asked for by id in the POST scan.
+	SubsetPods []string
+}
+
+// Pod is one sample pod: its spec and the sample of each container (init
+// containers first).
+type Pod struct {
+	Spec    localnode.PodSpec
+	Samples []string
+}
+
+// Facts is what the driver saw.
+type Facts struct {
+	Node    Node
+	Pods    map[string]*localnode.Pod // by "namespace/pod"
+	Execs   map[string]map[string]Exec
+	Scans   []Scan
+	Runs    []RunCgroup // the containment pods' fingerprint runs, as watched
+	After   After
+	Sandbox Command
+	// Error is the first step that failed; the facts before it are kept.
+	Error string
+}
+
+// Node describes the VM as the driver found it.
+type Node struct {
+	Kernel, CgroupFS, PID1, RuntimeName, RuntimeVersion string
+	// ExtractorCgroup is the extractor container's cgroup (host view) and
+	// ExtractorNS its /proc/1/cgroup inside (a private namespace says "0::/").
+	ExtractorCgroup, ExtractorNS string
+	// LeafProcs are the pids in <extractor cgroup>/extractor after the scans;
+	// ParentProcs the pids left directly in the extractor's cgroup (must be none).
+	LeafProcs, ParentProcs []int
+	SubtreeControl         string
+}
+
+// Exec is the result of one command run in a container through CRI.
+type Exec struct {
+	Stdout, Stderr string
+	ExitCode       int32
+	Error          string
+}
+
+// Scan is one request to the exporter.
+type Scan struct {
+	Name    string
+	Method  string
+	URL     string
+	Body    string
+	Status  int
+	Answer  string
+	Seconds float64
+}
+
+// RunCgroup is one fingerprint run's cgroup, watched while it lived.
+type RunCgroup struct {
+	Path                                   string
+	MemoryMax, PidsMax                     string
+	PeakPids                               int
+	PeakMemory                             int64
+	PidsEventsMax, OOMKills, OOMGroupKills int64
+	Procs                                  []string // command lines seen in it
+}
+
+// After is the node once the scans are done.
+type After struct {
+	// VersionProcesses are processes still running a --version.
+	VersionProcesses []string
+	// Zombies are processes in state Z.
+	Zombies []string
+	// RunCgroups are fingerprint run cgroups still present.
+	RunCgroups []string
+	// ContainersRunning says, by "namespace/pod/container", whether its
+	// init still runs (the hostile ones included: only their runs die).
+	ContainersRunning map[string]bool
+}
+
+// Command is a program the driver ran, with its result.
+type Command struct {
+	Output   string
+	ExitCode int
+}
