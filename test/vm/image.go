@@ -57,7 +57,7 @@ var skipModules = []string{
 	"kernel/drivers/gpu", "kernel/drivers/media", "kernel/drivers/net/wireless",
 	"kernel/drivers/net/ethernet", "kernel/drivers/infiniband", "kernel/drivers/staging",
 	"kernel/drivers/iio", "kernel/drivers/bluetooth", "kernel/net/bluetooth",
-	"kernel/net/wireless", "kernel/net/mac80211", "kernel/sound", "kernel/drivers/scsi",
+	"kernel/net/wireless", "kernel/net/mac80211", "kernel/sound",
 	"kernel/drivers/usb", "kernel/drivers/hid", "kernel/drivers/input",
 	"kernel/drivers/isdn", "kernel/drivers/mtd", "kernel/drivers/thunderbolt",
 }
