@@ -340,6 +340,11 @@ func (b *builder) debootstrap(ctx context.Context, rootfs string) error {
 	if err := os.MkdirAll(debs, 0o755); err != nil {
 		return err
 	}
+	unlock, err := flock(ctx, filepath.Join(b.cacheDir, ".debootstrap-debs.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	b.log.Info("debootstrap (the long step: a few minutes)", "suite", suite, "packages", guestPackages)
 	start := time.Now()
 	args := []string{"--variant=minbase", "--include=" + strings.Join(guestPackages, ","),
