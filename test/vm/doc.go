@@ -9,6 +9,21 @@
 // `run` program as root once CRI-O is up, and hands back its exit code,
 // output and everything it wrote to /results.
 //
+// What a payload finds in the guest (Debian 12, kernel 6.1, systemd 252):
+//   - /payload: the payload directory (its own ext4 disk), also the working
+//     directory of run; /results: an empty directory handed back to the host;
+//   - crio.service active, socket /run/crio/crio.sock, crictl configured for
+//     it (/etc/crictl.yaml), crio and pinns and crictl in /usr/local/bin;
+//   - no network and no registry: images come from the payload, copied with
+//     skopeo into containers-storage: (the store CRI-O uses, overlay). CRI-O's
+//     pause image is localhost/insights-runtime-extractor/pause:e2e, to be
+//     imported by the payload before a pod that needs one; with
+//     drop_infra_ctr on, only pods that share one PID namespace do
+//     (namespace_options.pid POD, kubelet's shareProcessNamespace);
+//   - run's stdout and stderr go to the host, and to the console as
+//     progress; a timeout (the run's deadline less a margin) ends it with
+//     exit code 124.
+//
 // The CI machines are cgroup v1 hosts whose PID 1 is not systemd; the node
 // the product ships to is cgroup v2 with systemd. This package closes that
 // gap for the tests that need the real thing.

@@ -57,7 +57,7 @@ var skipModules = []string{
 	"kernel/drivers/gpu", "kernel/drivers/media", "kernel/drivers/net/wireless",
 	"kernel/drivers/net/ethernet", "kernel/drivers/infiniband", "kernel/drivers/staging",
 	"kernel/drivers/iio", "kernel/drivers/bluetooth", "kernel/net/bluetooth",
-	"kernel/net/wireless", "kernel/net/mac80211", "kernel/sound", "kernel/drivers/scsi",
+	"kernel/net/wireless", "kernel/net/mac80211", "kernel/sound",
 	"kernel/drivers/usb", "kernel/drivers/hid", "kernel/drivers/input",
 	"kernel/drivers/isdn", "kernel/drivers/mtd", "kernel/drivers/thunderbolt",
 }
@@ -340,6 +340,11 @@ func (b *builder) debootstrap(ctx context.Context, rootfs string) error {
 	if err := os.MkdirAll(debs, 0o755); err != nil {
 		return err
 	}
+	unlock, err := flock(ctx, filepath.Join(b.cacheDir, ".debootstrap-debs.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	b.log.Info("debootstrap (the long step: a few minutes)", "suite", suite, "packages", guestPackages)
 	start := time.Now()
 	args := []string{"--variant=minbase", "--include=" + strings.Join(guestPackages, ","),

@@ -33,12 +33,15 @@ skopeo copy oci:/payload/image:busybox containers-storage:localhost/ire-vm/busyb
 step "run a pod"
 pod=$(crictl runp /payload/pod.json) || exit 1
 ctr=$(crictl create "$pod" /payload/ctr.json /payload/pod.json) || exit 1
-crictl start "$ctr" || exit 1
+crictl start "$ctr" > /dev/null || exit 1
 echo "$ctr" > $R/container-id
 pid=$(crictl inspect -o go-template --template '{{.info.pid}}' "$ctr")
 cat /proc/$pid/cgroup > $R/container-cgroup
 step "clean up"
-crictl stopp "$pod" > /dev/null && crictl rmp "$pod" > /dev/null
+# busybox as PID 1 ignores SIGTERM: do not wait out the grace period.
+crictl stop -t 1 "$ctr" > /dev/null || exit 1
+crictl stopp "$pod" > /dev/null || exit 1
+crictl rmp "$pod" > /dev/null || exit 1
 step done
 `
 
