@@ -303,16 +303,49 @@ enable_nri = false
 // storage with skopeo, one reference at a time; layers already there (the
 // shared Debian base) are reused, not copied again.
 func (n *Node) importCRIO(ctx context.Context, tarPath string) error {
+	c := n.crio
+	return copyArchive(ctx, tarPath, fmt.Sprintf("containers-storage:[%s@%s+%s]", c.driver, c.root, c.runroot), c.policy, c.storageEnv())
+}
+
+// CopyImages copies every image of a docker archive into the
+// containers-storage with that driver, root and runroot (CRI-O's [crio]
+// storage settings), as Import does for a CRI-O node. The openshift node e2e
+// fills its VM's image store this way on the host: unpacking layers under
+// software emulation takes many times longer.
+func CopyImages(ctx context.Context, tarPath, driver, root, runroot string) error {
+	policy, err := os.CreateTemp("", "ire-policy-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(policy.Name())
+	if _, err := policy.WriteString(`{"default": [{"type": "insecureAcceptAnything"}]}` + "\n"); err != nil {
+		return err
+	}
+	if err := policy.Close(); err != nil {
+		return err
+	}
+	err = copyArchive(ctx, tarPath, fmt.Sprintf("containers-storage:[%s@%s+%s]", driver, root, runroot), policy.Name(), nil)
+	// The overlay driver mounts its home on itself: leave the store a plain tree.
+	for _, m := range mountsUnder(root) {
+		if uerr := unix.Unmount(m, unix.MNT_DETACH); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("unmount %s: %w", m, uerr))
+		}
+	}
+	return err
+}
+
+// copyArchive copies each image of a docker archive to dest (a
+// containers-storage transport prefix) with skopeo, one reference at a time:
+// skopeo copies one image per call, and the layers they share are stored once.
+func copyArchive(ctx context.Context, tarPath, dest, policy string, env []string) error {
 	refs, err := archiveRefs(tarPath)
 	if err != nil {
 		return err
 	}
-	c := n.crio
-	dest := fmt.Sprintf("containers-storage:[%s@%s+%s]", c.driver, c.root, c.runroot)
 	for _, ref := range refs {
-		cmd := exec.CommandContext(ctx, "skopeo", "--policy", c.policy, "copy", "--quiet",
+		cmd := exec.CommandContext(ctx, "skopeo", "--policy", policy, "copy", "--quiet",
 			"docker-archive:"+tarPath+":"+ref, dest+ref)
-		cmd.Env = append(os.Environ(), c.storageEnv()...)
+		cmd.Env = append(os.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("skopeo copy %s: %w: %s", ref, err, tail(string(out), 2000))
 		}

@@ -62,8 +62,21 @@ func TestOpenShiftNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	work := t.TempDir()
+	// Kept when the test fails (the driver's facts, the console log), less
+	// the image store.
+	work, err := os.MkdirTemp("/var/tmp", "ire-openshift-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	pay := filepath.Join(work, "payload")
+	t.Cleanup(func() {
+		os.RemoveAll(filepath.Join(pay, payload.Storage))
+		if t.Failed() {
+			t.Logf("kept for a look: %s", work)
+			return
+		}
+		os.RemoveAll(work)
+	})
 	for _, d := range []string{pay, filepath.Join(pay, payload.SandboxBins)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -85,17 +98,28 @@ func TestOpenShiftNode(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sample images: %v", err)
 	}
-	if err := os.Rename(im.Archive, filepath.Join(pay, payload.Samples)); err != nil {
-		t.Fatal(err)
-	}
 	bin := filepath.Join(work, "bin")
 	if err := localnode.BuildBinaries(ctx, repo, bin); err != nil {
 		t.Fatal(err)
 	}
-	extractorImage, exporterImage, err := writeProductImages(bin, filepath.Join(repo, "config.toml"), filepath.Join(pay, payload.Product))
+	productArchive := filepath.Join(work, "product.tar")
+	extractorImage, exporterImage, err := writeProductImages(bin, filepath.Join(repo, "config.toml"), productArchive)
 	if err != nil {
 		t.Fatalf("product images: %v", err)
 	}
+	// The VM's image store, filled here: CRI-O in the VM starts on it.
+	start = time.Now()
+	runroot, err := os.MkdirTemp("/run", "ire-storage-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(runroot)
+	for _, archive := range []string{im.Archive, productArchive} {
+		if err := localnode.CopyImages(ctx, archive, "overlay", filepath.Join(pay, payload.Storage), runroot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log.Info("VM image store filled", "took", time.Since(start).Round(time.Second))
 	for _, c := range [][]string{
 		{"build", "-trimpath", "-o", filepath.Join(pay, "run"), "./test/e2e/openshift/guest"},
 		{"test", "-c", "-trimpath", "-o", filepath.Join(pay, payload.SandboxTest), "./internal/sandbox"},
@@ -188,7 +212,7 @@ func checkNode(t *testing.T, f payload.Facts) {
 	t.Run("the extractor delegated its container's cgroup with no flag", func(t *testing.T) {
 		// A private cgroup namespace: the container sees its own scope as the root.
 		if f.Node.ExtractorNS != "0::/extractor" {
-			t.Errorf("extractor's /proc/1/cgroup inside: %q, want 0::/extractor", f.Node.ExtractorNS)
+			t.Errorf("extractor_server's cgroup seen from its namespace: %q, want 0::/extractor", f.Node.ExtractorNS)
 		}
 		if !regexp.MustCompile(`^/kubepods\.slice/.*\.slice/crio-[0-9a-f]{64}\.scope/extractor$`).MatchString(f.Node.ExtractorCgroup) {
 			t.Errorf("extractor_server's cgroup %q, want <pod slice>/crio-<id>.scope/extractor", f.Node.ExtractorCgroup)
@@ -237,7 +261,7 @@ func checkScans(ctx context.Context, t *testing.T, f payload.Facts, plan payload
 		t.Fatal(err)
 	}
 	// The DaemonSet's own containers: static Go programs in scratch images.
-	product := f.Pods["openshift-insights/insights-runtime-extractor-vm"]
+	product := f.Pods[payload.ProductPod]
 	for name, binary := range map[string]string{"extractor": "extractor_server", "exporter": "exporter"} {
 		info, err := buildinfo.ReadFile(filepath.Join(bin, binary))
 		if err != nil {

@@ -24,12 +24,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
 	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/openshift/insights-runtime-extractor/internal/localnode"
@@ -39,6 +41,7 @@ import (
 const (
 	crioSocket  = "/run/crio/crio.sock"
 	dataDir     = "/var/lib/ire-data"
+	storageRoot = "/var/lib/containers/storage"
 	exporterURL = "http://127.0.0.1:8000/gather_runtime_info"
 )
 
@@ -80,10 +83,15 @@ func run(ctx context.Context, log *slog.Logger, f *payload.Facts) error {
 	f.Sandbox = sandboxTests(ctx, plan.SandboxTestRun)
 	log.Info("sandbox tests run", "exit", f.Sandbox.ExitCode, "took", time.Since(step).Round(time.Second))
 
+	step = time.Now()
+	if err := useStorage(ctx); err != nil {
+		return err
+	}
+	log.Info("CRI-O restarted on the payload's image store", "took", time.Since(step).Round(time.Second))
 	node, err := localnode.Start(ctx, localnode.Options{
 		Runtime: localnode.CRIO, Dir: "/var/tmp/ire-node", Log: log,
 		CRIO: &localnode.CRIOAttach{Socket: crioSocket, StorageDriver: "overlay",
-			StorageRoot: "/var/lib/containers/storage", StorageRunRoot: "/run/containers/storage", CgroupManager: "systemd"},
+			StorageRoot: storageRoot, StorageRunRoot: "/run/containers/storage", CgroupManager: "systemd"},
 	})
 	if err != nil {
 		return err
@@ -91,14 +99,6 @@ func run(ctx context.Context, log *slog.Logger, f *payload.Facts) error {
 	if v, err := node.Runtime().Version(ctx, &rt.VersionRequest{}); err == nil {
 		f.Node.RuntimeName, f.Node.RuntimeVersion = v.RuntimeName, v.RuntimeVersion
 	}
-	step = time.Now()
-	for _, archive := range []string{payload.Samples, payload.Product} {
-		if err := node.Import(ctx, filepath.Join(payload.Dir, archive)); err != nil {
-			return err
-		}
-	}
-	log.Info("images imported", "took", time.Since(step).Round(time.Second))
-
 	step = time.Now()
 	for _, p := range plan.Pods {
 		key := p.Spec.Namespace + "/" + p.Spec.Name
@@ -124,7 +124,7 @@ func run(ctx context.Context, log *slog.Logger, f *payload.Facts) error {
 	log.Info("sample pods running", "pods", len(plan.Pods), "took", time.Since(step).Round(time.Second))
 
 	step = time.Now()
-	extractor, err := runProductPod(ctx, node, plan)
+	extractor, err := runProductPod(ctx, node, plan, f)
 	if err != nil {
 		return err
 	}
@@ -139,11 +139,11 @@ func run(ctx context.Context, log *slog.Logger, f *payload.Facts) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); runs = watchRuns(watchCtx, extractor) }()
-	f.Scans = append(f.Scans, scan(ctx, "get-clear", http.MethodGet, exporterURL+"?hash=false", ""))
+	f.Scans = append(f.Scans, scan(ctx, log, "get-clear", http.MethodGet, exporterURL+"?hash=false", ""))
 	stopWatch()
 	wg.Wait()
 	f.Runs = runs
-	f.Scans = append(f.Scans, scan(ctx, "get-hashed", http.MethodGet, exporterURL, ""))
+	f.Scans = append(f.Scans, scan(ctx, log, "get-hashed", http.MethodGet, exporterURL, ""))
 	var ids []string
 	for _, key := range plan.SubsetPods {
 		for _, c := range f.Pods[key].Containers {
@@ -151,9 +151,12 @@ func run(ctx context.Context, log *slog.Logger, f *payload.Facts) error {
 		}
 	}
 	body, _ := json.Marshal(map[string][]string{"containerIds": ids})
-	f.Scans = append(f.Scans, scan(ctx, "post-hashed", http.MethodPost, exporterURL, string(body)))
+	f.Scans = append(f.Scans, scan(ctx, log, "post-hashed", http.MethodPost, exporterURL, string(body)))
 
-	f.Node.ExtractorNS = strings.TrimSpace(readFile(fmt.Sprintf("/proc/%d/root/proc/1/cgroup", extractor.pid)))
+	f.Node.ExtractorNS, err = cgroupSeenFrom(extractor.pid)
+	if err != nil {
+		return err
+	}
 	own := strings.TrimPrefix(strings.TrimSpace(readFile(fmt.Sprintf("/proc/%d/cgroup", extractor.pid))), "0::")
 	f.Node.ExtractorCgroup = own
 	f.Node.LeafProcs = pids(filepath.Join("/sys/fs/cgroup", filepath.Dir(own), "extractor", "cgroup.procs"))
@@ -161,6 +164,51 @@ func run(ctx context.Context, log *slog.Logger, f *payload.Facts) error {
 	f.Node.SubtreeControl = strings.TrimSpace(readFile(filepath.Join("/sys/fs/cgroup", filepath.Dir(own), "cgroup.subtree_control")))
 	f.After = after(f, extractor)
 	return nil
+}
+
+// useStorage restarts CRI-O on the image store the host filled
+// (localnode.CopyImages): unpacking the images here, under software
+// emulation, would take half an hour.
+func useStorage(ctx context.Context) error {
+	if out, err := exec.CommandContext(ctx, "systemctl", "stop", "crio").CombinedOutput(); err != nil {
+		return fmt.Errorf("stop crio: %w: %s", err, out)
+	}
+	if err := unix.Mount(filepath.Join(payload.Dir, payload.Storage), storageRoot, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("mount the image store: %w", err)
+	}
+	if out, err := exec.CommandContext(ctx, "systemctl", "start", "crio").CombinedOutput(); err != nil {
+		return fmt.Errorf("start crio: %w: %s", err, out)
+	}
+	return nil
+}
+
+// cgroupSeenFrom reads the cgroup of pid as a process in its own cgroup
+// namespace sees it (the extractor's own view), from a thread that joins that
+// namespace for the read.
+func cgroupSeenFrom(pid int) (string, error) {
+	type answer struct {
+		s   string
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		// The thread is left locked: it ends with the goroutine, and the
+		// runtime discards it rather than reuse it in another namespace.
+		runtime.LockOSThread()
+		fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/cgroup", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			ch <- answer{err: err}
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWCGROUP); err != nil {
+			ch <- answer{err: fmt.Errorf("join the cgroup namespace of %d: %w", pid, err)}
+			return
+		}
+		ch <- answer{s: strings.TrimSpace(readFile(fmt.Sprintf("/proc/%d/cgroup", pid)))}
+	}()
+	a := <-ch
+	return a.s, a.err
 }
 
 func describeNode(n *payload.Node) {
@@ -199,12 +247,12 @@ type productPod struct {
 // /crio.sock and CONTAINER_RUNTIME_ENDPOINT (as the Insights Operator's
 // DaemonSet), the exporter as its image's user with no capabilities, both
 // with read-only root file systems and /data shared.
-func runProductPod(ctx context.Context, node *localnode.Node, plan payload.Plan) (productPod, error) {
+func runProductPod(ctx context.Context, node *localnode.Node, plan payload.Plan, f *payload.Facts) (productPod, error) {
 	if err := os.MkdirAll(dataDir, 0o1777); err != nil {
 		return productPod{}, err
 	}
 	pod, err := node.RunPod(ctx, localnode.PodSpec{
-		Name: "insights-runtime-extractor-vm", Namespace: "openshift-insights",
+		Name: payload.ProductPodName, Namespace: payload.ProductNamespace,
 		HostPID: true,
 		Containers: []localnode.ContainerSpec{
 			{Name: "extractor", Image: plan.ExtractorImage, Privileged: true, ReadOnlyRootfs: true,
@@ -220,6 +268,7 @@ func runProductPod(ctx context.Context, node *localnode.Node, plan payload.Plan)
 	if err != nil {
 		return productPod{}, fmt.Errorf("the DaemonSet's pod: %w", err)
 	}
+	f.Pods[payload.ProductPod] = pod
 	c, _ := pod.Container("extractor")
 	return productPod{pid: c.PID, id: c.ID}, nil
 }
@@ -243,7 +292,7 @@ func waitExporter(ctx context.Context, limit time.Duration) error {
 	}
 }
 
-func scan(ctx context.Context, name, method, url, body string) payload.Scan {
+func scan(ctx context.Context, log *slog.Logger, name, method, url, body string) payload.Scan {
 	s := payload.Scan{Name: name, Method: method, URL: url, Body: body}
 	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
@@ -260,6 +309,7 @@ func scan(ctx context.Context, name, method, url, body string) payload.Scan {
 		s.Answer = "error: " + err.Error()
 	}
 	s.Seconds = time.Since(start).Seconds()
+	log.Info("scan", "name", name, "status", s.Status, "seconds", s.Seconds)
 	return s
 }
 
@@ -314,7 +364,7 @@ func watchRuns(ctx context.Context, extractor productPod) []payload.RunCgroup {
 				out = append(out, *seen[d])
 			}
 			return out
-		case <-time.After(3 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }

@@ -8,13 +8,21 @@ import "github.com/openshift/insights-runtime-extractor/internal/localnode"
 
 // Paths inside the VM.
 const (
-	Dir         = "/payload"
-	PlanFile    = "plan.json"
-	Samples     = "samples.tar" // docker archive of every sample image
-	Product     = "product.tar" // docker archive of the extractor and exporter images
+	Dir      = "/payload"
+	PlanFile = "plan.json"
+	// Storage is a containers-storage (overlay) holding every sample image
+	// and the product's two images, filled on the host.
+	Storage     = "storage"
 	SandboxTest = "sandbox.test"
 	SandboxBins = "sandbox-bins" // probe and misbehave for SandboxTest
 	FactsFile   = "facts.json"   // under the results directory
+)
+
+// The DaemonSet's pod, as the driver names it.
+const (
+	ProductNamespace = "openshift-insights"
+	ProductPodName   = "insights-runtime-extractor-vm"
+	ProductPod       = ProductNamespace + "/" + ProductPodName
 )
 
 // Plan is what the driver does, in order.
@@ -59,8 +67,9 @@ type Facts struct {
 // Node describes the VM as the driver found it.
 type Node struct {
 	Kernel, CgroupFS, PID1, RuntimeName, RuntimeVersion string
-	// ExtractorCgroup is the extractor container's cgroup (host view) and
-	// ExtractorNS its /proc/1/cgroup inside (a private namespace says "0::/").
+	// ExtractorCgroup is extractor_server's cgroup (host view) and
+	// ExtractorNS the same as extractor_server sees it, in its own cgroup
+	// namespace.
 	ExtractorCgroup, ExtractorNS string
 	// LeafProcs are the pids in <extractor cgroup>/extractor after the scans;
 	// ParentProcs the pids left directly in the extractor's cgroup (must be none).
