@@ -145,7 +145,7 @@ func TestChainFailures(t *testing.T) {
 	t.Run("coordinator fails", func(t *testing.T) {
 		_, url := startChain(t, map[string]string{"TESTCOORDINATOR_MODE": "fail"}, 0)
 		status, body := httpDo(t, "GET", url, "")
-		want := `{"error": "extraction failed: coordinator failed: exit status 1: \"testcoordinator: cannot reach the container runtime\""}` + "\n"
+		want := `{"error": "extraction failed: coordinator failed: exit status 1: testcoordinator: cannot reach the container runtime"}` + "\n"
 		if status != 500 || body != want {
 			t.Errorf("got %d %s, want 500 %s", status, body, want)
 		}

@@ -18,6 +18,25 @@ type ServerError struct{ Message string }
 
 func (e *ServerError) Error() string { return "extractor: " + e.Message }
 
+// Kinds of ServerError, matched with errors.Is.
+var (
+	// ErrBusy: the server's queue was full; nothing ran.
+	ErrBusy = errors.New("extractor busy")
+	// ErrCoordinatorTimeout: the coordinator ran past its limit and was killed.
+	ErrCoordinatorTimeout = errors.New("coordinator timed out")
+)
+
+// Is tells the kinds apart by the exact prefix the server writes.
+func (e *ServerError) Is(target error) bool {
+	switch target {
+	case ErrBusy:
+		return strings.HasPrefix(e.Message, BusyPrefix)
+	case ErrCoordinatorTimeout:
+		return strings.HasPrefix(e.Message, TimeoutPrefix)
+	}
+	return false
+}
+
 // Client asks an extractor_server for extractions.
 type Client struct {
 	Address string // host:port of the server, e.g. 127.0.0.1:3000

@@ -524,21 +524,29 @@ func TestHangingCoordinatorIsKilledWithItsProcessGroup(t *testing.T) {
 }
 
 func TestMisbehavingCoordinator(t *testing.T) {
+	// What the real coordinator says when the CRI socket is not mounted:
+	// the path and the hint are at its end.
+	const socketMissing = "coordinator: container runtime at unix:///run/containerd/containerd.sock: " +
+		"container runtime socket missing: no socket at /run/containerd/containerd.sock (is the runtime running, is its socket mounted?)"
+	long := strings.Repeat("word ", 100) + "end"
 	tests := []struct {
-		mode       string
-		wantAnswer string // prefix of the answer
-		wantLog    string
+		mode, message string
+		wantAnswer    string // prefix of the answer
+		wantLog       string
 	}{
-		{"fail", `error: coordinator failed: exit status 1: "testcoordinator: cannot reach the container runtime"` + "\n",
+		{"fail", "", `error: coordinator failed: exit status 1: testcoordinator: cannot reach the container runtime` + "\n",
 			`stderr="testcoordinator: cannot reach the container runtime"`},
-		{"garbage", `error: coordinator printed no result directory of `, `stderr="\x11\x18\x1f&-4;BIPW^elsz`},
-		{"outside", `error: coordinator printed no result directory of `, `testcoordinator started`},
-		{"symlink", `error: coordinator result `, `testcoordinator started`},
-		{"unknown-mode", `error: coordinator failed: exit status 1: "testcoordinator: unknown TESTCOORDINATOR_MODE`, `unknown TESTCOORDINATOR_MODE`},
+		{"fail", socketMissing, "error: coordinator failed: exit status 1: testcoordinator: " + socketMissing + "\n", "socket missing"},
+		{"fail", long, "error: coordinator failed: exit status 1: testcoordinator: " + strings.Repeat("word ", 76) + "…\n", "end"},
+		{"fail", "tab\tand bell \a", "error: coordinator failed: exit status 1: testcoordinator: tab and bell ?\n", "bell"},
+		{"garbage", "", `error: coordinator printed no result directory of `, `stderr="\x11\x18\x1f&-4;BIPW^elsz`},
+		{"outside", "", `error: coordinator printed no result directory of `, `testcoordinator started`},
+		{"symlink", "", `error: coordinator result `, `testcoordinator started`},
+		{"unknown-mode", "", `error: coordinator failed: exit status 1: testcoordinator: unknown TESTCOORDINATOR_MODE`, `unknown TESTCOORDINATOR_MODE`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			ts := startServer(t, map[string]string{"TESTCOORDINATOR_MODE": tt.mode}, nil)
+			ts := startServer(t, map[string]string{"TESTCOORDINATOR_MODE": tt.mode, "TESTCOORDINATOR_MESSAGE": tt.message}, nil)
 			got := request(t, ts.addr, "")
 			if !strings.HasPrefix(got, tt.wantAnswer) || strings.Count(got, "\n") != 1 || len(got) > 4096 {
 				t.Errorf("answer %q, want one short line starting %q", got, tt.wantAnswer)
