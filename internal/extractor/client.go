@@ -83,6 +83,23 @@ func (c *Client) Extract(ctx context.Context, ids []string) (string, error) {
 	return ParseAnswer(string(answer))
 }
 
+// Probe tells whether the server accepts connections, without running an
+// extraction: it connects, then resets the connection before sending a byte.
+// A plain close would be an empty request, that is a scan of every container;
+// a reset is a read error to the server (and to any server that reads the
+// request to its end), which then runs nothing.
+func (c *Client) Probe(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", c.Address)
+	if err != nil {
+		return fmt.Errorf("connect to extractor %s: %w", c.Address, err)
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	return conn.Close()
+}
+
 func (c *Client) ioError(ctx context.Context, what string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("extractor %s: %s: %w", c.Address, what, ctxErr)

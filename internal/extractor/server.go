@@ -212,6 +212,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // errClientGone ends a request whose client reset the connection.
 var errClientGone = errors.New("client gone")
 
+// errProbe is a connection reset before its first byte: a readiness probe
+// (Client.Probe), answered with nothing.
+var errProbe = errors.New("connection reset before any request")
+
 // errTooLarge is a payload over MaxPayload.
 var errTooLarge = fmt.Errorf("request larger than %d bytes", MaxPayload)
 
@@ -221,6 +225,10 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 	start := time.Now()
 
 	payload, err := s.readRequest(conn)
+	if errors.Is(err, errProbe) {
+		log.Debug("connection reset before any request: a probe (Client.Probe)")
+		return
+	}
 	if err != nil {
 		log.Warn("bad request", "error", err)
 		s.answerError(conn, log, err)
@@ -284,6 +292,8 @@ func (s *Server) readRequest(conn net.Conn) ([]byte, error) {
 	payload, err := io.ReadAll(io.LimitReader(conn, MaxPayload+1))
 	var netErr net.Error
 	switch {
+	case len(payload) == 0 && errors.Is(err, syscall.ECONNRESET):
+		return nil, errProbe
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return nil, fmt.Errorf("request not ended (half-closed) within %v", s.cfg.ReadTimeout)
 	case err != nil:
