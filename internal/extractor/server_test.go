@@ -687,3 +687,28 @@ func TestNewRefusesToStart(t *testing.T) {
 		t.Fatalf("the good config is refused: %v", err)
 	}
 }
+
+// TestProbeRunsNothing: a readiness probe, however fast it resets, is never
+// taken for an empty request (a scan of every container) nor logged as a bad
+// request.
+func TestProbeRunsNothing(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	c := &extractor.Client{Address: ts.addr}
+	const probes = 20
+	for range probes {
+		if err := c.Probe(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "every probe to be seen", func() bool { return strings.Count(ts.log.String(), "a probe") == probes })
+	if runs := ts.runs(t); len(runs) != 0 {
+		t.Errorf("probes ran the coordinator %d times", len(runs))
+	}
+	if strings.Contains(ts.log.String(), "bad request") {
+		t.Errorf("a probe was logged as a bad request:\n%s", ts.log.String())
+	}
+	// A request after the probes is served as usual.
+	if a := request(t, ts.addr, "abc"); !strings.HasPrefix(a, ts.dataDir+"/out-") {
+		t.Errorf("request after probes answered %q", a)
+	}
+}
