@@ -134,9 +134,14 @@ func run(args []string) error {
 		}
 		return err
 	}
+	// The counts ride with the result to the exporter's metrics; without them
+	// the answer still stands.
+	if err := w.WriteSummary(sum.Counts()); err != nil {
+		log.Warn("scan summary not written", "error", err)
+	}
 	log.Info("scan done", "dir", w.Dir(), "runtime", client.Runtime(), "listed", sum.Listed,
 		"selected", sum.Selected, "scanned", sum.Scanned, "failed", sum.Failed, "unknown", len(sum.Unknown),
-		"duration", time.Since(start).Round(time.Millisecond))
+		"cache_hits", sum.CacheHits, "duration", time.Since(start).Round(time.Millisecond))
 	fmt.Println(w.Dir())
 	return nil
 }

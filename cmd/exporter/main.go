@@ -1,5 +1,6 @@
 // Command exporter serves GET/POST /gather_runtime_info (SPEC §2): the
-// unprivileged half of the pod, scraped by the Insights Operator.
+// unprivileged half of the pod, scraped by the Insights Operator; and
+// /healthz, /readyz and /metrics.
 package main
 
 import (
@@ -30,7 +31,8 @@ func main() {
 	var logOpts logging.Options
 	logOpts.Register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: exporter [flags]\n\nServes GET and POST %s.\n\n", exporter.Path)
+		fmt.Fprintf(fs.Output(), "Usage: exporter [flags]\n\nServes GET and POST %s, and %s, %s (a TCP connect to the extractor, no scan) and %s.\n\n",
+			exporter.Path, exporter.HealthzPath, exporter.ReadyzPath, exporter.MetricsPath)
 		fs.PrintDefaults()
 	}
 	if err := cmdline.Parse(fs, os.Args[1:], 0); err != nil {

@@ -36,7 +36,7 @@ func TestScanCache(t *testing.T) {
 		"fpr_version_executable@110": "runtime-kind=Node.js\nruntime-kind-version=v18.20.4\n",
 		"fpr_os@220":                 "os-release-id=alpine\n",
 	} // fpr_native_executable@220 fails: b's entry is incomplete
-	scan := func() (*runner, *store) {
+	scan := func() (*runner, *store, Summary) {
 		t.Helper()
 		cache, err := LoadCache(dir)
 		if err != nil {
@@ -45,17 +45,27 @@ func TestScanCache(t *testing.T) {
 		r, st := &runner{out: out}, &store{}
 		s := Scan{Config: cfg, Containers: containers, Processes: snapshot(procs), Sandbox: r, Store: st,
 			FingerprintsDir: "/fpr", Log: slog.New(slog.DiscardHandler), Cache: cache}
-		if _, err := s.Run(context.Background(), nil); err != nil {
+		sum, err := s.Run(context.Background(), nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return r, st
+		return r, st, sum
 	}
 
-	first, firstStore := scan()
+	first, firstStore, firstSum := scan()
 	if len(first.ran) != 4 {
 		t.Fatalf("first scan ran %v, want 4 fingerprints", first.ran)
 	}
-	second, secondStore := scan()
+	if firstSum.CacheHits != 0 {
+		t.Errorf("first scan: %d cache hits, want 0", firstSum.CacheHits)
+	}
+	second, secondStore, secondSum := scan()
+	wantSum := Summary{Listed: 2, Selected: 2, Scanned: 2, CacheHits: 1, Fingerprints: map[string]result.FingerprintCounts{
+		"os": {Runs: 1}, "native-executable": {Runs: 1, Failures: 1},
+	}}
+	if diff := cmp.Diff(wantSum, secondSum); diff != "" {
+		t.Errorf("second scan summary (-want +got):\n%s", diff)
+	}
 	want := []string{"fpr_os@220 uid=0", "fpr_native_executable@220 uid=0"}
 	if diff := cmp.Diff(want, second.ran); diff != "" {
 		t.Errorf("second scan runs (-want +got):\n%s", diff)
@@ -65,7 +75,7 @@ func TestScanCache(t *testing.T) {
 	}
 
 	procs[100] = process.Process{PID: 110, NSPID: 7, Name: "node", StartTime: 6} // same pid, new process
-	third, _ := scan()
+	third, _, _ := scan()
 	if !containsAll(third.ran, "fpr_os@110 uid=0", "fpr_version_executable@110 uid=0") {
 		t.Errorf("a restarted process was not scanned again: %v", third.ran)
 	}

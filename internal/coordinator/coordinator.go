@@ -67,6 +67,48 @@ type Scan struct {
 type Summary struct {
 	Listed, Selected, Scanned, Failed int
 	Unknown                           []string
+	// FailedBy counts the failed containers by reason (one of the Reason* constants).
+	FailedBy map[string]int
+	// CacheHits counts the entries answered from the cache, without a fingerprint run.
+	CacheHits int
+	// Fingerprints counts the sandboxed runs of each fingerprint (Invocation.Name).
+	Fingerprints map[string]result.FingerprintCounts
+}
+
+// Reasons a selected container is left out of the result; they become the
+// reason label of the exporter's containers_failed metric.
+const (
+	ReasonWorkloadNotFound = "workload_not_found" // no process to fingerprint under its init pid
+	ReasonContainerGone    = "container_gone"     // it stopped during the scan
+	ReasonNotWritten       = "not_written"        // its entry could not be stored
+)
+
+// Counts is the summary as written into the result directory for the exporter.
+func (s Summary) Counts() result.Summary {
+	return result.Summary{
+		Listed: s.Listed, Selected: s.Selected, Scanned: s.Scanned, Unknown: len(s.Unknown),
+		CacheHits: s.CacheHits, Failed: s.FailedBy, Fingerprints: s.Fingerprints,
+	}
+}
+
+// containerError is why one container was left out.
+type containerError struct {
+	reason string
+	err    error
+}
+
+func (e *containerError) Error() string { return e.err.Error() }
+func (e *containerError) Unwrap() error { return e.err }
+
+func failure(reason string, err error) error { return &containerError{reason, err} }
+
+// reasonOf classifies a scanOne error; anything unclassified is a write failure,
+// the only step left.
+func reasonOf(err error) string {
+	if ce, ok := errors.AsType[*containerError](err); ok {
+		return ce.reason
+	}
+	return ReasonNotWritten
 }
 
 // ErrNothingScanned is returned when the runtime could not even be asked for its containers.
@@ -115,10 +157,14 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 	for range workers {
 		wg.Go(func() {
 			for c := range jobs {
-				err := s.scanOne(ctx, procs, c)
+				err := s.scanOne(ctx, procs, c, &sum, &mu)
 				mu.Lock()
 				if err != nil {
 					sum.Failed++
+					if sum.FailedBy == nil {
+						sum.FailedBy = map[string]int{}
+					}
+					sum.FailedBy[reasonOf(err)]++
 					s.Log.Warn("container not scanned", "container", c.Key(), "pod", c.PodNamespace+"/"+c.PodName, "error", err)
 				} else {
 					sum.Scanned++
@@ -173,11 +219,16 @@ func (s *Scan) confirmInits(ctx context.Context, procs Workloads, all []cri.Cont
 }
 
 // scanOne fingerprints one container and stores its entry. A fingerprint that
-// fails costs only its own findings: the others still count.
-func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container) error {
+// fails costs only its own findings: the others still count. It adds its
+// cache hit and fingerprint runs to sum, under mu.
+func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, sum *Summary, mu *sync.Mutex) error {
 	p, err := procs.Workload(c.PID, s.Config.Recognizes)
 	if err != nil {
-		return fmt.Errorf("find workload under pid %d: %w", c.PID, err)
+		reason := ReasonWorkloadNotFound
+		if errors.Is(err, process.ErrGone) {
+			reason = ReasonContainerGone
+		}
+		return failure(reason, fmt.Errorf("find workload under pid %d: %w", c.PID, err))
 	}
 	key := cacheKey(c, p)
 	if s.Cache != nil {
@@ -185,8 +236,28 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container) er
 			// The pod's name cannot change under a running container, but take the runtime's word.
 			entry.PodName, entry.PodNamespace = c.PodName, c.PodNamespace
 			s.Cache.Put(key, entry)
+			mu.Lock()
+			sum.CacheHits++
+			mu.Unlock()
 			return s.Store.Add(entry)
 		}
+	}
+	// count records one fingerprint run: err is why it yielded nothing, if so.
+	count := func(name string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if sum.Fingerprints == nil {
+			sum.Fingerprints = map[string]result.FingerprintCounts{}
+		}
+		fc := sum.Fingerprints[name]
+		fc.Runs++
+		if err != nil {
+			fc.Failures++
+		}
+		if errors.Is(err, sandbox.ErrTimeout) {
+			fc.Timeouts++
+		}
+		sum.Fingerprints[name] = fc
 	}
 	entry := result.Container{
 		PID:          p.PID,
@@ -201,14 +272,16 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container) er
 	for _, inv := range plan {
 		out, err := s.Sandbox.Run(ctx, target, filepath.Join(s.FingerprintsDir, inv.Executable), inv.Args, inv.Stdin, s.Limits)
 		if err != nil {
+			count(inv.Name, err)
 			if errors.Is(err, sandbox.ErrTargetGone) {
-				return fmt.Errorf("run %s: %w", inv.Executable, err)
+				return failure(ReasonContainerGone, fmt.Errorf("run %s: %w", inv.Executable, err))
 			}
 			s.Log.Warn("fingerprint failed", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
 			complete = false
 			continue
 		}
 		f, err := fingerprint.DecodeFindings(bytes.NewReader(out))
+		count(inv.Name, err)
 		if err != nil {
 			s.Log.Warn("fingerprint output refused", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
 			complete = false

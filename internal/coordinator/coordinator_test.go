@@ -173,7 +173,9 @@ func TestScanRun(t *testing.T) {
 				{PID: 220, PodName: "pod-b", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("b", 64),
 					Kind: "Golang", KindVersion: "go1.26.8"},
 			},
-			wantSum: Summary{Listed: 2, Selected: 2, Scanned: 2},
+			wantSum: Summary{Listed: 2, Selected: 2, Scanned: 2, Fingerprints: map[string]result.FingerprintCounts{
+				"os": {Runs: 2}, "version-executable": {Runs: 1}, "native-executable": {Runs: 1},
+			}},
 		},
 		{
 			name:  "a failed fingerprint costs only its own findings",
@@ -183,7 +185,9 @@ func TestScanRun(t *testing.T) {
 			errs:  map[string]error{"fpr_version_executable@110": sandbox.ErrTimeout},
 			want: []result.Container{{PID: 110, PodName: "pod-a", PodNamespace: "ns",
 				ContainerID: "containerd://" + strings.Repeat("a", 64), OSID: "debian"}},
-			wantSum: Summary{Listed: 1, Selected: 1, Scanned: 1},
+			wantSum: Summary{Listed: 1, Selected: 1, Scanned: 1, Fingerprints: map[string]result.FingerprintCounts{
+				"os": {Runs: 1}, "version-executable": {Runs: 1, Failures: 1, Timeouts: 1},
+			}},
 		},
 		{
 			name:  "a container whose process vanished is left out, the others stay",
@@ -192,14 +196,19 @@ func TestScanRun(t *testing.T) {
 			out:   map[string]string{"fpr_os@220": "os-release-id=alpine\n"},
 			want: []result.Container{{PID: 220, PodName: "pod-b", PodNamespace: "ns",
 				ContainerID: "containerd://" + strings.Repeat("b", 64), OSID: "alpine"}},
-			wantSum: Summary{Listed: 2, Selected: 2, Scanned: 1, Failed: 1},
+			wantSum: Summary{Listed: 2, Selected: 2, Scanned: 1, Failed: 1,
+				FailedBy: map[string]int{ReasonWorkloadNotFound: 1},
+				Fingerprints: map[string]result.FingerprintCounts{
+					"os": {Runs: 1}, "native-executable": {Runs: 1, Failures: 1},
+				}},
 		},
 		{
-			name:    "a target gone during the scan drops that container",
-			list:    &lister{cs: []cri.Container{ctr("a", 100)}},
-			procs:   workloads{100: node},
-			errs:    map[string]error{"fpr_os@110": sandbox.ErrTargetGone},
-			wantSum: Summary{Listed: 1, Selected: 1, Failed: 1},
+			name:  "a target gone during the scan drops that container",
+			list:  &lister{cs: []cri.Container{ctr("a", 100)}},
+			procs: workloads{100: node},
+			errs:  map[string]error{"fpr_os@110": sandbox.ErrTargetGone},
+			wantSum: Summary{Listed: 1, Selected: 1, Failed: 1, FailedBy: map[string]int{ReasonContainerGone: 1},
+				Fingerprints: map[string]result.FingerprintCounts{"os": {Runs: 1, Failures: 1}}},
 		},
 		{
 			name:  "only the requested ids are scanned; unknown ids are reported",
@@ -209,7 +218,8 @@ func TestScanRun(t *testing.T) {
 			ids:   []string{"containerd://bbbb", "cccc"},
 			want: []result.Container{{PID: 220, PodName: "pod-b", PodNamespace: "ns",
 				ContainerID: "containerd://" + strings.Repeat("b", 64), OSID: "alpine"}},
-			wantSum: Summary{Listed: 2, Selected: 1, Scanned: 1, Unknown: []string{"cccc"}},
+			wantSum: Summary{Listed: 2, Selected: 1, Scanned: 1, Unknown: []string{"cccc"},
+				Fingerprints: map[string]result.FingerprintCounts{"os": {Runs: 1}, "native-executable": {Runs: 1, Failures: 1}}},
 		},
 		{
 			name:    "a runtime that cannot be listed means nothing was scanned",
@@ -258,5 +268,79 @@ func TestScanRunsFingerprintsAsTheWorkload(t *testing.T) {
 	want := []string{"fpr_os@110 uid=1000", "fpr_version_executable@110 uid=1000"}
 	if diff := cmp.Diff(want, r.ran); diff != "" {
 		t.Errorf("runs (-want +got):\n%s", diff)
+	}
+}
+
+// goneAt is a snapshot in which the process under pid exited meanwhile.
+type goneAt struct {
+	workloads
+	pid int
+}
+
+func (g goneAt) Workload(pid int, recognizes func(string) bool) (process.Process, error) {
+	if pid == g.pid {
+		return process.Process{}, fmt.Errorf("pid %d: %w", pid, process.ErrGone)
+	}
+	return g.workloads.Workload(pid, recognizes)
+}
+
+type failingStore struct{}
+
+func (failingStore) Add(result.Container) error { return errors.New("disk full") }
+
+// The reasons and fingerprint counts of a scan are what the exporter's
+// metrics show: each failure lands under its own reason, each run once.
+func TestScanCountsFailuresByReasonAndRunsOnce(t *testing.T) {
+	cfg, err := fingerprint.ParseConfig(strings.NewReader(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := process.Process{PID: 110, NSPID: 7, Name: "node"}
+	tests := []struct {
+		name  string
+		procs Workloads
+		out   map[string]string
+		store Store
+		want  result.Summary
+	}{
+		{
+			name:  "a workload gone before its scan",
+			procs: goneAt{workloads{100: node}, 100},
+			store: &store{},
+			want:  result.Summary{Listed: 1, Selected: 1, Failed: map[string]int{ReasonContainerGone: 1}},
+		},
+		{
+			name:  "refused output is one failed run",
+			procs: workloads{100: node},
+			out:   map[string]string{"fpr_os@110": strings.Repeat("x", fingerprint.MaxFindingsSize+1), "fpr_version_executable@110": ""},
+			store: &store{},
+			want: result.Summary{Listed: 1, Selected: 1, Scanned: 1, Fingerprints: map[string]result.FingerprintCounts{
+				"os": {Runs: 1, Failures: 1}, "version-executable": {Runs: 1},
+			}},
+		},
+		{
+			name:  "an entry that cannot be stored",
+			procs: workloads{100: node},
+			out:   map[string]string{"fpr_os@110": "", "fpr_version_executable@110": ""},
+			store: failingStore{},
+			want: result.Summary{Listed: 1, Selected: 1, Failed: map[string]int{ReasonNotWritten: 1},
+				Fingerprints: map[string]result.FingerprintCounts{"os": {Runs: 1}, "version-executable": {Runs: 1}}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Scan{
+				Config: cfg, Containers: &lister{cs: []cri.Container{ctr("a", 100)}},
+				Processes: func() (Workloads, error) { return tc.procs, nil },
+				Sandbox:   &runner{out: tc.out}, Store: tc.store, FingerprintsDir: "/fpr", Log: slog.New(slog.DiscardHandler),
+			}
+			sum, err := s.Run(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, sum.Counts()); diff != "" {
+				t.Errorf("counts (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -1,7 +1,8 @@
 // Package exporter is the HTTP side of the product (SPEC §2): the
 // /gather_runtime_info handler, which asks the extractor for one extraction,
 // reads the result directory, answers JSON (values obfuscated unless
-// hash=false) and deletes the directory.
+// hash=false) and deletes the directory; and /healthz, /readyz and /metrics,
+// whose extractor figures come with each result (result.SummaryFile).
 package exporter
 
 import (
@@ -17,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,8 +26,21 @@ import (
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 )
 
-// Path is the one endpoint of the exporter.
+// Path is the endpoint of the exporter's API.
 const Path = "/gather_runtime_info"
+
+// Health endpoints: the exporter is alive; the extractor takes connections.
+const (
+	HealthzPath = "/healthz"
+	ReadyzPath  = "/readyz"
+)
+
+// RetryAfter is what a client is told to wait when the extractor's queue is
+// full: a few scans' time, well within the Insights Operator's patience.
+const RetryAfter = 10 * time.Second
+
+// readyTimeout bounds the readiness check: a TCP connect on loopback.
+const readyTimeout = 2 * time.Second
 
 // MaxBodyBytes bounds a POST body.
 const MaxBodyBytes = 1 << 20
@@ -53,10 +68,21 @@ type Options struct {
 	DataDir   string        // result paths outside it are refused
 	Timeout   time.Duration // whole extraction; DefaultTimeout when zero
 	Log       *slog.Logger
+	// Metrics receives the figures of every request; a new set when nil.
+	Metrics *Metrics
+	// Ready tells /readyz whether the extractor can take a request, without
+	// running a scan. When nil: the Extractor's Probe method if it has one
+	// (as *extractor.Client does), else always ready.
+	Ready func(context.Context) error
+
+	removeAll func(string) error // os.RemoveAll; tests make it fail
 }
 
-// NewHandler returns the exporter's HTTP handler: Path, and a JSON 404 for
-// anything else.
+// prober is an Extractor that can tell whether it is reachable.
+type prober interface{ Probe(context.Context) error }
+
+// NewHandler returns the exporter's HTTP handler: Path, HealthzPath,
+// ReadyzPath, MetricsPath, and a JSON 404 for anything else.
 func NewHandler(o Options) http.Handler {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -64,8 +90,35 @@ func NewHandler(o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	if o.removeAll == nil {
+		o.removeAll = os.RemoveAll
+	}
+	if o.Ready == nil {
+		if p, ok := o.Extractor.(prober); ok {
+			o.Ready = p.Probe
+		} else {
+			o.Ready = func(context.Context) error { return nil }
+		}
+	}
 	mux := http.NewServeMux()
 	mux.Handle(Path, &handler{o})
+	mux.HandleFunc(HealthzPath, func(w http.ResponseWriter, r *http.Request) {
+		writeText(w, http.StatusOK, "ok\n")
+	})
+	mux.HandleFunc(ReadyzPath, func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := o.Ready(ctx); err != nil {
+			o.Log.Warn("not ready", "error", err)
+			writeText(w, http.StatusServiceUnavailable, "extractor not reachable: "+err.Error()+"\n")
+			return
+		}
+		writeText(w, http.StatusOK, "ok\n")
+	})
+	mux.Handle(MetricsPath, o.Metrics.Handler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not found: the endpoint is "+Path)
 	})
@@ -75,6 +128,8 @@ func NewHandler(o Options) http.Handler {
 type handler struct{ o Options }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	outcome := OutcomeBadRequest
+	defer func() { h.o.Metrics.scanDone(outcome) }()
 	var ids []string
 	switch r.Method {
 	case http.MethodGet:
@@ -86,6 +141,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ids != nil && len(ids) == 0 {
 			// Every requested id was malformed: none can match a running
 			// container, and an empty list must not turn into "all".
+			outcome = OutcomeOK
 			writeReport(w, Report{})
 			return
 		}
@@ -97,6 +153,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hash := r.URL.Query().Get("hash") != "false"
 	log := h.o.Log.With("method", r.Method, "ids", len(ids), "hash", hash)
 	start := time.Now()
+	outcome = OutcomeError
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
 	defer cancel()
@@ -105,12 +162,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var serverErr *extractor.ServerError
 		switch {
 		case r.Context().Err() != nil:
+			outcome = OutcomeCanceled
 			log.Info("client gone, extraction abandoned", "error", err)
 			return
 		case errors.Is(err, context.DeadlineExceeded):
+			outcome = OutcomeTimeout
 			log.Error("extraction timed out", "timeout", h.o.Timeout)
 			writeError(w, http.StatusInternalServerError, fmt.Sprintf("extraction timed out after %v", h.o.Timeout))
+		case errors.Is(err, extractor.ErrBusy) && errors.As(err, &serverErr):
+			outcome = OutcomeQueueFull
+			log.Warn("extractor busy, asked the client to retry", "error", err, "retry_after", RetryAfter)
+			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter.Seconds())))
+			writeError(w, http.StatusServiceUnavailable, "extraction refused: "+serverErr.Message)
 		case errors.As(err, &serverErr):
+			if errors.Is(err, extractor.ErrCoordinatorTimeout) {
+				outcome = OutcomeTimeout
+			}
 			log.Error("extraction failed", "error", err)
 			writeError(w, http.StatusInternalServerError, "extraction failed: "+serverErr.Message)
 		default:
@@ -127,7 +194,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The directory is ours now: whatever happens, it goes after answering.
 	defer func() {
-		if err := os.RemoveAll(dir); err != nil {
+		if err := h.o.removeAll(dir); err != nil {
+			h.o.Metrics.cleanupFailures.Inc()
 			log.Warn("cannot remove result dir", "dir", dir, "error", err)
 		}
 	}()
@@ -137,8 +205,29 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "extraction failed: cannot read the result directory")
 		return
 	}
+	h.readSummary(dir, log)
 	writeReport(w, Build(containers, hash))
+	outcome = OutcomeOK
+	h.o.Metrics.containersReported.Add(float64(len(containers)))
+	h.o.Metrics.scanDuration.Observe(time.Since(start).Seconds())
 	log.Info("answered", "dir", dir, "containers", len(containers), "duration", time.Since(start))
+}
+
+// readSummary turns the scan's summary into metrics. Without one (an older
+// coordinator, or one that could not write it) the answer stands all the same.
+func (h *handler) readSummary(dir string, log *slog.Logger) {
+	sum, dropped, err := result.ReadSummary(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		log.Debug("result has no scan summary", "dir", dir)
+		return
+	case err != nil:
+		log.Warn("scan summary ignored", "dir", dir, "error", err)
+		return
+	case dropped > 0:
+		log.Warn("scan summary: dropped malformed lines", "dir", dir, "count", dropped)
+	}
+	h.o.Metrics.addSummary(sum)
 }
 
 // readIDs decodes a POST body. It returns ok=false after answering an error,
@@ -217,6 +306,14 @@ func writeReport(w http.ResponseWriter, rep Report) {
 func writeError(w http.ResponseWriter, status int, message string) {
 	msg, _ := json.Marshal(message)
 	writeBody(w, status, `{"error": `+string(msg)+"}\n")
+}
+
+// writeText answers the health endpoints in plain text, as probes expect.
+func writeText(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
 }
 
 func writeBody(w http.ResponseWriter, status int, body string) {

@@ -200,6 +200,7 @@ func TestStatusCodesAndBodies(t *testing.T) {
 		wantStatus int
 		wantBody   string // exact; "" means the clean golden (hashed)
 		wantAllow  string
+		wantRetry  string     // Retry-After
 		wantCalls  [][]string // ids the extractor was asked for
 	}{
 		{name: "GET scans everything", method: "GET", path: Path, fake: fakeConfig{fixture: "clean"}, wantStatus: 200, wantCalls: [][]string{nil}},
@@ -224,11 +225,23 @@ func TestStatusCodesAndBodies(t *testing.T) {
 		{name: "DELETE not allowed", method: "DELETE", path: Path, wantStatus: 405, wantBody: notAllowed, wantAllow: "GET, POST"},
 		{name: "PATCH not allowed", method: "PATCH", path: Path, wantStatus: 405, wantBody: notAllowed, wantAllow: "GET, POST"},
 		{name: "HEAD not allowed", method: "HEAD", path: Path, wantStatus: 405, wantBody: notAllowed, wantAllow: "GET, POST"},
-		{name: "unknown path", method: "GET", path: "/metrics", wantStatus: 404,
+		{name: "unknown path", method: "GET", path: "/gather", wantStatus: 404,
 			wantBody: `{"error": "not found: the endpoint is /gather_runtime_info"}` + "\n"},
 		{name: "extractor error line", method: "GET", path: Path,
 			fake:       fakeConfig{err: &extractor.ServerError{Message: "coordinator failed: exit status 1"}},
 			wantStatus: 500, wantBody: `{"error": "extraction failed: coordinator failed: exit status 1"}` + "\n", wantCalls: [][]string{nil}},
+		{name: "extractor queue full: 503, retry later", method: "GET", path: Path,
+			fake:       fakeConfig{err: &extractor.ServerError{Message: extractor.BusyPrefix + "16 requests already waiting"}},
+			wantStatus: 503, wantBody: `{"error": "extraction refused: busy: 16 requests already waiting"}` + "\n",
+			wantRetry: "10", wantCalls: [][]string{nil}},
+		{name: "extractor connections full: 503, retry later", method: "GET", path: Path,
+			fake:       fakeConfig{err: &extractor.ServerError{Message: extractor.BusyPrefix + "too many connections"}},
+			wantStatus: 503, wantBody: `{"error": "extraction refused: busy: too many connections"}` + "\n",
+			wantRetry: "10", wantCalls: [][]string{nil}},
+		{name: "a coordinator failure that mentions busy is no full queue", method: "GET", path: Path,
+			fake:       fakeConfig{err: &extractor.ServerError{Message: "coordinator failed: exit status 1: busy: device"}},
+			wantStatus: 500, wantBody: `{"error": "extraction failed: coordinator failed: exit status 1: busy: device"}` + "\n",
+			wantCalls: [][]string{nil}},
 		{name: "extractor unreachable", method: "GET", path: Path,
 			fake:       fakeConfig{err: errors.New("connect to extractor 127.0.0.1:3000: connection refused")},
 			wantStatus: 500, wantBody: `{"error": "extraction failed: connect to extractor 127.0.0.1:3000: connection refused"}` + "\n", wantCalls: [][]string{nil}},
@@ -259,6 +272,9 @@ func TestStatusCodesAndBodies(t *testing.T) {
 			}
 			if got := rec.Header().Get("Allow"); got != tt.wantAllow {
 				t.Errorf("Allow %q, want %q", got, tt.wantAllow)
+			}
+			if got := rec.Header().Get("Retry-After"); got != tt.wantRetry {
+				t.Errorf("Retry-After %q, want %q", got, tt.wantRetry)
 			}
 			if !reflect.DeepEqual(fake.calls, tt.wantCalls) {
 				t.Errorf("extractor asked for %q, want %q", fake.calls, tt.wantCalls)

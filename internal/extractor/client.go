@@ -18,6 +18,25 @@ type ServerError struct{ Message string }
 
 func (e *ServerError) Error() string { return "extractor: " + e.Message }
 
+// Kinds of ServerError, matched with errors.Is.
+var (
+	// ErrBusy: the server's queue was full; nothing ran.
+	ErrBusy = errors.New("extractor busy")
+	// ErrCoordinatorTimeout: the coordinator ran past its limit and was killed.
+	ErrCoordinatorTimeout = errors.New("coordinator timed out")
+)
+
+// Is tells the kinds apart by the exact prefix the server writes.
+func (e *ServerError) Is(target error) bool {
+	switch target {
+	case ErrBusy:
+		return strings.HasPrefix(e.Message, BusyPrefix)
+	case ErrCoordinatorTimeout:
+		return strings.HasPrefix(e.Message, TimeoutPrefix)
+	}
+	return false
+}
+
 // Client asks an extractor_server for extractions.
 type Client struct {
 	Address string // host:port of the server, e.g. 127.0.0.1:3000
@@ -62,6 +81,23 @@ func (c *Client) Extract(ctx context.Context, ids []string) (string, error) {
 		return "", fmt.Errorf("extractor %s: answer longer than %d bytes", c.Address, maxAnswer)
 	}
 	return ParseAnswer(string(answer))
+}
+
+// Probe tells whether the server accepts connections, without running an
+// extraction: it connects, then resets the connection before sending a byte.
+// A plain close would be an empty request, that is a scan of every container;
+// a reset is a read error to the server (and to any server that reads the
+// request to its end), which then runs nothing.
+func (c *Client) Probe(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", c.Address)
+	if err != nil {
+		return fmt.Errorf("connect to extractor %s: %w", c.Address, err)
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	return conn.Close()
 }
 
 func (c *Client) ioError(ctx context.Context, what string, err error) error {

@@ -22,6 +22,13 @@ const (
 	maxArgLen = 32*4096 - 1
 	// ErrorPrefix starts the answer line of a failed request.
 	ErrorPrefix = "error: "
+	// BusyPrefix follows ErrorPrefix when the server refused the request
+	// because its queue or its connections are full: nothing ran, and the
+	// client may retry later. The client tells it apart by this prefix alone.
+	BusyPrefix = "busy: "
+	// TimeoutPrefix follows ErrorPrefix when the coordinator ran past its
+	// limit and was killed.
+	TimeoutPrefix = "coordinator timed out "
 )
 
 // idPattern is a container id as the kubelet shows it, or a prefix of one:

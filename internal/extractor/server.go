@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -46,6 +48,9 @@ const (
 	maxStderrLines = 10000
 	// writeTimeout bounds writing an answer line.
 	writeTimeout = 5 * time.Second
+	// maxReason bounds the coordinator's last stderr line relayed in an error
+	// answer: room for a socket path and a hint, still one short line.
+	maxReason = 400
 )
 
 // Config is everything extractor_server is told by its flags.
@@ -198,7 +203,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			// Answer without reading: too many clients already.
 			wg.Go(func() {
 				defer conn.Close()
-				s.answerError(conn, s.log, errors.New("busy: too many connections"))
+				s.answerError(conn, s.log, errors.New(BusyPrefix+"too many connections"))
 			})
 		}
 	}
@@ -206,6 +211,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // errClientGone ends a request whose client reset the connection.
 var errClientGone = errors.New("client gone")
+
+// errProbe is a connection reset before its first byte: a readiness probe
+// (Client.Probe), answered with nothing.
+var errProbe = errors.New("connection reset before any request")
 
 // errTooLarge is a payload over MaxPayload.
 var errTooLarge = fmt.Errorf("request larger than %d bytes", MaxPayload)
@@ -216,6 +225,10 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 	start := time.Now()
 
 	payload, err := s.readRequest(conn)
+	if errors.Is(err, errProbe) {
+		log.Debug("connection reset before any request: a probe (Client.Probe)")
+		return
+	}
 	if err != nil {
 		log.Warn("bad request", "error", err)
 		s.answerError(conn, log, err)
@@ -279,6 +292,8 @@ func (s *Server) readRequest(conn net.Conn) ([]byte, error) {
 	payload, err := io.ReadAll(io.LimitReader(conn, MaxPayload+1))
 	var netErr net.Error
 	switch {
+	case len(payload) == 0 && errors.Is(err, syscall.ECONNRESET):
+		return nil, errProbe
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return nil, fmt.Errorf("request not ended (half-closed) within %v", s.cfg.ReadTimeout)
 	case err != nil:
@@ -320,7 +335,7 @@ func (s *Server) waitTurn(ctx context.Context) (release func(), err error) {
 	}
 	if n := s.waiting.Add(1); n > int64(s.cfg.MaxQueue) {
 		s.waiting.Add(-1)
-		return nil, fmt.Errorf("busy: %d requests already waiting", s.cfg.MaxQueue)
+		return nil, fmt.Errorf(BusyPrefix+"%d requests already waiting", s.cfg.MaxQueue)
 	}
 	defer s.waiting.Add(-1)
 	// Blocked senders on a channel are served in order: the queue is FIFO.
@@ -473,12 +488,12 @@ func (s *Server) extract(ctx context.Context, ids []string, log *slog.Logger) (s
 		case errors.Is(cause, errClientGone):
 			return "", errClientGone
 		case errors.Is(cause, context.DeadlineExceeded):
-			return "", fmt.Errorf("coordinator timed out after %v and was killed", s.cfg.CoordinatorTimeout)
+			return "", fmt.Errorf(TimeoutPrefix+"after %v and was killed", s.cfg.CoordinatorTimeout)
 		case cause != nil:
 			return "", errors.New("server shutting down: coordinator killed")
 		}
 		if last := stderr.last; last != "" {
-			return "", fmt.Errorf("coordinator failed: %w: %s", err, quote(last))
+			return "", fmt.Errorf("coordinator failed: %w: %s", err, clip(last, maxReason))
 		}
 		return "", fmt.Errorf("coordinator failed: %w", err)
 	}
@@ -602,4 +617,34 @@ func (l *lineLogger) flush() {
 	if len(l.partial) > 0 {
 		l.emit()
 	}
+}
+
+// clip renders untrusted text as one printable line of at most max bytes.
+// A longer text is cut at its last space within the bound, or mid-word only
+// when the bound holds no space in its second half, and ends with " …" so
+// that a reader knows it was cut.
+func clip(s string, max int) string {
+	s = strings.TrimSpace(strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsSpace(r):
+			return ' '
+		case r == utf8.RuneError || !unicode.IsPrint(r):
+			return '?'
+		}
+		return r
+	}, s))
+	if len(s) <= max {
+		return s
+	}
+	const marker = " …"
+	cut := s[:max-len(marker)]
+	for !utf8.ValidString(cut) { // a rune split at the end
+		cut = cut[:len(cut)-1]
+	}
+	if s[len(cut)] != ' ' { // the cut is inside a word
+		if i := strings.LastIndexByte(cut, ' '); i >= len(cut)/2 {
+			cut = cut[:i]
+		}
+	}
+	return strings.TrimRight(cut, " ") + marker
 }

@@ -524,21 +524,29 @@ func TestHangingCoordinatorIsKilledWithItsProcessGroup(t *testing.T) {
 }
 
 func TestMisbehavingCoordinator(t *testing.T) {
+	// What the real coordinator says when the CRI socket is not mounted:
+	// the path and the hint are at its end.
+	const socketMissing = "coordinator: container runtime at unix:///run/containerd/containerd.sock: " +
+		"container runtime socket missing: no socket at /run/containerd/containerd.sock (is the runtime running, is its socket mounted?)"
+	long := strings.Repeat("word ", 100) + "end"
 	tests := []struct {
-		mode       string
-		wantAnswer string // prefix of the answer
-		wantLog    string
+		mode, message string
+		wantAnswer    string // prefix of the answer
+		wantLog       string
 	}{
-		{"fail", `error: coordinator failed: exit status 1: "testcoordinator: cannot reach the container runtime"` + "\n",
+		{"fail", "", `error: coordinator failed: exit status 1: testcoordinator: cannot reach the container runtime` + "\n",
 			`stderr="testcoordinator: cannot reach the container runtime"`},
-		{"garbage", `error: coordinator printed no result directory of `, `stderr="\x11\x18\x1f&-4;BIPW^elsz`},
-		{"outside", `error: coordinator printed no result directory of `, `testcoordinator started`},
-		{"symlink", `error: coordinator result `, `testcoordinator started`},
-		{"unknown-mode", `error: coordinator failed: exit status 1: "testcoordinator: unknown TESTCOORDINATOR_MODE`, `unknown TESTCOORDINATOR_MODE`},
+		{"fail", socketMissing, "error: coordinator failed: exit status 1: testcoordinator: " + socketMissing + "\n", "socket missing"},
+		{"fail", long, "error: coordinator failed: exit status 1: testcoordinator: " + strings.Repeat("word ", 76) + "…\n", "end"},
+		{"fail", "tab\tand bell \a", "error: coordinator failed: exit status 1: testcoordinator: tab and bell ?\n", "bell"},
+		{"garbage", "", `error: coordinator printed no result directory of `, `stderr="\x11\x18\x1f&-4;BIPW^elsz`},
+		{"outside", "", `error: coordinator printed no result directory of `, `testcoordinator started`},
+		{"symlink", "", `error: coordinator result `, `testcoordinator started`},
+		{"unknown-mode", "", `error: coordinator failed: exit status 1: testcoordinator: unknown TESTCOORDINATOR_MODE`, `unknown TESTCOORDINATOR_MODE`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			ts := startServer(t, map[string]string{"TESTCOORDINATOR_MODE": tt.mode}, nil)
+			ts := startServer(t, map[string]string{"TESTCOORDINATOR_MODE": tt.mode, "TESTCOORDINATOR_MESSAGE": tt.message}, nil)
 			got := request(t, ts.addr, "")
 			if !strings.HasPrefix(got, tt.wantAnswer) || strings.Count(got, "\n") != 1 || len(got) > 4096 {
 				t.Errorf("answer %q, want one short line starting %q", got, tt.wantAnswer)
@@ -677,5 +685,30 @@ func TestNewRefusesToStart(t *testing.T) {
 	}
 	if _, err := extractor.New(good()); err != nil {
 		t.Fatalf("the good config is refused: %v", err)
+	}
+}
+
+// TestProbeRunsNothing: a readiness probe, however fast it resets, is never
+// taken for an empty request (a scan of every container) nor logged as a bad
+// request.
+func TestProbeRunsNothing(t *testing.T) {
+	ts := startServer(t, nil, nil)
+	c := &extractor.Client{Address: ts.addr}
+	const probes = 20
+	for range probes {
+		if err := c.Probe(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "every probe to be seen", func() bool { return strings.Count(ts.log.String(), "a probe") == probes })
+	if runs := ts.runs(t); len(runs) != 0 {
+		t.Errorf("probes ran the coordinator %d times", len(runs))
+	}
+	if strings.Contains(ts.log.String(), "bad request") {
+		t.Errorf("a probe was logged as a bad request:\n%s", ts.log.String())
+	}
+	// A request after the probes is served as usual.
+	if a := request(t, ts.addr, "abc"); !strings.HasPrefix(a, ts.dataDir+"/out-") {
+		t.Errorf("request after probes answered %q", a)
 	}
 }

@@ -2,6 +2,7 @@ package extractor
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -172,5 +173,58 @@ func TestCappedBufferKeepsOnlyTheStart(t *testing.T) {
 	}
 	if b.String() != "0123456789" {
 		t.Errorf("kept %q", b.String())
+	}
+}
+
+// TestServerErrorKinds: the client tells a full queue and a killed
+// coordinator apart by the exact prefixes the server writes, and nothing else.
+func TestServerErrorKinds(t *testing.T) {
+	tests := []struct {
+		answer               string
+		wantBusy, wantTimout bool
+	}{
+		{ErrorPrefix + BusyPrefix + "16 requests already waiting\n", true, false},
+		{ErrorPrefix + BusyPrefix + "too many connections\n", true, false},
+		{ErrorPrefix + TimeoutPrefix + "after 75s and was killed\n", false, true},
+		{"error: coordinator failed: exit status 1: busy: the runtime is busy\n", false, false},
+		{"error: server shutting down\n", false, false},
+		{"error: Busy: no\n", false, false},
+	}
+	for _, tt := range tests {
+		_, err := ParseAnswer(tt.answer)
+		if err == nil {
+			t.Fatalf("ParseAnswer(%q): no error", tt.answer)
+		}
+		if got := errors.Is(err, ErrBusy); got != tt.wantBusy {
+			t.Errorf("%q: Is(ErrBusy) = %v", tt.answer, got)
+		}
+		if got := errors.Is(err, ErrCoordinatorTimeout); got != tt.wantTimout {
+			t.Errorf("%q: Is(ErrCoordinatorTimeout) = %v", tt.answer, got)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		name, in string
+		max      int
+		want     string
+	}{
+		{"short stays whole", "no socket at /run/crio/crio.sock", 400, "no socket at /run/crio/crio.sock"},
+		{"exactly the bound stays whole", strings.Repeat("a", 40), 40, strings.Repeat("a", 40)},
+		{"cut at the last space, marked", "alpha beta gamma delta", 16, "alpha beta …"},
+		{"a cut that ends a word keeps it", "alpha beta gamma delta", 14, "alpha beta …"},
+		{"a cut just after a word keeps it", "alpha beta gamma delta", 15, "alpha beta …"},
+		{"one long word is cut mid-word, marked", strings.Repeat("x", 50), 20, strings.Repeat("x", 16) + " …"},
+		{"no rune is split", "aaaaaaaaaa" + strings.Repeat("é", 10), 17, "aaaaaaaaaaé …"},
+		{"control characters and invalid bytes are replaced", "a\tb\x1bc\xffd\r", 400, "a b?c?d"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := clip(tt.in, tt.max)
+			if got != tt.want || len(got) > tt.max {
+				t.Errorf("clip(%q, %d) = %q (%d bytes), want %q", tt.in, tt.max, got, len(got), tt.want)
+			}
+		})
 	}
 }

@@ -52,6 +52,9 @@ func Read(dir string, log *slog.Logger) ([]Container, error) {
 				log.Warn("result dir holds too many containers, ignoring the rest", "dir", dir, "max", MaxContainers)
 				break
 			}
+			if e.Name() == SummaryFile {
+				continue // read by ReadSummary
+			}
 			pid, err := strconv.Atoi(e.Name())
 			if err != nil || pid <= 0 || strconv.Itoa(pid) != e.Name() {
 				log.Warn("skipping result entry: not a pid", "dir", dir, "entry", e.Name())

@@ -9,7 +9,8 @@
 //	  <pid>/<stem>-fingerprints.txt <name>=<version>, one line per runtime component
 //
 // Files are "key=value" lines with keys sorted; a missing file or key means
-// "not detected".
+// "not detected". One more top-level file, SummaryFile, tells how the scan
+// went; only this project's exporter reads it.
 package result
 
 import (

@@ -3,8 +3,9 @@
 // and ids, writes a real result directory with internal/result and prints
 // its path, or misbehaves on purpose as TESTCOORDINATOR_MODE says:
 //
-//	ok (default)  one container per requested id (three when none), after TESTCOORDINATOR_SLEEP
-//	fail          a message on stderr, exit status 1
+//	ok (default)  one container per requested id (three when none), after TESTCOORDINATOR_SLEEP,
+//	              and a scan summary (see summary) unless TESTCOORDINATOR_SUMMARY=none
+//	fail          log lines, then TESTCOORDINATOR_MESSAGE (or a default) on stderr, exit status 1
 //	garbage       10 MiB of binary garbage on stdout and stderr, exit status 0
 //	outside       prints /etc, a directory outside the data dir
 //	symlink       prints an out-* symlink in the data dir pointing elsewhere
@@ -90,6 +91,9 @@ func run() error {
 		}
 		return writeResult(*dataDir, ids, log)
 	case "fail":
+		if msg := os.Getenv("TESTCOORDINATOR_MESSAGE"); msg != "" {
+			return errors.New(msg)
+		}
 		return errors.New("cannot reach the container runtime")
 	case "garbage":
 		junk := make([]byte, 1<<20)
@@ -195,7 +199,27 @@ func writeResult(dataDir string, ids []string, log *slog.Logger) error {
 			return err
 		}
 	}
+	if os.Getenv("TESTCOORDINATOR_SUMMARY") != "none" {
+		if err := w.WriteSummary(summary(len(ids))); err != nil {
+			return err
+		}
+	}
 	log.Info("testcoordinator wrote result", "dir", w.Dir(), "containers", len(ids))
 	fmt.Println(w.Dir())
 	return nil
+}
+
+// summary is what the test coordinator reports of a scan of n containers, so
+// that the exporter's metrics have every kind of figure to show: besides
+// the n scanned containers, one more was selected and went away, one entry
+// came from the cache, and the java fingerprint timed out once.
+func summary(n int) result.Summary {
+	return result.Summary{
+		Listed: len(AllIDs) + 1, Selected: n + 1, Scanned: n, CacheHits: 1,
+		Failed: map[string]int{"container_gone": 1},
+		Fingerprints: map[string]result.FingerprintCounts{
+			"os":   {Runs: n},
+			"java": {Runs: n, Failures: 1, Timeouts: 1},
+		},
+	}
 }
