@@ -3,13 +3,17 @@ package sandbox
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // requireUnified skips on a host whose controllers live in cgroup v1: the rules tested here
@@ -153,4 +157,64 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// delegateChildEnv makes TestDelegateV2Child run: it is the inside of
+// TestDelegateV2InAPrivateCgroupNamespace, started by it in a new cgroup namespace.
+const delegateChildEnv = "IRE_SANDBOX_DELEGATE_CHILD"
+
+// In a container with a private cgroup namespace (the cgroup mounted at /sys/fs/cgroup is the
+// container's own, and /proc/self/cgroup says "0::/"), New delegates the namespace's root:
+// every process of the container moves into its leaf, and a sandbox gets its limits below.
+func TestDelegateV2InAPrivateCgroupNamespace(t *testing.T) {
+	requireUnified(t)
+	group, sleeper := scratchCgroup(t)
+	fd, err := unix.Open(filepath.Join(cgroupMount, group), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	cmd := exec.Command("unshare", "--cgroup", "--mount", "--propagation", "private", "sh", "-c",
+		`mount -t cgroup2 none /sys/fs/cgroup && exec "$0" -test.run '^TestDelegateV2Child$' -test.v`, os.Args[0])
+	cmd.Env = append(os.Environ(), delegateChildEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd} // born in the container's cgroup
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if want := "inside: own=/ parent=/ now=0::/" + V2Leaf + "\n"; !strings.Contains(string(out), want) {
+		t.Errorf("inside the namespace:\n%s\nwant a line %q", out, want)
+	}
+	// Seen from outside: the other process of the container moved too, and the container's
+	// cgroup gives the controllers to its children.
+	if got, want := cgroupOf(t, sleeper.Process.Pid), group+"/"+V2Leaf; got != want {
+		t.Errorf("the container's other process is in %q, want %q", got, want)
+	}
+	if got := readWords(filepath.Join(cgroupMount, group, "cgroup.subtree_control")); !hasAll(got, v2Controllers) {
+		t.Errorf("subtree_control %q, want %q", got, v2Controllers)
+	}
+}
+
+// TestDelegateV2Child is the inside of TestDelegateV2InAPrivateCgroupNamespace.
+func TestDelegateV2Child(t *testing.T) {
+	if os.Getenv(delegateChildEnv) != "1" {
+		t.Skip("the inside of TestDelegateV2InAPrivateCgroupNamespace")
+	}
+	own, err := readOwnV2()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, err := delegateV2(cgroupMount, own, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile("/proc/self/cgroup")
+	fmt.Printf("inside: own=%s parent=%s now=%s", own, parent, b)
 }

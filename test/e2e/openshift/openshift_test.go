@@ -42,6 +42,7 @@ const sandboxTests = "TestDelegateV2|TestRunDeprivilegesAndLimits|TestRunCgroupV
 var sandboxMustPass = []string{
 	"TestDelegateV2MovesProcessesIntoTheLeafAndEnablesControllers",
 	"TestDelegateV2WithoutControllersSaysWhy",
+	"TestDelegateV2InAPrivateCgroupNamespace",
 	"TestNewRemovesDeadSandboxes",
 }
 
@@ -210,9 +211,11 @@ func checkNode(t *testing.T, f payload.Facts) {
 		}
 	})
 	t.Run("the extractor delegated its container's cgroup with no flag", func(t *testing.T) {
-		// A private cgroup namespace: the container sees its own scope as the root.
-		if f.Node.ExtractorNS != "0::/extractor" {
-			t.Errorf("extractor_server's cgroup seen from its namespace: %q, want 0::/extractor", f.Node.ExtractorNS)
+		// A privileged container shares the node's cgroup namespace (CRI-O and
+		// containerd, after the cgroup v2 KEP); the private case is proven by
+		// the sandbox test TestDelegateV2InAPrivateCgroupNamespace.
+		if f.Node.ExtractorNS != "0::"+f.Node.ExtractorCgroup {
+			t.Errorf("extractor_server's cgroup seen from its namespace: %q, want the node's view %q", f.Node.ExtractorNS, "0::"+f.Node.ExtractorCgroup)
 		}
 		if !regexp.MustCompile(`^/kubepods\.slice/.*\.slice/crio-[0-9a-f]{64}\.scope/extractor$`).MatchString(f.Node.ExtractorCgroup) {
 			t.Errorf("extractor_server's cgroup %q, want <pod slice>/crio-<id>.scope/extractor", f.Node.ExtractorCgroup)
@@ -306,7 +309,9 @@ func checkContainment(t *testing.T, f payload.Facts, plan payload.Plan) {
 			if r.PeakPids > 64 {
 				t.Errorf("run %s held %d processes", r.Path, r.PeakPids)
 			}
-			if r.PeakMemory > 268435456 {
+			// memory.peak may pass memory.max by what the kernel charges
+			// unconditionally (kernel memory) before the OOM kill.
+			if r.PeakMemory > 268435456+1<<20 {
 				t.Errorf("run %s peaked at %d bytes", r.Path, r.PeakMemory)
 			}
 			forkBomb = forkBomb || r.PidsEventsMax > 0
