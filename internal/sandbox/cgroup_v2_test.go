@@ -175,7 +175,7 @@ func TestDelegateV2InAPrivateCgroupNamespace(t *testing.T) {
 	}
 	defer unix.Close(fd)
 	cmd := exec.Command("unshare", "--cgroup", "--mount", "--propagation", "private", "sh", "-c",
-		`mount -t cgroup2 none /sys/fs/cgroup && exec "$0" -test.run '^TestDelegateV2Child$' -test.v`, os.Args[0])
+		`umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec "$0" -test.run '^TestDelegateV2Child$' -test.v`, os.Args[0])
 	cmd.Env = append(os.Environ(), delegateChildEnv+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd} // born in the container's cgroup
 	out, err := cmd.CombinedOutput()
