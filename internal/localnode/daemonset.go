@@ -93,13 +93,34 @@ type daemonProc struct {
 }
 
 // StartDaemonSet starts extractor_server and exporter with the DaemonSet's
-// flags, on free loopback ports, and waits until both answer.
+// flags, on free loopback ports, and waits until both answer. A port is
+// free when FreePort looks, not necessarily when the binary binds it: other
+// test processes (go test ./... runs packages at once; the node e2e on
+// containerd and on CRI-O may run side by side) pick ports too, so a start
+// that lost its port to one of them is tried again on new ports.
 func StartDaemonSet(ctx context.Context, o DaemonSetOptions) (*DaemonSet, error) {
-	extPort, err := FreePort()
+	var err error
+	for range 3 {
+		var d *DaemonSet
+		if d, err = startDaemonSet(ctx, o); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return d, err
+		}
+		if o.Log != nil {
+			o.Log.Warn("a port was taken between FreePort and bind: trying new ports", "err", err)
+		}
+	}
+	return nil, err
+}
+
+// freePort is FreePort; a test makes it hand out a taken port.
+var freePort = FreePort
+
+func startDaemonSet(ctx context.Context, o DaemonSetOptions) (*DaemonSet, error) {
+	extPort, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	expPort, err := FreePort()
+	expPort, err := freePort()
 	if err != nil {
 		return nil, err
 	}
