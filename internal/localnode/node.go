@@ -378,6 +378,14 @@ func (n *Node) removeAllPods(ctx context.Context) error {
 			continue // not ours: the runtime is shared
 		}
 		errs = append(errs, n.removeSandbox(ctx, p.Id))
+		if n.attached() && n.crio.cgroupManager == "systemd" {
+			// As the kubelet does: the pod's slice goes with the pod.
+			// (Not exercised here: no systemd on the test machines.)
+			slice := cgroupParent("systemd", n.id, p.GetMetadata().GetUid())
+			if err := runQuiet(ctx, "systemctl", "stop", slice); err != nil {
+				n.log.Warn("pod slice not stopped", "slice", slice, "err", err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -403,7 +411,8 @@ func (n *Node) cleanupDirs() error {
 			errs = append(errs, err)
 		}
 	}
-	if !n.attached() {
+	if n.crio == nil || n.crio.cgroupManager == "cgroupfs" {
+		// The pods' cgroups are under /<id>, also on an attached cgroupfs CRI-O.
 		errs = append(errs, removeCgroups(n.id))
 	}
 	return errors.Join(errs...)
