@@ -99,11 +99,24 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 	return out
 }
 
-// Packages are the Debian packages the local node and the sample builds
-// need: the runtime, the rootfs builder, a JDK to compile the Java samples
-// and a static C toolchain for the GraalVM-like executable. Setup installs
-// the missing ones with apt-get.
-var Packages = []string{"containerd", "runc", "debootstrap", "openjdk-17-jdk-headless", "gcc", "libc6-dev", "binutils"}
+// Packages are the Debian packages the sample builds need: the rootfs
+// builder, a JDK to compile the Java samples and a static C toolchain for the
+// GraalVM-like executable. Setup installs the missing ones with apt-get;
+// localnode.Start installs its runtime's own.
+var Packages = []string{"debootstrap", "openjdk-17-jdk-headless", "gcc", "libc6-dev", "binutils"}
+
+// RuntimeEnv selects the node's container runtime: containerd (the
+// default) or crio.
+const RuntimeEnv = "IRE_NODE"
+
+// Runtime is the runtime $IRE_NODE selects.
+func Runtime() (localnode.Runtime, error) {
+	r, err := localnode.ParseRuntime(os.Getenv(RuntimeEnv))
+	if err != nil {
+		return "", fmt.Errorf("$%s: %w", RuntimeEnv, err)
+	}
+	return r, nil
+}
 
 // Env is a local node with the sample images imported.
 type Env struct {
@@ -114,8 +127,13 @@ type Env struct {
 }
 
 // Setup installs what is missing, builds the named samples (all when none),
-// starts a private containerd and imports the images. Close undoes it.
+// starts a private node of the runtime $IRE_NODE selects and imports the
+// images. Close undoes it.
 func Setup(ctx context.Context, log *slog.Logger, samples ...string) (*Env, error) {
+	kind, err := Runtime()
+	if err != nil {
+		return nil, err
+	}
 	repo, err := localnode.RepoRoot()
 	if err != nil {
 		return nil, err
@@ -133,7 +151,7 @@ func Setup(ctx context.Context, log *slog.Logger, samples ...string) (*Env, erro
 		e.Close()
 		return nil, err
 	}
-	if e.Node, err = localnode.Start(ctx, localnode.Options{Dir: filepath.Join(work, "node"), Log: log}); err != nil {
+	if e.Node, err = localnode.Start(ctx, localnode.Options{Runtime: kind, Dir: filepath.Join(work, "node"), Log: log}); err != nil {
 		e.Close()
 		return nil, err
 	}
