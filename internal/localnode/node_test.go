@@ -31,7 +31,7 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	repo := repoRoot(t)
-	b := &Builder{RepoDir: repo, WorkDir: t.TempDir(), Log: log}
+	b := &Builder{RepoDir: repo, WorkDir: t.TempDir(), OCILayout: kind == CRIO, Log: log}
 	images, err := b.Build(ctx, "go-server")
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 			node.Stop()
 		}
 	}()
-	if err := node.Import(ctx, images.Archive); err != nil {
+	if err := node.Import(ctx, importPath(images)); err != nil {
 		t.Fatal(err)
 	}
 	gs := images.Sample("go-server")
@@ -213,6 +213,7 @@ func testAttach(t *testing.T, ctx context.Context, log *slog.Logger, owner *Node
 	if a.Socket() != owner.Socket() || a.KeyPrefix() != "cri-o://" {
 		t.Errorf("attached node: socket %s, key prefix %s", a.Socket(), a.KeyPrefix())
 	}
+	// The docker archive here; the owner imported the OCI layout.
 	if err := a.Import(ctx, images.Archive); err != nil {
 		t.Fatal(err)
 	}
@@ -246,4 +247,13 @@ func testAttach(t *testing.T, ctx context.Context, log *slog.Logger, owner *Node
 	if !fileExists(c.socket) {
 		t.Errorf("the attached node's Stop removed CRI-O's socket")
 	}
+}
+
+// importPath is the OCI layout when the Builder wrote one (CRI-O), else the
+// docker archive.
+func importPath(im *Images) string {
+	if im.Layout != "" {
+		return im.Layout
+	}
+	return im.Archive
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
 	"github.com/openshift/insights-runtime-extractor/internal/localnode"
@@ -124,6 +125,8 @@ type Env struct {
 	Images  *localnode.Images
 	RepoDir string
 	WorkDir string
+	// ImportTook is how long the node took to import every image.
+	ImportTook time.Duration
 }
 
 // Setup installs what is missing, builds the named samples (all when none),
@@ -146,7 +149,7 @@ func Setup(ctx context.Context, log *slog.Logger, samples ...string) (*Env, erro
 		return nil, err
 	}
 	e := &Env{RepoDir: repo, WorkDir: work}
-	b := &localnode.Builder{RepoDir: repo, WorkDir: filepath.Join(work, "images"), Log: log}
+	b := &localnode.Builder{RepoDir: repo, WorkDir: filepath.Join(work, "images"), OCILayout: kind == localnode.CRIO, Log: log}
 	if e.Images, err = b.Build(ctx, samples...); err != nil {
 		e.Close()
 		return nil, err
@@ -155,10 +158,16 @@ func Setup(ctx context.Context, log *slog.Logger, samples ...string) (*Env, erro
 		e.Close()
 		return nil, err
 	}
-	if err := e.Node.Import(ctx, e.Images.Archive); err != nil {
+	start := time.Now()
+	images := e.Images.Archive
+	if e.Images.Layout != "" {
+		images = e.Images.Layout // CRI-O's faster way in
+	}
+	if err := e.Node.Import(ctx, images); err != nil {
 		e.Close()
 		return nil, err
 	}
+	e.ImportTook = time.Since(start)
 	return e, nil
 }
 
