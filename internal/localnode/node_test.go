@@ -126,10 +126,8 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 	if v, err := node.Runtime().Version(ctx, &rt.VersionRequest{}); err != nil || v.RuntimeName+"://" != node.KeyPrefix() {
 		t.Errorf("the runtime calls itself %q (%v); KeyPrefix() = %q", v.GetRuntimeName(), err, node.KeyPrefix())
 	}
-	if kind == CRIO {
-		if m := mountsUnder(dir, runDir); len(m) == 0 {
-			t.Errorf("no overlay or namespace mount under %s or %s while pods run: the cleanup check below would prove nothing", dir, runDir)
-		}
+	if m := mountsUnder(dir, runDir); len(m) == 0 {
+		t.Errorf("no rootfs or namespace mount under %s or %s while pods run: the cleanup check below would prove nothing", dir, runDir)
 	}
 	if err := node.Stop(); err != nil {
 		t.Fatal(err)
