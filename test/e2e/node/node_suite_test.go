@@ -87,15 +87,17 @@ var _ = AfterSuite(func() {
 	id, socket, work, nodeDir := node.ID(), node.Socket(), state.env.WorkDir, node.Dir()
 	runDir := filepath.Dir(socket)
 	// What the checks below look for must exist while the node runs, or
-	// they could not fail.
+	// they could not fail. (Asserted after Close, which must run anyway.)
 	daemon := string(node.Kind())
 	monitor := map[localnode.Runtime]string{localnode.Containerd: "containerd-shim", localnode.CRIO: "conmon"}[node.Kind()]
-	Expect(processesNamed(daemon, work)).NotTo(BeEmpty(), "%s runs with its config under %s", daemon, work)
-	Expect(processesNamed(monitor, runDir)).NotTo(BeEmpty(), "the containers' %s processes name %s", monitor, runDir)
-	Expect(mountsUnder(nodeDir, runDir)).NotTo(BeEmpty(), "the running containers' mounts")
-	Expect(cgroupDirs(id)).NotTo(BeEmpty(), "the pods' cgroups")
+	daemons, monitors := processesNamed(daemon, work), processesNamed(monitor, runDir)
+	mounts, cgroups := mountsUnder(nodeDir, runDir), cgroupDirs(id)
 
 	Expect(state.env.Close()).To(Succeed())
+	Expect(daemons).NotTo(BeEmpty(), "%s runs with its config under %s", daemon, work)
+	Expect(monitors).NotTo(BeEmpty(), "the containers' %s processes name %s", monitor, runDir)
+	Expect(mounts).NotTo(BeEmpty(), "the running containers' mounts")
+	Expect(cgroups).NotTo(BeEmpty(), "the pods' cgroups")
 	// Nothing of the node outlives the suite: no runtime on its socket, no
 	// shim or conmon, no mount, no directory, no cgroup.
 	Expect(processesMentioning(runDir)).To(BeEmpty())
