@@ -6,7 +6,9 @@ BINARIES := $(notdir $(wildcard cmd/*)) $(notdir $(wildcard fingerprints/fpr_*))
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 TEST_TIMEOUT ?= 80m
 
-.PHONY: all build test lint demo bench build-image e2e-test runtime-samples clean
+NODE ?= containerd
+
+.PHONY: all build test lint demo bench build-image e2e-test node-e2e runtime-samples clean
 
 all: build
 
@@ -29,6 +31,14 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+## node-e2e: (root) the node e2e on one runtime: NODE=containerd (default) or crio (private, on this machine); NODE=openshift runs test/e2e/vm
+node-e2e:
+	@case "$(NODE)" in \
+	  containerd|crio) IRE_NODE=$(NODE) $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./test/e2e/node ;; \
+	  openshift) IRE_NODE=$(NODE) $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./test/e2e/vm ;; \
+	  *) echo "node-e2e: NODE=$(NODE): want containerd, crio or openshift" >&2; exit 2 ;; \
+	esac
 
 ## build-image: build and push the multi-arch images (IMAGE_REGISTRY=quay.io/<user> [TAG=latest] make build-image)
 build-image:

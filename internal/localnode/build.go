@@ -14,8 +14,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
 	"github.com/openshift/insights-runtime-extractor/internal/samples"
@@ -33,7 +35,12 @@ type Builder struct {
 	// Generators by name, for recipes with "generate"; nil means
 	// DefaultGenerators.
 	Generators map[string]Generator
-	Log        *slog.Logger
+	// OCILayout also writes the images as one OCI image layout
+	// (Images.Layout): CRI-O's import (skopeo) reads it without
+	// decompressing the shared Debian layer once per image, as it must for a
+	// docker archive.
+	OCILayout bool
+	Log       *slog.Logger
 }
 
 // Images is the result of a build: one archive holding every image.
@@ -41,6 +48,10 @@ type Images struct {
 	// Archive is a docker-format tar with every image; the shared Debian
 	// layer is stored once.
 	Archive string
+	// Layout is the same images as an OCI image layout directory, each
+	// named by its reference (org.opencontainers.image.ref.name), when the
+	// Builder was asked for it.
+	Layout string
 	// Rootfs is the Debian base, when a Debian sample was built.
 	Rootfs  *Rootfs
 	Samples map[string]*Sample
@@ -147,6 +158,12 @@ func (b *Builder) Build(ctx context.Context, names ...string) (*Images, error) {
 	}
 	if err := tarball.MultiRefWriteToFile(im.Archive, refs); err != nil {
 		return nil, fmt.Errorf("write %s: %w", im.Archive, err)
+	}
+	if b.OCILayout {
+		im.Layout = filepath.Join(b.WorkDir, "images-oci")
+		if err := writeLayout(im.Layout, refs); err != nil {
+			return nil, err
+		}
 	}
 	log.Info("sample images built", "count", len(selected), "archive", im.Archive, "took", time.Since(start).Round(time.Millisecond))
 	return im, nil
@@ -300,6 +317,55 @@ func (b *Builder) buildJava(ctx context.Context, s *Sample) (string, error) {
 		return "", err
 	}
 	return jar, nil
+}
+
+// refNameAnnotation names an image in an OCI layout's index.json: skopeo's
+// oci:<dir>:<name> finds it by this.
+const refNameAnnotation = "org.opencontainers.image.ref.name"
+
+// writeLayout writes the images into a new OCI image layout at dir; a blob
+// shared by several images (the Debian layer) is stored once.
+func writeLayout(dir string, refs map[name.Reference]v1.Image) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	for ref, img := range refs {
+		oci, err := ociImage(img)
+		if err != nil {
+			return fmt.Errorf("OCI layout %s: %s: %w", dir, ref, err)
+		}
+		if err := p.AppendImage(oci, layout.WithAnnotations(map[string]string{refNameAnnotation: ref.String()})); err != nil {
+			return fmt.Errorf("OCI layout %s: %s: %w", dir, ref, err)
+		}
+	}
+	return nil
+}
+
+// ociImage is img with OCI media types (manifest, config, gzip layers), as an
+// OCI layout reader such as skopeo's expects; config and layers, hence the
+// image id, are unchanged.
+func ociImage(img v1.Image) (v1.Image, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	oci := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	var adds []mutate.Addendum
+	for _, l := range layers {
+		adds = append(adds, mutate.Addendum{Layer: l, MediaType: types.OCILayer})
+	}
+	if oci, err = mutate.Append(oci, adds...); err != nil {
+		return nil, err
+	}
+	return mutate.ConfigFile(oci, cf)
 }
 
 func hasEnv(env []string, key string) bool {

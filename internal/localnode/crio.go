@@ -299,20 +299,19 @@ enable_nri = false
 		c.policy, PauseImage, filepath.Join(n.dir, "cni"), filepath.Join(n.dir, "cni-bin"), filepath.Join(n.dir, "policies"))
 }
 
-// importCRIO copies every image of a docker-format archive into CRI-O's
-// storage with skopeo, one reference at a time; layers already there (the
-// shared Debian base) are reused, not copied again.
-func (n *Node) importCRIO(ctx context.Context, tarPath string) error {
+// importCRIO copies every image of a docker-format archive, or of an OCI
+// image layout directory (Images.Layout), into CRI-O's storage with skopeo.
+func (n *Node) importCRIO(ctx context.Context, path string) error {
 	c := n.crio
-	return copyArchive(ctx, tarPath, fmt.Sprintf("containers-storage:[%s@%s+%s]", c.driver, c.root, c.runroot), c.policy, c.storageEnv())
+	return copyImages(ctx, path, fmt.Sprintf("containers-storage:[%s@%s+%s]", c.driver, c.root, c.runroot), c.policy, c.storageEnv())
 }
 
-// CopyImages copies every image of a docker archive into the
-// containers-storage with that driver, root and runroot (CRI-O's [crio]
-// storage settings), as Import does for a CRI-O node. The openshift node e2e
-// fills its VM's image store this way on the host: unpacking layers under
-// software emulation takes many times longer.
-func CopyImages(ctx context.Context, tarPath, driver, root, runroot string) error {
+// CopyImages copies every image of a docker archive or an OCI layout into
+// the containers-storage with that driver, root and runroot (CRI-O's [crio]
+// storage settings), as Import does for a CRI-O node, and leaves the store a
+// plain tree. The openshift node e2e fills its VM's image store this way on
+// the host: unpacking layers under software emulation takes many times longer.
+func CopyImages(ctx context.Context, path, driver, root, runroot string) error {
 	policy, err := os.CreateTemp("", "ire-policy-*.json")
 	if err != nil {
 		return err
@@ -324,8 +323,8 @@ func CopyImages(ctx context.Context, tarPath, driver, root, runroot string) erro
 	if err := policy.Close(); err != nil {
 		return err
 	}
-	err = copyArchive(ctx, tarPath, fmt.Sprintf("containers-storage:[%s@%s+%s]", driver, root, runroot), policy.Name(), nil)
-	// The overlay driver mounts its home on itself: leave the store a plain tree.
+	err = copyImages(ctx, path, fmt.Sprintf("containers-storage:[%s@%s+%s]", driver, root, runroot), policy.Name(), nil)
+	// The overlay driver mounts its home on itself.
 	for _, m := range mountsUnder(root) {
 		if uerr := unix.Unmount(m, unix.MNT_DETACH); uerr != nil {
 			err = errors.Join(err, fmt.Errorf("unmount %s: %w", m, uerr))
@@ -334,23 +333,61 @@ func CopyImages(ctx context.Context, tarPath, driver, root, runroot string) erro
 	return err
 }
 
-// copyArchive copies each image of a docker archive to dest (a
-// containers-storage transport prefix) with skopeo, one reference at a time:
-// skopeo copies one image per call, and the layers they share are stored once.
-func copyArchive(ctx context.Context, tarPath, dest, policy string, env []string) error {
-	refs, err := archiveRefs(tarPath)
-	if err != nil {
-		return err
+// copyImages copies each image of an archive or layout at path to dest (a
+// containers-storage transport prefix) with skopeo, one reference at a time;
+// layers already there (the shared Debian base) are reused, not copied
+// again. From an archive skopeo decompresses every compressed layer of each
+// image it reads (to learn its size): a few seconds per Debian image; from a
+// layout it reads only what it copies.
+func copyImages(ctx context.Context, path, dest, policy string, env []string) error {
+	var refs []string
+	var src func(ref string) string
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		if refs, err = layoutRefs(path); err != nil {
+			return err
+		}
+		src = func(ref string) string { return "oci:" + path + ":" + ref }
+	} else {
+		if refs, err = archiveRefs(path); err != nil {
+			return err
+		}
+		src = func(ref string) string { return "docker-archive:" + path + ":" + ref }
 	}
 	for _, ref := range refs {
-		cmd := exec.CommandContext(ctx, "skopeo", "--policy", policy, "copy", "--quiet",
-			"docker-archive:"+tarPath+":"+ref, dest+ref)
+		cmd := exec.CommandContext(ctx, "skopeo", "--policy", policy, "copy", "--quiet", src(ref), dest+ref)
 		cmd.Env = append(os.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("skopeo copy %s: %w: %s", ref, err, tail(string(out), 2000))
 		}
 	}
 	return nil
+}
+
+// layoutRefs lists the image names of an OCI image layout, from its index.json.
+func layoutRefs(dir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		return nil, err
+	}
+	var index struct {
+		Manifests []struct {
+			Annotations map[string]string `json:"annotations"`
+		} `json:"manifests"`
+	}
+	if err := json.Unmarshal(b, &index); err != nil {
+		return nil, fmt.Errorf("%s/index.json: %w", dir, err)
+	}
+	var refs []string
+	for _, m := range index.Manifests {
+		if r := m.Annotations[refNameAnnotation]; r != "" {
+			refs = append(refs, r)
+		}
+	}
+	sort.Strings(refs)
+	if len(refs) == 0 {
+		return nil, fmt.Errorf("%s: no named image", dir)
+	}
+	return refs, nil
 }
 
 // archiveRefs lists the image references (RepoTags) of a docker-format

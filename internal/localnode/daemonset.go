@@ -93,13 +93,34 @@ type daemonProc struct {
 }
 
 // StartDaemonSet starts extractor_server and exporter with the DaemonSet's
-// flags, on free loopback ports, and waits until both answer.
+// flags, on free loopback ports, and waits until both answer. A port is
+// free when FreePort looks, not necessarily when the binary binds it: other
+// test processes (go test ./... runs packages at once; the node e2e on
+// containerd and on CRI-O may run side by side) pick ports too, so a start
+// that lost its port to one of them is tried again on new ports.
 func StartDaemonSet(ctx context.Context, o DaemonSetOptions) (*DaemonSet, error) {
-	extPort, err := FreePort()
+	var err error
+	for range 3 {
+		var d *DaemonSet
+		if d, err = startDaemonSet(ctx, o); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return d, err
+		}
+		if o.Log != nil {
+			o.Log.Warn("a port was taken between FreePort and bind: trying new ports", "err", err)
+		}
+	}
+	return nil, err
+}
+
+// freePort is FreePort; a test makes it hand out a taken port.
+var freePort = FreePort
+
+func startDaemonSet(ctx context.Context, o DaemonSetOptions) (*DaemonSet, error) {
+	extPort, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	expPort, err := FreePort()
+	expPort, err := freePort()
 	if err != nil {
 		return nil, err
 	}
@@ -159,9 +180,11 @@ func (d *DaemonSet) start(name string, env []string, path string, args ...string
 	return nil
 }
 
+// waitReady waits until the i-th started binary listens on ports[i].
 func (d *DaemonSet) waitReady(ctx context.Context, ports ...int) error {
 	deadline := time.Now().Add(30 * time.Second)
-	for _, port := range ports {
+	for i, port := range ports {
+		owner := d.procs[i]
 		for {
 			for _, p := range d.procs {
 				select {
@@ -171,11 +194,11 @@ func (d *DaemonSet) waitReady(ctx context.Context, ports ...int) error {
 				}
 			}
 			// Look, don't connect: every connection to extractor_server starts a scan.
-			if listening(port) {
+			if listening(owner.cmd.Process.Pid, port) {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("nothing listens on 127.0.0.1:%d after 30s", port)
+				return fmt.Errorf("%s does not listen on 127.0.0.1:%d after 30s", owner.name, port)
 			}
 			select {
 			case <-ctx.Done():
@@ -319,17 +342,28 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// listening says whether a TCP socket listens on 127.0.0.1:port, from
-// /proc/net/tcp (state 0A is LISTEN).
-func listening(port int) bool {
+// listening says whether the process pid listens on 127.0.0.1:port: a
+// LISTEN socket of /proc/net/tcp (state 0A) whose inode is one of the
+// process's descriptors. Another process listening there does not count.
+func listening(pid, port int) bool {
 	b, err := os.ReadFile("/proc/net/tcp")
 	if err != nil {
 		return false
 	}
 	want := fmt.Sprintf("0100007F:%04X", port)
+	inodes := map[string]bool{}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) > 3 && f[1] == want && f[3] == "0A" {
+		if len(f) > 9 && f[1] == want && f[3] == "0A" {
+			inodes["socket:["+f[9]+"]"] = true
+		}
+	}
+	if len(inodes) == 0 {
+		return false
+	}
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+	for _, fd := range fds {
+		if l, err := os.Readlink(fd); err == nil && inodes[l] {
 			return true
 		}
 	}

@@ -277,8 +277,9 @@ func (n *Node) KeyPrefix() string { return n.kind.KeyPrefix() }
 // does not wrap.
 func (n *Node) Runtime() rt.RuntimeServiceClient { return n.runtime }
 
-// Import loads a docker-format image archive (every image of a Builder)
-// into the runtime's image store.
+// Import loads a docker-format image archive (Images.Archive: every image
+// of a Builder) into the runtime's image store; CRI-O also takes the OCI
+// layout directory (Images.Layout), which it imports faster.
 func (n *Node) Import(ctx context.Context, tarPath string) error {
 	start := time.Now()
 	var err error
@@ -378,6 +379,14 @@ func (n *Node) removeAllPods(ctx context.Context) error {
 			continue // not ours: the runtime is shared
 		}
 		errs = append(errs, n.removeSandbox(ctx, p.Id))
+		if n.attached() && n.crio.cgroupManager == "systemd" {
+			// As the kubelet does: the pod's slice goes with the pod.
+			// (Not exercised here: no systemd on the test machines.)
+			slice := cgroupParent("systemd", n.id, p.GetMetadata().GetUid())
+			if err := runQuiet(ctx, "systemctl", "stop", slice); err != nil {
+				n.log.Warn("pod slice not stopped", "slice", slice, "err", err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -403,7 +412,8 @@ func (n *Node) cleanupDirs() error {
 			errs = append(errs, err)
 		}
 	}
-	if !n.attached() {
+	if n.crio == nil || n.crio.cgroupManager == "cgroupfs" {
+		// The pods' cgroups are under /<id>, also on an attached cgroupfs CRI-O.
 		errs = append(errs, removeCgroups(n.id))
 	}
 	return errors.Join(errs...)

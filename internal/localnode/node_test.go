@@ -31,7 +31,7 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	repo := repoRoot(t)
-	b := &Builder{RepoDir: repo, WorkDir: t.TempDir(), Log: log}
+	b := &Builder{RepoDir: repo, WorkDir: t.TempDir(), OCILayout: kind == CRIO, Log: log}
 	images, err := b.Build(ctx, "go-server")
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 			node.Stop()
 		}
 	}()
-	if err := node.Import(ctx, images.Archive); err != nil {
+	if err := node.Import(ctx, importPath(images)); err != nil {
 		t.Fatal(err)
 	}
 	gs := images.Sample("go-server")
@@ -99,6 +99,9 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 			t.Errorf("container %s: the scratch image has an os-release", c.Name)
 		}
 	}
+	if kind == CRIO {
+		t.Run("attach", func(t *testing.T) { testAttach(t, ctx, log, node, images, pod) })
+	}
 	// A stopped container stays in the pod, exited; the others keep running.
 	if err := node.StopContainer(ctx, extra.ID); err != nil {
 		t.Fatal(err)
@@ -123,10 +126,8 @@ func TestNodeRunsPodsAndCleansUp(t *testing.T) {
 	if v, err := node.Runtime().Version(ctx, &rt.VersionRequest{}); err != nil || v.RuntimeName+"://" != node.KeyPrefix() {
 		t.Errorf("the runtime calls itself %q (%v); KeyPrefix() = %q", v.GetRuntimeName(), err, node.KeyPrefix())
 	}
-	if kind == CRIO {
-		if m := mountsUnder(dir, runDir); len(m) == 0 {
-			t.Errorf("no overlay or namespace mount under %s or %s while pods run: the cleanup check below would prove nothing", dir, runDir)
-		}
+	if m := mountsUnder(dir, runDir); len(m) == 0 {
+		t.Errorf("no rootfs or namespace mount under %s or %s while pods run: the cleanup check below would prove nothing", dir, runDir)
 	}
 	if err := node.Stop(); err != nil {
 		t.Fatal(err)
@@ -192,4 +193,65 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// testAttach attaches a second Node to the running CRI-O, as the VM e2e
+// attaches to a CRI-O systemd runs (there with the systemd cgroup manager):
+// images copied into its storage, a pod run, and Stop removing that pod
+// only, leaving CRI-O and the other pods running.
+func testAttach(t *testing.T, ctx context.Context, log *slog.Logger, owner *Node, images *Images, ownerPod *Pod) {
+	c := owner.crio
+	a, err := Start(ctx, Options{Runtime: CRIO, Log: log, CRIO: &CRIOAttach{
+		Socket: c.socket, StorageDriver: c.driver, StorageRoot: c.root, StorageRunRoot: c.runroot, CgroupManager: "cgroupfs",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop()
+	if a.Socket() != owner.Socket() || a.KeyPrefix() != "cri-o://" {
+		t.Errorf("attached node: socket %s, key prefix %s", a.Socket(), a.KeyPrefix())
+	}
+	// The docker archive here; the owner imported the OCI layout.
+	if err := a.Import(ctx, images.Archive); err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.RunPod(ctx, PodSpec{Name: "attached", Namespace: "harness", Containers: []ContainerSpec{images.Sample("go-server").Container("main")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", p.Containers[0].PID))
+	if !strings.Contains(string(cg), "/"+a.ID()+"/pod"+p.UID+"/crio-"+p.Containers[0].ID) {
+		t.Errorf("attached pod's container is not under /%s/pod%s: %s", a.ID(), p.UID, cg)
+	}
+	if _, err := Start(ctx, Options{Runtime: CRIO, CRIO: &CRIOAttach{Socket: c.socket, CgroupManager: "systemd"}}); err == nil {
+		t.Error("attach without the storage locations was accepted")
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", p.Containers[0].PID)); err == nil {
+		t.Errorf("the attached node's container still runs after its Stop")
+	}
+	for _, d := range []string{a.Dir(), "/sys/fs/cgroup/memory/" + a.ID()} {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("%s still exists after the attached node's Stop", d)
+		}
+	}
+	for _, ctr := range ownerPod.Containers {
+		if running, err := owner.ContainerRunning(ctx, ctr.ID); err != nil || !running {
+			t.Errorf("the owner's container %s: running = %v (%v) after the attached node stopped", ctr.Name, running, err)
+		}
+	}
+	if !fileExists(c.socket) {
+		t.Errorf("the attached node's Stop removed CRI-O's socket")
+	}
+}
+
+// importPath is the OCI layout when the Builder wrote one (CRI-O), else the
+// docker archive.
+func importPath(im *Images) string {
+	if im.Layout != "" {
+		return im.Layout
+	}
+	return im.Archive
 }

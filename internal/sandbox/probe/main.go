@@ -305,8 +305,8 @@ func attack(path, name string, self report.FileID) report.Link {
 	return res
 }
 
-// keepOnlyCaps reduces every thread of this process to the named capabilities (effective,
-// permitted, inheritable, bounding), as a container runtime would have started it.
+// keepOnlyCaps reduces every thread of this process to the named capabilities it holds
+// (effective, permitted, inheritable, bounding), as a container runtime would have started it.
 func keepOnlyCaps(list string) error {
 	keep := map[int]bool{}
 	for _, name := range strings.Split(list, ",") {
@@ -332,9 +332,16 @@ func keepOnlyCaps(list string) error {
 	if err != nil {
 		return fmt.Errorf("cap_last_cap: %w", err)
 	}
+	// Only drop: a capability this process does not hold (CRI-O's default
+	// set is smaller than containerd's) cannot be kept.
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var held [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &held[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
 	var data [2]unix.CapUserData
 	for c := 0; c <= last; c++ {
-		if keep[c] {
+		if keep[c] && held[c/32].Permitted&(1<<(c%32)) != 0 {
 			data[c/32].Effective |= 1 << (c % 32)
 			continue
 		}
@@ -346,7 +353,6 @@ func keepOnlyCaps(list string) error {
 		data[i].Permitted = data[i].Effective
 		data[i].Inheritable = data[i].Effective
 	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	if _, _, e := syscall.AllThreadsSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e != 0 {
 		return fmt.Errorf("capset: %w", e)
 	}

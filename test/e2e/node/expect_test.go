@@ -66,27 +66,34 @@ func expectedDocument(ctx context.Context, env *workloads.Env, pods []workloads.
 			if err != nil {
 				return nil, fmt.Errorf("expected values of %s/%s %s: %w", p.Spec.Namespace, p.Spec.Name, c.Name, err)
 			}
-			doc.add(p.Spec.Namespace, p.Spec.Name, c.ID, e)
+			doc.add(p.Spec.Namespace, p.Spec.Name, key(c.ID), e)
 		}
 	}
 	return doc, nil
 }
 
-func (d document) add(ns, pod, id string, e entry) {
+// key is a container's key in the exporter's JSON: exactly what Kubernetes
+// shows as its containerID, "<runtime>://<64 hex>" with the node's runtime
+// ("cri-o://" on CRI-O, the key the Insights Operator joins on).
+func key(id string) string {
+	return state.env.Node.KeyPrefix() + id
+}
+
+func (d document) add(ns, pod, key string, e entry) {
 	if d[ns] == nil {
 		d[ns] = map[string]map[string]map[string]any{}
 	}
 	if d[ns][pod] == nil {
 		d[ns][pod] = map[string]map[string]any{}
 	}
-	d[ns][pod]["containerd://"+id] = e.fields()
+	d[ns][pod][key] = e.fields()
 }
 
-// subset keeps only the containers with these ids.
+// subset keeps only the containers with these (bare) ids.
 func (d document) subset(ids ...string) document {
 	keep := map[string]bool{}
 	for _, id := range ids {
-		keep["containerd://"+strings.TrimPrefix(id, "containerd://")] = true
+		keep[key(id)] = true
 	}
 	out := document{}
 	for ns, pods := range d {

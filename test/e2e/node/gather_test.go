@@ -38,11 +38,11 @@ var _ = Describe("GET and POST /gather_runtime_info", Label("extraction"), func(
 		node, _ := state.pods["shapes/two-containers"].Container("node")
 		tomcat, _ := state.pods["java/tomcat"].Container("tomcat")
 		ids := []string{
-			"containerd://" + python.ID,
+			key(python.ID),
 			goServer.ID,
-			"containerd://" + node.ID,
+			key(node.ID),
 			tomcat.ID,
-			"containerd://" + "00000000000000000000000000000000000000000000000000000000deadbeef",
+			key("00000000000000000000000000000000000000000000000000000000deadbeef"),
 		}
 		want := state.want.subset(python.ID, goServer.ID, node.ID, tomcat.ID)
 		status, body, err := state.ds.GatherIDs(ctx, &clear, ids)

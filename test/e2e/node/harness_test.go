@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -39,6 +40,23 @@ var _ = Describe("The local node", Label("node"), func() {
 				}
 			}
 		}
+	})
+
+	It("keys containers as the kubelet does: the runtime's name from Version, \"://\", the 64-hex id", func(ctx SpecContext) {
+		v, err := state.env.Node.Runtime().Version(ctx, &rt.VersionRequest{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(v.RuntimeName + "://").To(Equal(state.env.Node.KeyPrefix()))
+		Expect(state.env.Node.KeyPrefix()).To(Equal(map[localnode.Runtime]string{localnode.Containerd: "containerd://", localnode.CRIO: "cri-o://"}[state.env.Node.Kind()]))
+		keys := 0
+		for _, pods := range state.want {
+			for _, ctrs := range pods {
+				for k := range ctrs {
+					Expect(k).To(MatchRegexp(`^` + regexp.QuoteMeta(state.env.Node.KeyPrefix()) + `[0-9a-f]{64}$`))
+					keys++
+				}
+			}
+		}
+		Expect(keys).To(BeNumerically(">=", len(state.pods)))
 	})
 
 	It("runs the wrapper shell as pid 1 and the workload as its child", func() {

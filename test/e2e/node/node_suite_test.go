@@ -1,5 +1,6 @@
 // Package node is the node e2e: the whole product on a real, private
-// containerd (internal/localnode), with every sample of runtime-samples/
+// containerd or CRI-O (internal/localnode; $IRE_NODE=containerd, the
+// default, or crio), with every sample of runtime-samples/
 // running as kubelet-like pods, and extractor_server + exporter run as the
 // DaemonSet runs them. It asserts the exact JSON of /gather_runtime_info,
 // proves the privilege model of the fingerprint sandbox on real containers,
@@ -28,13 +29,20 @@ import (
 
 func TestNodeE2E(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("node e2e skipped: it needs root to run a private containerd (run make test as root)")
+		t.Skip("node e2e skipped: it needs root to run a private container runtime (run make test as root)")
+	}
+	if os.Getenv(workloads.RuntimeEnv) == "openshift" {
+		t.Skip("node e2e skipped: IRE_NODE=openshift selects the OpenShift VM e2e (test/e2e/vm)")
+	}
+	kind, err := workloads.Runtime()
+	if err != nil {
+		t.Fatal(err)
 	}
 	// Show whole JSON documents on a mismatch, not a truncated excerpt.
 	format.MaxLength = 0
 	format.TruncatedDiff = false
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "Node e2e (private containerd)")
+	RunSpecs(t, "Node e2e (private "+string(kind)+")")
 }
 
 // state is what BeforeSuite sets up for every spec; specs never change it.
@@ -63,8 +71,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	state.want, err = expectedDocument(ctx, state.env, workloads.All(state.env.Images), state.pods)
 	Expect(err).NotTo(HaveOccurred())
-	fmt.Fprintf(GinkgoWriter, "node e2e set up in %s\n", time.Since(start).Round(time.Second))
-}, NodeTimeout(20*time.Minute))
+	// On the terminal too: the set-up cost per runtime is worth seeing on a green run.
+	fmt.Fprintf(os.Stderr, "node e2e on %s set up in %s (%d images imported in %s)\n", state.env.Node.Kind(),
+		time.Since(start).Round(time.Second), len(state.env.Images.Samples), state.env.ImportTook.Round(time.Millisecond))
+}, NodeTimeout(45*time.Minute)) // a cold CRI-O build alone takes 15-20 minutes
 
 var _ = AfterSuite(func() {
 	if state.ds != nil {
@@ -73,17 +83,77 @@ var _ = AfterSuite(func() {
 	if state.env == nil {
 		return // Setup failed and cleaned up after itself.
 	}
-	id, socket, work := state.env.Node.ID(), state.env.Node.Socket(), state.env.WorkDir
+	node := state.env.Node
+	id, socket, work, nodeDir := node.ID(), node.Socket(), state.env.WorkDir, node.Dir()
+	runDir := filepath.Dir(socket)
+	// What the checks below look for must exist while the node runs, or
+	// they could not fail. (Asserted after Close, which must run anyway.)
+	daemon := string(node.Kind())
+	monitor := map[localnode.Runtime]string{localnode.Containerd: "containerd-shim", localnode.CRIO: "conmon"}[node.Kind()]
+	daemons, monitors := processesNamed(daemon, work), processesNamed(monitor, runDir)
+	mounts, cgroups := mountsUnder(nodeDir, runDir), cgroupDirs(id)
+
 	Expect(state.env.Close()).To(Succeed())
-	// Nothing of the node outlives the suite: no containerd or shim on its
-	// socket, no directory, no cgroup.
-	Expect(processesMentioning(socket)).To(BeEmpty())
+	Expect(daemons).NotTo(BeEmpty(), "%s runs with its config under %s", daemon, work)
+	Expect(monitors).NotTo(BeEmpty(), "the containers' %s processes name %s", monitor, runDir)
+	Expect(mounts).NotTo(BeEmpty(), "the running containers' mounts")
+	Expect(cgroups).NotTo(BeEmpty(), "the pods' cgroups")
+	// Nothing of the node outlives the suite: no runtime on its socket, no
+	// shim or conmon, no mount, no directory, no cgroup.
+	Expect(processesMentioning(runDir)).To(BeEmpty())
 	Expect(processesMentioning(work)).To(BeEmpty())
-	for _, p := range []string{filepath.Dir(socket), work, "/sys/fs/cgroup/memory/" + id, "/sys/fs/cgroup/unified/" + id, "/sys/fs/cgroup/" + id} {
+	Expect(processesNamed(monitor, runDir)).To(BeEmpty())
+	Expect(mountsUnder(nodeDir, runDir)).To(BeEmpty())
+	Expect(cgroupDirs(id)).To(BeEmpty())
+	for _, p := range []string{runDir, work} {
 		_, err := os.Stat(p)
 		Expect(os.IsNotExist(err)).To(BeTrue(), "%s still exists", p)
 	}
 })
+
+// processesNamed lists the pids of processes named comm (or starting so)
+// whose command line contains s.
+func processesNamed(comm, s string) []string {
+	var out []string
+	for _, pid := range processesMentioning(s) {
+		b, _ := os.ReadFile("/proc/" + pid + "/comm")
+		if strings.HasPrefix(strings.TrimSpace(string(b)), comm) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// mountsUnder lists the mount points below the given directories.
+func mountsUnder(dirs ...string) []string {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		for _, d := range dirs {
+			if strings.HasPrefix(f[4], d+"/") {
+				out = append(out, f[4])
+			}
+		}
+	}
+	return out
+}
+
+// cgroupDirs lists /<id> in every cgroup hierarchy where it exists.
+func cgroupDirs(id string) []string {
+	roots, _ := filepath.Glob("/sys/fs/cgroup/*")
+	roots = append(roots, "/sys/fs/cgroup")
+	var out []string
+	for _, r := range roots {
+		if _, err := os.Stat(filepath.Join(r, id)); err == nil {
+			out = append(out, filepath.Join(r, id))
+		}
+	}
+	return out
+}
 
 // processesMentioning lists the pids whose command line contains s.
 func processesMentioning(s string) []string {

@@ -70,7 +70,7 @@ func run(ctx context.Context, log *slog.Logger) (out []byte, err error) {
 	}
 	for key, p := range pods {
 		for _, c := range p.Containers {
-			log.Info("running", "pod", key, "container", c.Name, "id", "containerd://"+c.ID)
+			log.Info("running", "pod", key, "container", c.Name, "id", env.Node.KeyPrefix()+c.ID)
 		}
 	}
 	ds, err := localnode.StartDaemonSet(ctx, localnode.DaemonSetOptions{

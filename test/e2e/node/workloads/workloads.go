@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
 	"github.com/openshift/insights-runtime-extractor/internal/localnode"
@@ -99,11 +100,24 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 	return out
 }
 
-// Packages are the Debian packages the local node and the sample builds
-// need: the runtime, the rootfs builder, a JDK to compile the Java samples
-// and a static C toolchain for the GraalVM-like executable. Setup installs
-// the missing ones with apt-get.
-var Packages = []string{"containerd", "runc", "debootstrap", "openjdk-17-jdk-headless", "gcc", "libc6-dev", "binutils"}
+// Packages are the Debian packages the sample builds need: the rootfs
+// builder, a JDK to compile the Java samples and a static C toolchain for the
+// GraalVM-like executable. Setup installs the missing ones with apt-get;
+// localnode.Start installs its runtime's own.
+var Packages = []string{"debootstrap", "openjdk-17-jdk-headless", "gcc", "libc6-dev", "binutils"}
+
+// RuntimeEnv selects the node's container runtime: containerd (the
+// default) or crio.
+const RuntimeEnv = "IRE_NODE"
+
+// Runtime is the runtime $IRE_NODE selects.
+func Runtime() (localnode.Runtime, error) {
+	r, err := localnode.ParseRuntime(os.Getenv(RuntimeEnv))
+	if err != nil {
+		return "", fmt.Errorf("$%s: %w", RuntimeEnv, err)
+	}
+	return r, nil
+}
 
 // Env is a local node with the sample images imported.
 type Env struct {
@@ -111,11 +125,18 @@ type Env struct {
 	Images  *localnode.Images
 	RepoDir string
 	WorkDir string
+	// ImportTook is how long the node took to import every image.
+	ImportTook time.Duration
 }
 
 // Setup installs what is missing, builds the named samples (all when none),
-// starts a private containerd and imports the images. Close undoes it.
+// starts a private node of the runtime $IRE_NODE selects and imports the
+// images. Close undoes it.
 func Setup(ctx context.Context, log *slog.Logger, samples ...string) (*Env, error) {
+	kind, err := Runtime()
+	if err != nil {
+		return nil, err
+	}
 	repo, err := localnode.RepoRoot()
 	if err != nil {
 		return nil, err
@@ -128,19 +149,25 @@ func Setup(ctx context.Context, log *slog.Logger, samples ...string) (*Env, erro
 		return nil, err
 	}
 	e := &Env{RepoDir: repo, WorkDir: work}
-	b := &localnode.Builder{RepoDir: repo, WorkDir: filepath.Join(work, "images"), Log: log}
+	b := &localnode.Builder{RepoDir: repo, WorkDir: filepath.Join(work, "images"), OCILayout: kind == localnode.CRIO, Log: log}
 	if e.Images, err = b.Build(ctx, samples...); err != nil {
 		e.Close()
 		return nil, err
 	}
-	if e.Node, err = localnode.Start(ctx, localnode.Options{Dir: filepath.Join(work, "node"), Log: log}); err != nil {
+	if e.Node, err = localnode.Start(ctx, localnode.Options{Runtime: kind, Dir: filepath.Join(work, "node"), Log: log}); err != nil {
 		e.Close()
 		return nil, err
 	}
-	if err := e.Node.Import(ctx, e.Images.Archive); err != nil {
+	start := time.Now()
+	images := e.Images.Archive
+	if e.Images.Layout != "" {
+		images = e.Images.Layout // CRI-O's faster way in
+	}
+	if err := e.Node.Import(ctx, images); err != nil {
 		e.Close()
 		return nil, err
 	}
+	e.ImportTook = time.Since(start)
 	return e, nil
 }
 
