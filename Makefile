@@ -22,9 +22,10 @@ build:
 	  done; \
 	done
 
-## test: lint, unit tests and (as root) the node e2e on a private containerd
+## test: lint, every test package (as root: the node e2e on containerd, the OpenShift-like VM, the release tests), then the node e2e on CRI-O
 test: lint
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	IRE_NODE=crio $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/node ./internal/localnode ./internal/cri
 
 ## lint: gofmt and go vet
 lint:
@@ -32,11 +33,11 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## node-e2e: (root) the node e2e on one runtime: NODE=containerd (default) or crio (private, on this machine); NODE=openshift runs test/e2e/vm
+## node-e2e: (root) the node e2e on one node: NODE=containerd (default) or crio (private, on this machine), or NODE=openshift (a cgroup v2 + systemd + CRI-O VM)
 node-e2e:
 	@case "$(NODE)" in \
 	  containerd|crio) IRE_NODE=$(NODE) $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./test/e2e/node ;; \
-	  openshift) IRE_NODE=$(NODE) $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./test/e2e/vm ;; \
+	  openshift) $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./test/e2e/openshift ;; \
 	  *) echo "node-e2e: NODE=$(NODE): want containerd, crio or openshift" >&2; exit 2 ;; \
 	esac
 

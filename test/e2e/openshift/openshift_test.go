@@ -94,7 +94,7 @@ func TestOpenShiftNode(t *testing.T) {
 	if err := debpkg.Ensure(ctx, log, workloads.Packages...); err != nil {
 		t.Fatal(err)
 	}
-	b := &localnode.Builder{RepoDir: repo, WorkDir: filepath.Join(work, "images"), Log: log}
+	b := &localnode.Builder{RepoDir: repo, WorkDir: filepath.Join(work, "images"), OCILayout: true, Log: log}
 	im, err := b.Build(ctx)
 	if err != nil {
 		t.Fatalf("sample images: %v", err)
@@ -115,7 +115,7 @@ func TestOpenShiftNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(runroot)
-	for _, archive := range []string{im.Archive, productArchive} {
+	for _, archive := range []string{im.Layout, productArchive} {
 		if err := localnode.CopyImages(ctx, archive, "overlay", filepath.Join(pay, payload.Storage), runroot); err != nil {
 			t.Fatal(err)
 		}
