@@ -3,12 +3,14 @@ package node
 import (
 	"fmt"
 	"strings"
+
+	"github.com/openshift/insights-runtime-extractor/test/e2e/expect"
 )
 
 // jsonMismatch reports with a line diff (- expected, + got) and the
 // extractor's log when the body is not exactly the wanted document.
 func jsonMismatch(body []byte, want any, logs string) (bool, string) {
-	got, exp := canonicalBody(body), canonical(want)
+	got, exp := expect.CanonicalBody(body), expect.Canonical(want)
 	if got == exp {
 		return true, ""
 	}
