@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make runtime-samples: builds the image of every runtime sample a cluster runs
-# (runtime-samples/*/Containerfile but the node-e2e-only pause, hang-version
-# and ptrace-target) for the build machine's platform and pushes it as
+# (runtime-samples/*/Containerfile but those whose recipe.json is marked
+# "nodeOnly") for the build machine's platform and pushes it as
 #   $INSIGHTS_RUNTIME_SAMPLES_REGISTRY/insights-runtime-sample-<folder>:$TAG
 # which is what the cluster e2e (make e2e-test) pulls.
 #
@@ -63,7 +63,8 @@ case "$BUILD_TOOL" in
   *) die "BUILD_TOOL must be podman or buildah, not '$BUILD_TOOL'" ;;
 esac
 
-node_only() { [[ "$1" == pause || "$1" == hang-version || "$1" == ptrace-target ]]; }
+# A recipe marked "nodeOnly" (read by the node e2e as well) never goes to a registry.
+node_only() { grep -q '"nodeOnly": *true' "runtime-samples/$1/recipe.json" 2>/dev/null; }
 
 if [[ -n "${RUNTIME_SAMPLES:-}" ]]; then
   # shellcheck disable=SC2206 # a list of names on purpose

@@ -43,6 +43,10 @@ type Recipe struct {
 	WorkingDir string     `json:"workingDir,omitempty"`
 	// WaitFor is the process name (comm) that shows the workload runs.
 	WaitFor string `json:"waitFor,omitempty"`
+	// NodeOnly: for the local node of the node e2e only (the sandbox image,
+	// misbehaving and attacking workloads), never built for a registry nor
+	// run on a cluster. scripts/runtime-samples.sh reads it too.
+	NodeOnly bool `json:"nodeOnly,omitempty"`
 }
 
 // GoBuild puts a static Go program at Output in the image: the recipe

@@ -55,14 +55,24 @@ type Sample struct {
 	NodeOnly bool
 }
 
-// NodeOnly tells the samples that only make sense on the local node of the
-// node e2e: the sandbox image and the misbehaving and attacking workloads.
-func NodeOnly(name string) bool {
-	switch name {
-	case "pause", "hang-version", "ptrace-target", "fork-bomb-version", "memory-hog-version":
-		return true
+// nodeOnly reads the "nodeOnly" mark of a recipe.json (localnode.Recipe):
+// samples for the local node of the node e2e only. A folder without a recipe
+// is never node-only.
+func nodeOnly(dir string) (bool, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "recipe.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
 	}
-	return false
+	if err != nil {
+		return false, err
+	}
+	var r struct {
+		NodeOnly bool `json:"nodeOnly"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return false, fmt.Errorf("%s/recipe.json: %w", dir, err)
+	}
+	return r.NodeOnly, nil
 }
 
 // List reads every runtime-samples/*/Containerfile of the repository, sorted
@@ -79,7 +89,10 @@ func List(repoDir string) ([]Sample, error) {
 	out := make([]Sample, 0, len(files))
 	for _, f := range files {
 		dir := filepath.Dir(f)
-		s := Sample{Name: filepath.Base(dir), Dir: dir, NodeOnly: NodeOnly(filepath.Base(dir))}
+		s := Sample{Name: filepath.Base(dir), Dir: dir}
+		if s.NodeOnly, err = nodeOnly(dir); err != nil {
+			return nil, err
+		}
 		s.HasRecipe = exists(filepath.Join(dir, "recipe.json"))
 		hasExpect := exists(filepath.Join(dir, "expect.json"))
 		switch {

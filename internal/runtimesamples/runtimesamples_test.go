@@ -61,8 +61,11 @@ func TestListNeedsExactlyOneOfRecipeAndExpectation(t *testing.T) {
 		}
 		for _, f := range append(files, "Containerfile") {
 			content := "{}"
-			if f == "expect.json" {
+			switch {
+			case f == "expect.json":
 				content = `{"os": "rhel", "osVersion": "9.5"}`
+			case f == "recipe.json" && name == "pause":
+				content = `{"nodeOnly": true}`
 			}
 			if err := os.WriteFile(filepath.Join(dir, f), []byte(content), 0o644); err != nil {
 				t.Fatal(err)
