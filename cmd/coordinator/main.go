@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -59,7 +60,7 @@ func run(args []string) error {
 	)
 	logOpts.Register(fs)
 	if err := cmdline.Parse(fs, args, 1); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		if cmdline.Done(err) {
 			return nil
 		}
 		return usageError{err}
@@ -80,6 +81,7 @@ func run(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	cmdline.LogStart(log, slog.LevelInfo, fs)
 	if err := privileges.Require(privileges.CapSysAdmin, privileges.CapSetuid); err != nil {
 		return err
 	}

@@ -4,9 +4,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,7 +36,7 @@ func main() {
 		fs.PrintDefaults()
 	}
 	if err := cmdline.Parse(fs, os.Args[1:], 0); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		if cmdline.Done(err) {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "extractor_server:", err)
@@ -47,6 +47,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "extractor_server:", err)
 		os.Exit(2)
 	}
+	cmdline.LogStart(log, slog.LevelInfo, fs)
 	cfg.LogLevel, cfg.LogFormat, cfg.Log = logOpts.Level, logOpts.Format, log
 
 	srv, err := extractor.New(cfg)
