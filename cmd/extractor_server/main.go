@@ -47,7 +47,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "extractor_server:", err)
 		os.Exit(2)
 	}
-	cmdline.LogStart(log, slog.LevelInfo, fs)
 	cfg.LogLevel, cfg.LogFormat, cfg.Log = logOpts.Level, logOpts.Format, log
 
 	srv, err := extractor.New(cfg)
@@ -55,6 +54,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "extractor_server:", err)
 		os.Exit(1)
 	}
+	// After the checks, so that a refused start is the one line above.
+	cmdline.LogStart(log, slog.LevelInfo, fs)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := srv.ListenAndServe(ctx); err != nil {
