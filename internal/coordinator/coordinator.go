@@ -66,7 +66,10 @@ type Scan struct {
 // Summary tells how a scan went; failures are per container and never stop the others.
 type Summary struct {
 	Listed, Selected, Scanned, Failed int
-	Unknown                           []string
+	// NotStarted counts the fingerprint runs that could not even start
+	// (sandbox.ErrNotStarted): a broken installation, not a bad container.
+	NotStarted int
+	Unknown    []string
 }
 
 // ErrNothingScanned is returned when the runtime could not even be asked for its containers.
@@ -115,8 +118,9 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 	for range workers {
 		wg.Go(func() {
 			for c := range jobs {
-				err := s.scanOne(ctx, procs, c)
+				notStarted, err := s.scanOne(ctx, procs, c)
 				mu.Lock()
+				sum.NotStarted += notStarted
 				if err != nil {
 					sum.Failed++
 					s.Log.Warn("container not scanned", "container", c.Key(), "pod", c.PodNamespace+"/"+c.PodName, "error", err)
@@ -173,11 +177,12 @@ func (s *Scan) confirmInits(ctx context.Context, procs Workloads, all []cri.Cont
 }
 
 // scanOne fingerprints one container and stores its entry. A fingerprint that
-// fails costs only its own findings: the others still count.
-func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container) error {
+// fails costs only its own findings: the others still count. It returns how
+// many fingerprints could not start.
+func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container) (notStarted int, err error) {
 	p, err := procs.Workload(c.PID, s.Config.Recognizes)
 	if err != nil {
-		return fmt.Errorf("find workload under pid %d: %w", c.PID, err)
+		return 0, fmt.Errorf("find workload under pid %d: %w", c.PID, err)
 	}
 	key := cacheKey(c, p)
 	if s.Cache != nil {
@@ -185,7 +190,7 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container) er
 			// The pod's name cannot change under a running container, but take the runtime's word.
 			entry.PodName, entry.PodNamespace = c.PodName, c.PodNamespace
 			s.Cache.Put(key, entry)
-			return s.Store.Add(entry)
+			return 0, s.Store.Add(entry)
 		}
 	}
 	entry := result.Container{
@@ -202,10 +207,18 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container) er
 		out, err := s.Sandbox.Run(ctx, target, filepath.Join(s.FingerprintsDir, inv.Executable), inv.Args, inv.Stdin, s.Limits)
 		if err != nil {
 			if errors.Is(err, sandbox.ErrTargetGone) {
-				return fmt.Errorf("run %s: %w", inv.Executable, err)
+				return notStarted, fmt.Errorf("run %s: %w", inv.Executable, err)
+			}
+			complete = false
+			if errors.Is(err, sandbox.ErrNotStarted) {
+				// Not the container's doing: every container loses these findings until
+				// the installation is fixed.
+				notStarted++
+				s.Log.Error("fingerprint could not start", "container", c.Key(), "pod", c.PodNamespace+"/"+c.PodName,
+					"fingerprint", inv.Executable, "error", err)
+				continue
 			}
 			s.Log.Warn("fingerprint failed", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
-			complete = false
 			continue
 		}
 		f, err := fingerprint.DecodeFindings(bytes.NewReader(out))
@@ -229,5 +242,5 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container) er
 	if s.Cache != nil && complete {
 		s.Cache.Put(key, entry)
 	}
-	return s.Store.Add(entry)
+	return notStarted, s.Store.Add(entry)
 }
