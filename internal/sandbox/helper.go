@@ -28,7 +28,7 @@ const (
 	helperExitSetup = 125
 	// helperExitExec is its exit status, with such a line, when the kernel refused to execute
 	// the fingerprint (as a shell's 126: found but cannot be executed).
-	helperExitExec = 126
+	helperExitExec  = 126
 	helperErrPrefix = "sandbox helper: "
 )
 
