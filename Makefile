@@ -2,9 +2,9 @@
 SHELL := /bin/bash
 GO ?= go
 ARCHES ?= amd64 arm64
-BINARIES := $(notdir $(wildcard cmd/*)) $(notdir $(wildcard fingerprints/fpr_*))
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 TEST_TIMEOUT ?= 80m
+BIN ?= bin
 
 NODE ?= containerd
 
@@ -12,15 +12,20 @@ NODE ?= containerd
 
 all: build
 
-## build: static binaries for every architecture into bin/<arch>/
+## build: static binaries for every architecture into $(BIN)/<arch>/, with the modes the
+## extractor image ships: the fpr_* fingerprints execute-only (0111, which extractor_server
+## requires at start and the sandbox at every run), the others 0755
 build:
-	@for arch in $(ARCHES); do \
-	  mkdir -p bin/$$arch; \
+	@start=$$SECONDS; for arch in $(ARCHES); do \
+	  mkdir -p $(BIN)/$$arch; \
 	  for d in $(wildcard cmd/*) $(wildcard fingerprints/fpr_*); do \
-	    echo "build $$d ($$arch)"; \
-	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o bin/$$arch/$$(basename $$d) ./$$d || exit 1; \
+	    out=$(BIN)/$$arch/$$(basename $$d); \
+	    echo "build $$d ($$arch) [$$((SECONDS - start))s]"; \
+	    rm -f $$out; \
+	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -o $$out ./$$d || exit 1; \
+	    case $$d in fingerprints/*) chmod 0111 $$out ;; *) chmod 0755 $$out ;; esac; \
 	  done; \
-	done
+	done; echo "build: done in $$((SECONDS - start))s"
 
 ## test: lint, every test package (as root: the node e2e on containerd, the OpenShift-like VM, the release tests), then the node e2e on CRI-O
 test: lint
@@ -62,4 +67,4 @@ bench:
 	@$(GO) run ./test/e2e/node/bench $(if $(BENCH_N),-n $(BENCH_N))
 
 clean:
-	rm -rf bin
+	rm -rf $(BIN)

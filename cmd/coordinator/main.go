@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -49,7 +50,7 @@ func run(args []string) error {
 	var (
 		endpoint    = fs.String("runtime-endpoint", "", "CRI socket (unix://...); default $"+cri.EndpointEnv+", else the first default socket that answers")
 		configPath  = fs.String("config", "/config.toml", "fingerprint rules (config.toml)")
-		fprDir      = fs.String("fingerprints-dir", "/", "directory holding the fpr_* executables")
+		fprDir      = fs.String("fingerprints-dir", fingerprint.DefaultDir, "directory holding the fpr_* executables")
 		dataDir     = fs.String("data-dir", "/data", "directory in which the result directory is created")
 		concurrency = fs.Int("concurrency", 1, "containers scanned at once (1 keeps a busy node undisturbed)")
 		useCache    = fs.Bool("cache", true, "answer from the previous scans for workloads that did not change (kept in <data-dir>/.scan-cache)")
@@ -59,7 +60,7 @@ func run(args []string) error {
 	)
 	logOpts.Register(fs)
 	if err := cmdline.Parse(fs, args, 1); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		if cmdline.Done(err) {
 			return nil
 		}
 		return usageError{err}
@@ -80,6 +81,7 @@ func run(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	cmdline.LogStart(log, slog.LevelInfo, fs)
 	if err := privileges.Require(privileges.CapSysAdmin, privileges.CapSetuid); err != nil {
 		return err
 	}
@@ -141,7 +143,8 @@ func run(args []string) error {
 	}
 	log.Info("scan done", "dir", w.Dir(), "runtime", client.Runtime(), "listed", sum.Listed,
 		"selected", sum.Selected, "scanned", sum.Scanned, "failed", sum.Failed, "unknown", len(sum.Unknown),
-		"cache_hits", sum.CacheHits, "duration", time.Since(start).Round(time.Millisecond))
+		"cache_hits", sum.CacheHits, "fingerprints_not_started", sum.NotStarted,
+		"duration", time.Since(start).Round(time.Millisecond))
 	fmt.Println(w.Dir())
 	return nil
 }

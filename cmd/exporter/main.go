@@ -5,9 +5,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -36,7 +36,7 @@ func main() {
 		fs.PrintDefaults()
 	}
 	if err := cmdline.Parse(fs, os.Args[1:], 0); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		if cmdline.Done(err) {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "exporter:", err)
@@ -47,6 +47,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "exporter:", err)
 		os.Exit(2)
 	}
+	cmdline.LogStart(log, slog.LevelInfo, fs)
 	if *port < 0 || *port > 65535 {
 		fmt.Fprintf(os.Stderr, "exporter: invalid -port %d\n", *port)
 		os.Exit(2)

@@ -4,9 +4,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,7 +36,7 @@ func main() {
 		fs.PrintDefaults()
 	}
 	if err := cmdline.Parse(fs, os.Args[1:], 0); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		if cmdline.Done(err) {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "extractor_server:", err)
@@ -54,6 +54,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "extractor_server:", err)
 		os.Exit(1)
 	}
+	// After the checks, so that a refused start is the one line above.
+	cmdline.LogStart(log, slog.LevelInfo, fs)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := srv.ListenAndServe(ctx); err != nil {

@@ -73,6 +73,9 @@ type Summary struct {
 	CacheHits int
 	// Fingerprints counts the sandboxed runs of each fingerprint (Invocation.Name).
 	Fingerprints map[string]result.FingerprintCounts
+	// NotStarted counts the fingerprint runs that could not even start
+	// (sandbox.ErrNotStarted): a broken installation, not a bad container.
+	NotStarted int
 }
 
 // Reasons a selected container is left out of the result; they become the
@@ -257,6 +260,9 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 		if errors.Is(err, sandbox.ErrTimeout) {
 			fc.Timeouts++
 		}
+		if errors.Is(err, sandbox.ErrNotStarted) {
+			sum.NotStarted++
+		}
 		sum.Fingerprints[name] = fc
 	}
 	entry := result.Container{
@@ -276,8 +282,15 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 			if errors.Is(err, sandbox.ErrTargetGone) {
 				return failure(ReasonContainerGone, fmt.Errorf("run %s: %w", inv.Executable, err))
 			}
-			s.Log.Warn("fingerprint failed", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
 			complete = false
+			if errors.Is(err, sandbox.ErrNotStarted) {
+				// Not the container's doing: every container loses these findings until
+				// the installation is fixed.
+				s.Log.Error("fingerprint could not start", "container", c.Key(), "pod", c.PodNamespace+"/"+c.PodName,
+					"fingerprint", inv.Executable, "error", err)
+				continue
+			}
+			s.Log.Warn("fingerprint failed", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
 			continue
 		}
 		f, err := fingerprint.DecodeFindings(bytes.NewReader(out))

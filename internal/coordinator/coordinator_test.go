@@ -190,6 +190,23 @@ func TestScanRun(t *testing.T) {
 			}},
 		},
 		{
+			name:  "a fingerprint that cannot start is counted, the container still scanned",
+			list:  &lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
+			procs: workloads{100: node, 200: goapp},
+			out:   map[string]string{"fpr_os@110": "os-release-id=debian\n", "fpr_os@220": "os-release-id=alpine\n"},
+			errs: map[string]error{
+				"fpr_version_executable@110": fmt.Errorf("run: %w: execute the fingerprint: no such file or directory", sandbox.ErrNotStarted),
+				"fpr_native_executable@220":  sandbox.ErrBadExecutable,
+			},
+			want: []result.Container{
+				{PID: 110, PodName: "pod-a", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("a", 64), OSID: "debian"},
+				{PID: 220, PodName: "pod-b", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("b", 64), OSID: "alpine"},
+			},
+			wantSum: Summary{Listed: 2, Selected: 2, Scanned: 2, NotStarted: 2, Fingerprints: map[string]result.FingerprintCounts{
+				"os": {Runs: 2}, "version-executable": {Runs: 1, Failures: 1}, "native-executable": {Runs: 1, Failures: 1},
+			}},
+		},
+		{
 			name:  "a container whose process vanished is left out, the others stay",
 			list:  &lister{cs: []cri.Container{ctr("a", 100), ctr("b", 200)}},
 			procs: workloads{200: goapp},
@@ -343,4 +360,47 @@ func TestScanCountsFailuresByReasonAndRunsOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A fingerprint that cannot start is an installation problem: an ERROR that
+// names the container, its pod and the fingerprint, unlike a fingerprint
+// that ran and failed (a WARN about that container).
+func TestScanLogsAFingerprintThatCannotStart(t *testing.T) {
+	cfg, err := fingerprint.ParseConfig(strings.NewReader(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	s := Scan{
+		Config: cfg, Containers: &lister{cs: []cri.Container{ctr("a", 100)}},
+		Processes: snapshot(workloads{100: {PID: 110, NSPID: 7, Name: "node"}}),
+		Sandbox: &runner{
+			out: map[string]string{},
+			errs: map[string]error{
+				"fpr_os@110":                 fmt.Errorf("run: %w: execute the fingerprint: exec format error", sandbox.ErrNotStarted),
+				"fpr_version_executable@110": sandbox.ErrTimeout,
+			},
+		},
+		Store: &store{}, FingerprintsDir: "/fpr",
+		Log: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: dropTime})),
+	}
+	sum, err := s.Run(context.Background(), nil)
+	if err != nil || sum.NotStarted != 1 {
+		t.Fatalf("Run = %+v, %v; want one fingerprint not started", sum, err)
+	}
+	key := "containerd://" + strings.Repeat("a", 64)
+	want := []string{
+		`level=ERROR msg="fingerprint could not start" container=` + key + ` pod=ns/pod-a fingerprint=fpr_os error="run: fingerprint could not start: execute the fingerprint: exec format error"`,
+		`level=WARN msg="fingerprint failed" container=` + key + ` fingerprint=fpr_version_executable error="fingerprint timed out"`,
+	}
+	if got := strings.Split(strings.TrimSpace(log.String()), "\n"); !slices.Equal(got, want) {
+		t.Errorf("log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func dropTime(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
 }

@@ -1,13 +1,26 @@
 package extractor
 
-import "net"
+import (
+	"log/slog"
+	"net"
+	"time"
+)
 
-// SkipPrivilegeCheck lets tests start a Server without CAP_SYS_ADMIN and
-// CAP_SETUID. It exists only in test builds: users have no way to skip it.
-func SkipPrivilegeCheck(c *Config) { c.requirePrivileges = func() error { return nil } }
+// SkipNodeChecks lets tests start a Server without CAP_SYS_ADMIN,
+// CAP_SETUID, cgroups or a container runtime. It exists only in test builds:
+// users have no way to skip them.
+func SkipNodeChecks(c *Config) {
+	c.requirePrivileges = func() error { return nil }
+	c.requireRuntime = func() error { return nil }
+}
 
-// SetPrivilegeCheck replaces the capability check of New.
+// SetPrivilegeCheck replaces the capability and cgroup check of New.
 func SetPrivilegeCheck(c *Config, check func() error) { c.requirePrivileges = check }
+
+// WaitForRuntime exposes waitForRuntime with a wait short enough for tests.
+func WaitForRuntime(endpoint string, wait time.Duration, log *slog.Logger) error {
+	return waitForRuntime(endpoint, wait, log)
+}
 
 // PeerGone exposes peerGone to the tests of the protocol.
 func PeerGone(c net.Conn) bool { return peerGone(c) }

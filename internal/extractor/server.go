@@ -2,6 +2,7 @@ package extractor
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,10 +75,12 @@ type Config struct {
 
 	Log *slog.Logger
 
-	// requirePrivileges checks the capabilities of SPEC §8. Nil means the
-	// real check; only tests of this package replace it (export_test.go),
-	// so that they run without root. There is deliberately no flag for it.
-	requirePrivileges func() error
+	// requirePrivileges checks the capabilities of SPEC §8 and that the
+	// sandbox can create its cgroups; requireRuntime that the container
+	// runtime answers. Nil means the real checks; only tests of this package
+	// replace them (export_test.go), so that they run without root or a
+	// runtime. There is deliberately no flag for them.
+	requirePrivileges, requireRuntime func() error
 }
 
 // Server runs one coordinator per request, at most one at a time.
@@ -90,9 +93,12 @@ type Server struct {
 	seq     atomic.Uint64
 }
 
-// New checks what must hold before serving: the capabilities, a valid
-// config.toml, an executable coordinator, an existing data dir and a
-// loopback listen address. Each failure is one clear error.
+// New checks what must hold before serving: the capabilities and cgroups for
+// the sandbox, a valid config.toml, every fingerprint it needs in place as
+// the sandbox runs them (statically linked, execute-only), an executable
+// coordinator, an existing data dir, a loopback listen address and a
+// container runtime that answers (waiting up to DefaultRuntimeWait for it). Each
+// failure is one line that says what to fix.
 func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -118,8 +124,12 @@ func New(cfg Config) (*Server, error) {
 	if err := check(); err != nil {
 		return nil, err
 	}
-	if _, err := fingerprint.LoadConfig(cfg.ConfigPath); err != nil {
+	rules, err := fingerprint.LoadConfig(cfg.ConfigPath)
+	if err != nil {
 		return nil, fmt.Errorf("-config %s: %w", cfg.ConfigPath, err)
+	}
+	if err := checkFingerprints(rules, cmp.Or(cfg.FingerprintsDir, fingerprint.DefaultDir), cfg.Log); err != nil {
+		return nil, err
 	}
 	if st, err := os.Stat(cfg.Coordinator); err != nil {
 		return nil, fmt.Errorf("-coordinator: %w", err)
@@ -135,6 +145,14 @@ func New(cfg Config) (*Server, error) {
 		if err := checkLoopback(cfg.Listen); err != nil {
 			return nil, err
 		}
+	}
+	// Last: it may wait for the runtime, and every other check is instant.
+	runtimeUp := cfg.requireRuntime
+	if runtimeUp == nil {
+		runtimeUp = func() error { return waitForRuntime(cfg.RuntimeEndpoint, DefaultRuntimeWait, cfg.Log) }
+	}
+	if err := runtimeUp(); err != nil {
+		return nil, oneLine(err)
 	}
 	return &Server{
 		cfg:   cfg,
@@ -554,6 +572,15 @@ func (s *Server) removeResultsSince(start time.Time, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// oneLine joins the lines of a multi-line error (errors.Join of the default
+// sockets tried, for one) so that the failure at start is one line.
+func oneLine(err error) error {
+	if msg := err.Error(); strings.Contains(msg, "\n") {
+		return errors.New(strings.ReplaceAll(msg, "\n", "; "))
+	}
+	return err
 }
 
 // cappedBuffer keeps the first max bytes written to it and discards the rest.

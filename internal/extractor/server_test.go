@@ -26,6 +26,10 @@ import (
 // testCoordinator is the test coordinator built once for all tests.
 var testCoordinator string
 
+// testFingerprints is a -fingerprints-dir that passes the checks of New:
+// every fpr_* a config can need, static and execute-only.
+var testFingerprints string
+
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }
@@ -39,8 +43,15 @@ func runTests(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	testCoordinator = filepath.Join(dir, "testcoordinator")
 	build := exec.Command("go", "build", "-buildvcs=false", "-o", testCoordinator, "github.com/openshift/insights-runtime-extractor/test/testcoordinator")
+	// Static, so that it can stand for the fingerprints too.
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build test coordinator: %v\n%s", err, out)
+		return 1
+	}
+	testFingerprints = filepath.Join(dir, "fingerprints")
+	if err := fakeFingerprints(testFingerprints); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
@@ -112,12 +123,13 @@ func startServer(t testing.TB, env map[string]string, tweak func(*extractor.Conf
 	env["TESTCOORDINATOR_RECORD"] = ts.record
 	env["TESTCOORDINATOR_CHILDPID"] = ts.childPID
 	cfg := extractor.Config{
-		Coordinator: coordinatorScript(t, env),
-		ConfigPath:  filepath.Join("testdata", "config.toml"),
-		DataDir:     ts.dataDir,
-		Log:         slog.New(slog.NewTextHandler(ts.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Coordinator:     coordinatorScript(t, env),
+		ConfigPath:      filepath.Join("testdata", "config.toml"),
+		DataDir:         ts.dataDir,
+		FingerprintsDir: testFingerprints,
+		Log:             slog.New(slog.NewTextHandler(ts.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
-	extractor.SkipPrivilegeCheck(&cfg)
+	extractor.SkipNodeChecks(&cfg)
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -272,7 +284,7 @@ func TestIDsArePassedThrough(t *testing.T) {
 			if len(runs) != i+1 {
 				t.Fatalf("%d coordinator runs, want %d", len(runs), i+1)
 			}
-			want := []string{"-config", filepath.Join("testdata", "config.toml"), "-data-dir", ts.dataDir}
+			want := []string{"-config", filepath.Join("testdata", "config.toml"), "-data-dir", ts.dataDir, "-fingerprints-dir", testFingerprints}
 			if tt.wantArg != "" {
 				want = append(want, tt.wantArg)
 			}
@@ -285,7 +297,7 @@ func TestIDsArePassedThrough(t *testing.T) {
 
 func TestPassThroughFlagsReachTheCoordinator(t *testing.T) {
 	ts := startServer(t, nil, func(c *extractor.Config) {
-		c.RuntimeEndpoint, c.FingerprintsDir, c.Concurrency = "unix:///run/containerd/containerd.sock", "/", 4
+		c.RuntimeEndpoint, c.Concurrency = "unix:///run/containerd/containerd.sock", 4
 		c.LogLevel, c.LogFormat = "debug", "json"
 	})
 	answer := request(t, ts.addr, "abc")
@@ -293,7 +305,7 @@ func TestPassThroughFlagsReachTheCoordinator(t *testing.T) {
 		t.Fatalf("answer %q", answer)
 	}
 	want := []string{"-config", filepath.Join("testdata", "config.toml"), "-data-dir", ts.dataDir,
-		"-runtime-endpoint", "unix:///run/containerd/containerd.sock", "-fingerprints-dir", "/",
+		"-runtime-endpoint", "unix:///run/containerd/containerd.sock", "-fingerprints-dir", testFingerprints,
 		"-log-level", "debug", "-log-format", "json", "-concurrency", "4", "abc"}
 	if runs := ts.runs(t); len(runs) != 1 || !slices.Equal(runs[0], want) {
 		t.Errorf("coordinator runs %q, want one with %q", runs, want)
@@ -653,8 +665,8 @@ func TestNewRefusesToStart(t *testing.T) {
 	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
 	good := func() extractor.Config {
 		c := extractor.Config{Listen: "127.0.0.1:0", Coordinator: testCoordinator,
-			ConfigPath: filepath.Join("testdata", "config.toml"), DataDir: t.TempDir()}
-		extractor.SkipPrivilegeCheck(&c)
+			ConfigPath: filepath.Join("testdata", "config.toml"), DataDir: t.TempDir(), FingerprintsDir: testFingerprints}
+		extractor.SkipNodeChecks(&c)
 		return c
 	}
 	tests := []struct {

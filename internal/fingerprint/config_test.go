@@ -179,3 +179,45 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// Executables is what extractor_server checks at start: it must name every
+// executable Plan can choose, and each must be a main under fingerprints/.
+func TestExecutablesAreWhatPlanCanChoose(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string
+	}{
+		{name: "the repository's config", config: filepath.Join("..", "..", "config.toml")},
+		{name: "no version executables", config: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Config{}
+			if tc.config != "" {
+				var err error
+				if c, err = LoadConfig(tc.config); err != nil {
+					t.Fatal(err)
+				}
+			}
+			planned := map[string]bool{}
+			for _, name := range []string{"node", "python3", "java", "sh", "app"} {
+				for _, inv := range c.Plan(Process{Name: name}) {
+					planned[inv.Executable] = true
+				}
+			}
+			exes := c.Executables()
+			for _, exe := range exes {
+				if !planned[exe] {
+					t.Errorf("Executables names %s, which Plan never chooses", exe)
+				}
+				if _, err := os.Stat(filepath.Join("..", "..", "fingerprints", exe, "main.go")); err != nil {
+					t.Errorf("Executables names %s, which is no fingerprint main: %v", exe, err)
+				}
+				delete(planned, exe)
+			}
+			if len(planned) > 0 {
+				t.Errorf("Plan chooses %v, which Executables %v lacks", planned, exes)
+			}
+		})
+	}
+}

@@ -90,6 +90,25 @@ func ExecutableName(name string) string {
 	return string(b)
 }
 
+// DefaultDir is where the extractor image puts the fpr_* executables: the
+// default -fingerprints-dir of the coordinator and of extractor_server.
+const DefaultDir = "/"
+
+// Executables returns the fpr_* executables that Plan may name under c: the
+// OS, Java and native-executable fingerprints always (they depend on the
+// process alone), the version-executable one when c configures any.
+func (c *Config) Executables() []string {
+	names := []string{NameOS, NameJava, NameNativeExecutable}
+	if len(c.Fingerprints.VersionExecutables) > 0 {
+		names = append(names, NameVersionExecutable)
+	}
+	exes := make([]string, len(names))
+	for i, n := range names {
+		exes[i] = ExecutableName(n)
+	}
+	return exes
+}
+
 // Plan returns the fingerprints that apply to p (SPEC §7): the OS always,
 // then one kind path — a version executable when the process name is
 // configured, Java (version, framework runtimes, JBoss modules) when the name

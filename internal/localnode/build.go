@@ -196,10 +196,7 @@ func (b *Builder) buildGo(ctx context.Context, im *Images) error {
 	cmd := exec.CommandContext(ctx, goTool(), args...)
 	cmd.Dir = b.RepoDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w: %s", strings.Join(pkgs, " "), err, tail(string(out), 2000))
-	}
-	return nil
+	return runLogged(b.Log, "go build "+strings.Join(pkgs, " "), false, cmd)
 }
 
 // goTool is the go command of the running toolchain when there is one, so

@@ -45,8 +45,9 @@ func BuildBinaries(ctx context.Context, repoDir, outDir string) error {
 	cmd := exec.CommandContext(ctx, goTool(), args...)
 	cmd.Dir = repoDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w: %s", strings.Join(pkgs, " "), err, tail(string(out), 3000))
+	// No logger here: the default one says that the build still runs.
+	if err := runLogged(nil, "go build "+strings.Join(pkgs, " "), false, cmd); err != nil {
+		return err
 	}
 	// As Containerfile.extractor ships them: fingerprints execute-only, so
 	// that the kernel keeps them non-dumpable (the sandbox refuses others).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -114,8 +115,10 @@ func EnsureRootfs(ctx context.Context, log *slog.Logger, cacheDir string, r Debi
 	start := time.Now()
 	log.Info("building Debian rootfs with debootstrap (about a minute, cached afterwards)", "suite", r.Suite, "packages", r.Packages, "mirror", r.Mirror)
 	args := []string{"--variant=" + r.Variant, "--include=" + strings.Join(r.Packages, ","), r.Suite, filepath.Join(tmp, "rootfs"), r.Mirror}
-	if err := runQuiet(ctx, "debootstrap", args...); err != nil {
-		return nil, fmt.Errorf("debootstrap: %w", err)
+	cmd := exec.CommandContext(ctx, "debootstrap", args...)
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	if err := runLogged(log, "debootstrap "+r.Suite, true, cmd); err != nil {
+		return nil, err
 	}
 	for _, pattern := range r.Trim {
 		matches, err := filepath.Glob(filepath.Join(tmp, "rootfs", pattern))

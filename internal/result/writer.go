@@ -34,9 +34,13 @@ type Writer struct {
 	// which may run as another, unprivileged user, can delete it.
 	uid, gid int
 	chown    bool
-	// dirMode is 0775 when the data dir is group-writable: in a pod, /data is
-	// an emptyDir owned by root and group fsGroup, and the exporter deletes the
-	// tree as another user of that group.
+	// dirMode lets the exporter, another user, delete the tree: it is as open
+	// as the data dir is. With an fsGroup, /data is an emptyDir of root and
+	// group fsGroup, mode 2775: the tree is 0775, and the exporter deletes it
+	// as a member of that group. Without one (the Insights Operator's pod),
+	// /data is root's, mode 0777, and the exporter runs as its image's user:
+	// the tree is 0777, which shows it to no one new, as only the pod's two
+	// containers mount /data.
 	dirMode os.FileMode
 }
 
@@ -50,7 +54,10 @@ func Create(dataDir string) (*Writer, error) {
 		return nil, fmt.Errorf("data dir %s is not a directory", dataDir)
 	}
 	w := &Writer{uid: -1, gid: -1, dirMode: 0o755}
-	if st.Mode().Perm()&0o020 != 0 {
+	switch perm := st.Mode().Perm(); {
+	case perm&0o002 != 0:
+		w.dirMode = 0o777
+	case perm&0o020 != 0:
 		w.dirMode = 0o775
 	}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {

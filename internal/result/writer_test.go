@@ -235,6 +235,7 @@ func TestWriterGivesTreeToDataDirOwner(t *testing.T) {
 	}{
 		{"exporter owns the data dir", 1000, 1000, 0o755, 0o755, 1000, 1000},
 		{"fsGroup emptyDir: root owns it, the exporter shares its group", 0, 2000, 0o2775, 0o775, 65532, 2000},
+		{"the Insights Operator's emptyDir: root's, 0777, no fsGroup", 0, 0, 0o777, 0o777, 65532, 65532},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -109,6 +109,23 @@ func (e entry) start(tid int) error {
 	return nil
 }
 
+// CheckMode says why Run refuses an executable whose stat(2) st_mode is mode, or returns nil:
+// it must be a regular file that everyone may execute and nobody may read (see the package
+// doc: dumpability), without set-id bits. extractor_server applies the same rule at start.
+func CheckMode(mode uint32) error {
+	switch {
+	case mode&unix.S_IFMT != unix.S_IFREG:
+		return errors.New("not a regular file")
+	case mode&0o444 != 0:
+		return fmt.Errorf("mode %04o is readable, want execute-only (e.g. 0111)", mode&0o7777)
+	case mode&0o111 != 0o111:
+		return fmt.Errorf("mode %04o is not executable by everyone", mode&0o7777)
+	case mode&(unix.S_ISUID|unix.S_ISGID) != 0:
+		return fmt.Errorf("mode %04o has set-id bits", mode&0o7777)
+	}
+	return nil
+}
+
 // openExecutable opens the fingerprint executable as an O_PATH descriptor and checks it is a
 // regular, executable file that nobody may read (see the package doc: dumpability).
 func openExecutable(path string) (*os.File, error) {
@@ -121,18 +138,7 @@ func openExecutable(path string) (*os.File, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%w: stat %s: %w", ErrBadExecutable, path, err)
 	}
-	mode := st.Mode
-	switch {
-	case mode&unix.S_IFMT != unix.S_IFREG:
-		err = errors.New("not a regular file")
-	case mode&0o444 != 0:
-		err = fmt.Errorf("mode %04o is readable, want execute-only (e.g. 0111)", mode&0o7777)
-	case mode&0o111 != 0o111:
-		err = fmt.Errorf("mode %04o is not executable by everyone", mode&0o7777)
-	case mode&(unix.S_ISUID|unix.S_ISGID) != 0:
-		err = fmt.Errorf("mode %04o has set-id bits", mode&0o7777)
-	}
-	if err != nil {
+	if err := CheckMode(st.Mode); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadExecutable, path, err)
 	}

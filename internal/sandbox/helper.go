@@ -26,6 +26,9 @@ const (
 // wrote one line starting with helperErrPrefix on standard error.
 const (
 	helperExitSetup = 125
+	// helperExitExec is its exit status, with such a line, when the kernel refused to execute
+	// the fingerprint (as a shell's 126: found but cannot be executed).
+	helperExitExec  = 126
 	helperErrPrefix = "sandbox helper: "
 )
 
@@ -129,7 +132,8 @@ func helperMain(args []string) int {
 		}
 	}
 	if n == len(buf) {
-		return fail(fmt.Errorf("execute the fingerprint: %w", syscall.Errno(*(*uint32)(unsafe.Pointer(&buf[0])))))
+		fmt.Fprintf(os.Stderr, "%sexecute the fingerprint: %v\n", helperErrPrefix, syscall.Errno(*(*uint32)(unsafe.Pointer(&buf[0]))))
+		return helperExitExec
 	}
 	switch {
 	case ws.Exited():

@@ -35,9 +35,15 @@ var (
 	ErrMemoryLimit = fmt.Errorf("%w: memory limit reached", ErrFailed)
 	// ErrPidsLimit: the fingerprint failed and its cgroup refused a fork. Wraps ErrFailed.
 	ErrPidsLimit = fmt.Errorf("%w: pids limit reached", ErrFailed)
+	// ErrNotStarted: the fingerprint never ran: ErrBadExecutable, or the kernel refused to
+	// execute it inside the target (ENOENT for a dynamic one whose loader the container lacks,
+	// ENOEXEC for another architecture's). Unlike a fingerprint that failed, it fails for every
+	// container: an installation problem.
+	ErrNotStarted = errors.New("fingerprint could not start")
 	// ErrBadExecutable: the executable is not a regular file, or is readable by someone (it must
 	// be execute-only, e.g. mode 0111, so that the kernel keeps the fingerprint non-dumpable).
-	ErrBadExecutable = errors.New("unsuitable fingerprint executable")
+	// Wraps ErrNotStarted.
+	ErrBadExecutable = fmt.Errorf("%w: unsuitable fingerprint executable", ErrNotStarted)
 )
 
 // Defaults applied to zero fields of Limits.
@@ -353,8 +359,13 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		case ev.pidsMax > 0:
 			base = ErrPidsLimit
 		}
-		if msg, ok := strings.CutPrefix(stderr.String(), helperErrPrefix); ok && exitErr.ExitCode() == helperExitSetup {
-			return nil, fmt.Errorf("sandbox helper: %s", strings.TrimSpace(msg))
+		if msg, ok := strings.CutPrefix(stderr.String(), helperErrPrefix); ok {
+			switch exitErr.ExitCode() {
+			case helperExitSetup:
+				return nil, fmt.Errorf("sandbox helper: %s", strings.TrimSpace(msg))
+			case helperExitExec:
+				return nil, fmt.Errorf("%w: %s", ErrNotStarted, strings.TrimSpace(msg))
+			}
 		}
 		return nil, fmt.Errorf("%w: %s, stderr %q", base, exitErr.ProcessState, stderr.String())
 	}

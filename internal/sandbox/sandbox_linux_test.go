@@ -455,8 +455,42 @@ func TestRunRefusesReadableExecutable(t *testing.T) {
 	readable := filepath.Join(t.TempDir(), "probe")
 	copyFile(t, bins.probe, readable, 0o755)
 	_, err := s.Run(context.Background(), Target{HostPID: c.pid}, readable, nil, nil, Limits{})
-	if !errors.Is(err, ErrBadExecutable) || !strings.Contains(err.Error(), "mode 0755 is readable") {
-		t.Fatalf("Run = %v, want ErrBadExecutable for mode 0755", err)
+	if !errors.Is(err, ErrBadExecutable) || !errors.Is(err, ErrNotStarted) || !strings.Contains(err.Error(), "mode 0755 is readable") {
+		t.Fatalf("Run = %v, want ErrBadExecutable (not started) for mode 0755", err)
+	}
+}
+
+// A fingerprint the kernel refuses to execute inside the target is told
+// apart from one that ran and failed: it fails for every container alike.
+func TestRunReportsAFingerprintThatCannotStart(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 0, 0)
+	s := newSandbox(t)
+	tests := []struct {
+		name    string
+		content string
+		want    string
+	}{
+		// As a dynamic executable whose loader the container lacks.
+		{name: "its interpreter is missing in the container", content: "#!/nonexistent/interpreter\n",
+			want: "execute the fingerprint: no such file or directory"},
+		{name: "not an executable format", content: "\x7fELF but not really",
+			want: "execute the fingerprint: exec format error"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			exe := filepath.Join(t.TempDir(), "fpr_broken")
+			if err := os.WriteFile(exe, []byte(tc.content), 0o111); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(exe, 0o111); err != nil {
+				t.Fatal(err)
+			}
+			_, err := s.Run(context.Background(), Target{HostPID: c.pid}, exe, nil, nil, Limits{})
+			if !errors.Is(err, ErrNotStarted) || errors.Is(err, ErrFailed) || !strings.HasSuffix(err.Error(), tc.want) {
+				t.Fatalf("Run = %v, want ErrNotStarted ending in %q", err, tc.want)
+			}
+		})
 	}
 }
 

@@ -66,6 +66,12 @@ func TestBuildImagePushesMultiArchManifestLists(t *testing.T) {
 	imageRegistry := registry + "/insights-runtime-extractor-test"
 	gocache := goEnv(t, "GOCACHE")
 	gomodcache := goEnv(t, "GOMODCACHE")
+	// The builder is offline: the modules of tools/crictl come from this machine's cache.
+	download := exec.CommandContext(ctx, "go", "mod", "download")
+	download.Dir = filepath.Join(repo, "tools", "crictl")
+	if out, err := download.CombinedOutput(); err != nil {
+		t.Fatalf("go mod download in tools/crictl: %v\n%s", err, out)
+	}
 	make := exec.CommandContext(ctx, "make", "-C", repo, "build-image")
 	make.Env = append(w.env(),
 		"IMAGE_REGISTRY="+imageRegistry,
@@ -93,6 +99,10 @@ func TestBuildImagePushesMultiArchManifestLists(t *testing.T) {
 		"extractor_server": {mode: 0o755, binary: true},
 		"coordinator":      {mode: 0o755, binary: true},
 		"config.toml":      {mode: 0o444, content: config},
+		// For the Insights Operator's liveness probe `crictl --timeout 10s info`.
+		"usr":            {mode: 0o755, dir: true},
+		"usr/bin":        {mode: 0o755, dir: true},
+		"usr/bin/crictl": {mode: 0o755, binary: true},
 	}
 	for _, f := range fprs {
 		// Execute-only keeps a fingerprint non-dumpable inside the target container.
@@ -163,6 +173,7 @@ func TestBuildImagePushesMultiArchManifestLists(t *testing.T) {
 // wantFile is what one file of an image must be.
 type wantFile struct {
 	mode    int64
+	dir     bool   // a directory
 	binary  bool   // a static Go executable for the image's architecture
 	content []byte // exact content, when not nil
 }
@@ -193,6 +204,12 @@ func checkFiles(t *testing.T, what, arch string, img v1.Image, want map[string]w
 			continue
 		}
 		seen[name] = true
+		if w.dir {
+			if hdr.Typeflag != tar.TypeDir || hdr.Mode&0o7777 != w.mode {
+				t.Errorf("%s: /%s is of type %c mode %04o, want a directory of mode %04o", what, name, hdr.Typeflag, hdr.Mode&0o7777, w.mode)
+			}
+			continue
+		}
 		if hdr.Typeflag != tar.TypeReg {
 			t.Errorf("%s: /%s is of type %c, want a regular file", what, name, hdr.Typeflag)
 			continue

@@ -106,6 +106,7 @@ func runDaemonSetPod(ctx context.Context, t *testing.T, repo, workDir, imageRegi
 				}
 			}()
 			checkDaemonSetPod(t, pod, goServer, dataDir)
+			checkLivenessProbe(ctx, t, node, pod, pinnedCrictl(t, repo))
 		})
 	}
 }
@@ -340,4 +341,46 @@ func randomUID() (string, error) {
 func containerLog(p *daemonPod, name string) string {
 	b, _ := os.ReadFile(filepath.Join(p.logDir, name+".log"))
 	return tail(b, 3000)
+}
+
+// checkLivenessProbe runs, as the kubelet runs an exec probe, the liveness
+// probe that the Insights Operator gives the extractor container: with the
+// container's environment (CONTAINER_RUNTIME_ENDPOINT=unix:///crio.sock), it
+// must answer, and crictl must be the pinned version of tools/crictl/go.mod.
+func checkLivenessProbe(ctx context.Context, t *testing.T, node *localnode.Node, pod *daemonPod, version string) {
+	t.Helper()
+	tests := []struct {
+		cmd        []string
+		wantStdout string
+	}{
+		{cmd: []string{"crictl", "--timeout", "10s", "info"}, wantStdout: `"RuntimeReady"`},
+		{cmd: []string{"crictl", "--version"}, wantStdout: "crictl version " + version + "\n"},
+	}
+	for _, tc := range tests {
+		resp, err := node.Runtime().ExecSync(ctx, &rt.ExecSyncRequest{ContainerId: pod.ids["extractor"], Cmd: tc.cmd, Timeout: 20})
+		if err != nil {
+			t.Errorf("exec %q in the extractor container: %v", tc.cmd, err)
+			continue
+		}
+		if resp.ExitCode != 0 || !strings.Contains(string(resp.Stdout), tc.wantStdout) {
+			t.Errorf("%q in the extractor container: exit %d, stdout %q, stderr %q; want exit 0 and %q",
+				tc.cmd, resp.ExitCode, tail(resp.Stdout, 500), tail(resp.Stderr, 500), tc.wantStdout)
+		}
+	}
+}
+
+// pinnedCrictl is the version of cri-tools that tools/crictl/go.mod requires.
+func pinnedCrictl(t *testing.T, repo string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repo, "tools", "crictl", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "sigs.k8s.io/cri-tools" {
+			return f[1]
+		}
+	}
+	t.Fatal("tools/crictl/go.mod requires no sigs.k8s.io/cri-tools")
+	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/runtimesamples"
 )
 
@@ -245,6 +246,8 @@ func TestRuntimeSamplesDryRunBuildsEveryClusterSample(t *testing.T) {
 }
 
 func TestRuntimeSamplesScriptStopsWithOneClearLine(t *testing.T) {
+	// BUILD_TOOL=podman is checked for being installed before the samples are.
+	debpkgtest.Need(t, "podman")
 	tests := []struct {
 		name string
 		env  []string

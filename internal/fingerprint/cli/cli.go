@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/procfs"
 
+	"github.com/openshift/insights-runtime-extractor/internal/cmdline"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rootfs"
@@ -40,6 +41,7 @@ func Main(ctx context.Context, name string, args []string, stdin io.Reader, stdo
 	config := fl.String("config", "", "with -pid: take the rules from this config.toml `file`")
 	logLevel := fl.String("log-level", "info", "log `level` on standard error: debug, info, warn, error")
 	logFormat := fl.String("log-format", "text", "log `format`: text or json")
+	version := cmdline.VersionFlag(fl)
 	usage := func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nRuns the %q fingerprint against -root and prints what it finds as key=value lines.\n"+
 			"The process comes as JSON on standard input ({\"process\": {\"pid\", \"name\", \"cmdline\", \"env\", \"cwd\"}, ...}),\n"+
@@ -56,6 +58,10 @@ func Main(ctx context.Context, name string, args []string, stdin io.Reader, stdo
 		fmt.Fprintf(stderr, "%s: %v (see -h)\n", prog, err)
 		return ExitUsage
 	}
+	if *version {
+		fmt.Fprintln(stdout, cmdline.Version(prog))
+		return ExitOK
+	}
 	if fl.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected argument %q (see -h)\n", prog, fl.Arg(0))
 		return ExitUsage
@@ -65,6 +71,9 @@ func Main(ctx context.Context, name string, args []string, stdin io.Reader, stdo
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return ExitUsage
 	}
+	// Debug: a fingerprint starts once per container and scan, and its
+	// standard error is kept only when it fails.
+	cmdline.LogStart(log, slog.LevelDebug, fl)
 	if *pid != 0 && *request != "" {
 		fmt.Fprintf(stderr, "%s: -pid and -request exclude each other\n", prog)
 		return ExitUsage
