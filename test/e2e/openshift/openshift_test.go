@@ -103,8 +103,15 @@ func TestOpenShiftNode(t *testing.T) {
 	if err := localnode.BuildBinaries(ctx, repo, bin); err != nil {
 		t.Fatal(err)
 	}
+	// The images' files: the binaries, config.toml, and crictl as the extractor
+	// image ships it (the same v1.34.0 test/crio/build.sh built for the VM).
+	files := map[string]string{"config.toml": filepath.Join(repo, "config.toml"), "crictl": crictl(ctx, t, repo)}
+	built, _ := filepath.Glob(filepath.Join(bin, "*"))
+	for _, f := range built {
+		files[filepath.Base(f)] = f
+	}
 	productArchive := filepath.Join(work, "product.tar")
-	extractorImage, exporterImage, err := writeProductImages(bin, filepath.Join(repo, "config.toml"), productArchive)
+	extractorImage, exporterImage, err := writeProductImages(repo, files, productArchive)
 	if err != nil {
 		t.Fatalf("product images: %v", err)
 	}
@@ -201,6 +208,39 @@ func TestOpenShiftNode(t *testing.T) {
 	checkSandboxTests(t, facts.Sandbox)
 	checkScans(ctx, t, facts, plan, im, bin)
 	checkContainment(t, facts, plan)
+	checkOperatorShape(t, facts)
+}
+
+// checkOperatorShape: the pod ran as the Insights Operator's DaemonSet runs
+// it (read-only root file systems, the exporter with no arguments as its
+// image's user and no fsGroup, the CRI socket at /crio.sock).
+func checkOperatorShape(t *testing.T, f payload.Facts) {
+	o := f.Operator
+	t.Run("the operator's liveness probe crictl --timeout 10s info passes in the extractor container", func(t *testing.T) {
+		if o.Liveness.ExitCode != 0 || o.Liveness.Error != "" || !strings.Contains(o.Liveness.Stdout, `"RuntimeReady"`) {
+			t.Errorf("exit %d %s\nstdout: %s\nstderr: %s", o.Liveness.ExitCode, o.Liveness.Error, tail(o.Liveness.Stdout, 2000), o.Liveness.Stderr)
+		}
+	})
+	t.Run("100 operator requests answer 200 within the operator's 2 minutes and leave /data without results", func(t *testing.T) {
+		if o.Scrapes[http.StatusOK] != 100 || len(o.Scrapes) != 1 {
+			t.Errorf("answers by status: %v, want 100 × 200", o.Scrapes)
+		}
+		if o.SlowestSeconds >= 120 {
+			t.Errorf("slowest answer %.1fs", o.SlowestSeconds)
+		}
+		// The scan cache is the one thing the extractor keeps there.
+		if len(o.DataLeft) != 1 || o.DataLeft[0] != ".scan-cache" {
+			t.Errorf("/data holds %q, want only .scan-cache", o.DataLeft)
+		}
+	})
+	t.Run("nothing is written outside /data", func(t *testing.T) {
+		for _, name := range []string{"extractor", "exporter"} {
+			written, ok := o.Written[name]
+			if !ok || len(written) != 0 {
+				t.Errorf("%s wrote outside its volumes (checked %v): %q", name, ok, written)
+			}
+		}
+	})
 }
 
 func checkNode(t *testing.T, f payload.Facts) {
@@ -282,7 +322,7 @@ func checkScans(ctx context.Context, t *testing.T, f payload.Facts, plan payload
 			subset = append(subset, "cri-o://"+c.ID)
 		}
 	}
-	wants := map[string]expect.Document{"get-clear": want, "get-hashed": want.Hashed(), "post-hashed": want.Subset(subset...).Hashed()}
+	wants := map[string]expect.Document{"get-clear": want, "get-hashed": want.Hashed(), "post-hashed": want.Subset(subset...).Hashed(), "operator": want.Hashed()}
 	for _, s := range f.Scans {
 		t.Run("scan "+s.Name+" answers exactly", func(t *testing.T) {
 			t.Logf("%s %s: %d in %.1fs", s.Method, s.URL, s.Status, s.Seconds)
@@ -329,6 +369,17 @@ func checkContainment(t *testing.T, f payload.Facts, plan payload.Plan) {
 			}
 		}
 	})
+}
+
+// crictl is the crictl test/crio/build.sh built (and cached) with CRI-O.
+func crictl(ctx context.Context, t *testing.T, repo string) string {
+	t.Helper()
+	out, err := exec.CommandContext(ctx, "bash", filepath.Join(repo, "test", "crio", "build.sh")).Output()
+	if err != nil {
+		t.Fatalf("test/crio/build.sh: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return filepath.Join(lines[len(lines)-1], "bin", "crictl")
 }
 
 func goRun(ctx context.Context, t *testing.T, repo string, args ...string) {

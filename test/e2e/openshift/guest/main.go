@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,8 +151,25 @@ func run(ctx context.Context, log *slog.Logger, f *payload.Facts) error {
 			ids = append(ids, node.KeyPrefix()+c.ID)
 		}
 	}
+	subset, _ := json.Marshal(map[string][]string{"containerIds": ids})
+	f.Scans = append(f.Scans, scan(ctx, log, "post-hashed", http.MethodPost, exporterURL, string(subset)))
+	// The Insights Operator's request: every container by its cri-o:// id, hashed.
+	ids = nil
+	for _, pod := range f.Pods {
+		for _, c := range pod.Containers {
+			ids = append(ids, node.KeyPrefix()+c.ID)
+		}
+	}
+	sort.Strings(ids)
 	body, _ := json.Marshal(map[string][]string{"containerIds": ids})
-	f.Scans = append(f.Scans, scan(ctx, log, "post-hashed", http.MethodPost, exporterURL, string(body)))
+	f.Scans = append(f.Scans, scan(ctx, log, "operator", http.MethodPost, exporterURL, string(body)))
+
+	step = time.Now()
+	f.Operator, err = operatorShape(ctx, node, f, body)
+	if err != nil {
+		return err
+	}
+	log.Info("operator's checks done", "took", time.Since(step).Round(time.Second))
 
 	f.Node.ExtractorNS, err = cgroupSeenFrom(extractor.pid)
 	if err != nil {
@@ -164,6 +182,76 @@ func run(ctx context.Context, log *slog.Logger, f *payload.Facts) error {
 	f.Node.SubtreeControl = strings.TrimSpace(readFile(filepath.Join("/sys/fs/cgroup", filepath.Dir(own), "cgroup.subtree_control")))
 	f.After = after(f, extractor)
 	return nil
+}
+
+// operatorShape runs what the Insights Operator's DaemonSet does to the pod:
+// its liveness probe in the extractor container, and its request 100 times;
+// then it records what is left in /data and what either container wrote
+// outside its volumes.
+func operatorShape(ctx context.Context, node *localnode.Node, f *payload.Facts, body []byte) (payload.Operator, error) {
+	o := payload.Operator{Scrapes: map[int]int{}, Written: map[string][]string{}}
+	pod := f.Pods[payload.ProductPod]
+	extractor, _ := pod.Container("extractor")
+	res, err := node.ExecSync(ctx, extractor.ID, 30*time.Second, "crictl", "--timeout", "10s", "info")
+	o.Liveness = payload.Exec{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}
+	if err != nil {
+		o.Liveness.Error = err.Error()
+	}
+	client := &http.Client{Timeout: 2 * time.Minute}
+	for range 100 {
+		start := time.Now()
+		resp, err := client.Post(exporterURL, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return o, fmt.Errorf("operator request: %w", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		o.Scrapes[resp.StatusCode]++
+		o.SlowestSeconds = max(o.SlowestSeconds, time.Since(start).Seconds())
+	}
+	entries, err := os.ReadDir(dataDir)
+	if err != nil {
+		return o, err
+	}
+	for _, e := range entries {
+		o.DataLeft = append(o.DataLeft, e.Name())
+	}
+	for _, c := range pod.Containers {
+		upper, err := upperDir(c.PID)
+		if err != nil {
+			return o, fmt.Errorf("container %s: %w", c.Name, err)
+		}
+		o.Written[c.Name] = []string{}
+		_ = filepath.WalkDir(upper, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			// Empty files are the mount points the runtime made (/etc/hostname …).
+			if info, err := d.Info(); err == nil && (!info.Mode().IsRegular() || info.Size() > 0) {
+				o.Written[c.Name] = append(o.Written[c.Name], strings.TrimPrefix(p, upper))
+			}
+			return nil
+		})
+	}
+	return o, nil
+}
+
+// upperDir is the upper layer of the overlay mounted as the root of pid's
+// mount namespace: where anything the container wrote to its image lands.
+func upperDir(pid int) (string, error) {
+	for _, line := range strings.Split(readFile(fmt.Sprintf("/proc/%d/mountinfo", pid)), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || f[4] != "/" || len(g) < 3 || g[0] != "overlay" {
+			continue
+		}
+		for _, opt := range strings.Split(g[2], ",") {
+			if v, ok := strings.CutPrefix(opt, "upperdir="); ok {
+				return v, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no overlay root in /proc/%d/mountinfo", pid)
 }
 
 // useStorage restarts CRI-O on the image store the host filled
@@ -248,7 +336,11 @@ type productPod struct {
 // DaemonSet), the exporter as its image's user with no capabilities, both
 // with read-only root file systems and /data shared.
 func runProductPod(ctx context.Context, node *localnode.Node, plan payload.Plan, f *payload.Facts) (productPod, error) {
-	if err := os.MkdirAll(dataDir, 0o1777); err != nil {
+	// An emptyDir as the kubelet makes it: root's, mode 0777, no sticky bit.
+	if err := os.MkdirAll(dataDir, 0o777); err != nil {
+		return productPod{}, err
+	}
+	if err := os.Chmod(dataDir, 0o777); err != nil {
 		return productPod{}, err
 	}
 	pod, err := node.RunPod(ctx, localnode.PodSpec{
@@ -259,8 +351,8 @@ func runProductPod(ctx context.Context, node *localnode.Node, plan payload.Plan,
 				Env:     []string{"CONTAINER_RUNTIME_ENDPOINT=unix:///crio.sock"},
 				Mounts:  []localnode.Mount{{HostPath: crioSocket, ContainerPath: "/crio.sock"}, {HostPath: dataDir, ContainerPath: "/data"}},
 				WaitFor: "extractor_serve"},
+			// As the operator runs it: no arguments, its image's user, no fsGroup.
 			{Name: "exporter", Image: plan.ExporterImage, ReadOnlyRootfs: true, DropAllCapabilities: true,
-				Args:    []string{"-bind", "127.0.0.1", "-data-dir", "/data"},
 				Mounts:  []localnode.Mount{{HostPath: dataDir, ContainerPath: "/data"}},
 				WaitFor: "exporter"},
 		},

@@ -53,13 +53,14 @@ type Pod struct {
 
 // Facts is what the driver saw.
 type Facts struct {
-	Node    Node
-	Pods    map[string]*localnode.Pod // by "namespace/pod"
-	Execs   map[string]map[string]Exec
-	Scans   []Scan
-	Runs    []RunCgroup // the containment pods' fingerprint runs, as watched
-	After   After
-	Sandbox Command
+	Node     Node
+	Pods     map[string]*localnode.Pod // by "namespace/pod"
+	Execs    map[string]map[string]Exec
+	Scans    []Scan
+	Runs     []RunCgroup // the containment pods' fingerprint runs, as watched
+	Operator Operator
+	After    After
+	Sandbox  Command
 	// Error is the first step that failed; the facts before it are kept.
 	Error string
 }
@@ -103,6 +104,21 @@ type RunCgroup struct {
 	PeakMemory                             int64
 	PidsEventsMax, OOMKills, OOMGroupKills int64
 	Procs                                  []string // command lines seen in it
+}
+
+// Operator is what the Insights Operator's DaemonSet shape asks of the pod.
+type Operator struct {
+	// Liveness is its probe, `crictl --timeout 10s info`, run in the extractor container.
+	Liveness Exec
+	// Scrapes counts the answers of 100 operator requests by HTTP status;
+	// SlowestSeconds is the longest.
+	Scrapes        map[int]int
+	SlowestSeconds float64
+	// DataLeft are the entries of /data after the scrapes.
+	DataLeft []string
+	// Written are the files each container wrote outside its volumes: the
+	// non-empty files of its root file system's upper layer, by container.
+	Written map[string][]string
 }
 
 // After is the node once the scans are done.
