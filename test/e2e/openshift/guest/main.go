@@ -226,8 +226,15 @@ func operatorShape(ctx context.Context, node *localnode.Node, f *payload.Facts, 
 			if err != nil || d.IsDir() {
 				return nil
 			}
-			// Empty files are the mount points the runtime made (/etc/hostname …).
-			if info, err := d.Info(); err == nil && (!info.Mode().IsRegular() || info.Size() > 0) {
+			// The runtime's own: empty mount points (/etc/hostname …) and /etc/mtab.
+			info, err := d.Info()
+			if err != nil {
+				return nil
+			}
+			if target, _ := os.Readlink(p); info.Mode()&os.ModeSymlink != 0 && strings.HasPrefix(target, "/proc/") && strings.HasSuffix(target, "/mounts") {
+				return nil
+			}
+			if !info.Mode().IsRegular() || info.Size() > 0 {
 				o.Written[c.Name] = append(o.Written[c.Name], strings.TrimPrefix(p, upper))
 			}
 			return nil
