@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/openshift/insights-runtime-extractor/internal/flock"
 )
 
 // ErrNeedRoot is returned by Ensure when a package is missing and this
@@ -61,7 +61,7 @@ func ensure(ctx context.Context, log *slog.Logger, euid int, lockPath string, pk
 	if euid != 0 {
 		return fmt.Errorf("%w: apt-get install %s", ErrNeedRoot, strings.Join(missing, " "))
 	}
-	unlock, err := lock(ctx, lockPath)
+	unlock, err := flock.Lock(ctx, lockPath)
 	if err != nil {
 		return err
 	}
@@ -104,32 +104,6 @@ func notInstalled(ctx context.Context, pkgs []string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// lock takes an exclusive lock on the file at path, waiting for it until
-// ctx ends.
-func lock(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open apt lock: %w", err)
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			// Closing the file releases the lock.
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // aptGet runs apt-get non-interactively; its error ends with the end of

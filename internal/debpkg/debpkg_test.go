@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openshift/insights-runtime-extractor/internal/flock"
 )
 
 // nobody is an effective uid that may not install anything.
@@ -102,7 +104,7 @@ func TestEnsureWaitsForTheLockOfAnotherInstall(t *testing.T) {
 	if err := unix.Flock(int(held.Fd()), unix.LOCK_UN); err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := lock(t.Context(), path)
+	unlock, err := flock.Lock(t.Context(), path)
 	if err != nil {
 		t.Fatalf("lock after release: %v", err)
 	}

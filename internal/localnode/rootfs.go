@@ -13,9 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
+	"github.com/openshift/insights-runtime-extractor/internal/flock"
 )
 
 // DefaultCacheDir holds what is slow to build (the Debian root file system),
@@ -88,15 +87,11 @@ func EnsureRootfs(ctx context.Context, log *slog.Logger, cacheDir string, r Debi
 	key := r.Key()
 	final := filepath.Join(cacheDir, "debian-"+key)
 	res := &Rootfs{Dir: filepath.Join(final, "rootfs"), Layer: filepath.Join(final, "layer.tar.gz")}
-	lock, err := os.OpenFile(final+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := flock.Lock(ctx, final+".lock")
 	if err != nil {
-		return nil, fmt.Errorf("open lock: %w", err)
-	}
-	defer lock.Close()
-	if err := flockContext(ctx, lock); err != nil {
 		return nil, err
 	}
-	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN)
+	defer unlock()
 	if _, err := os.Stat(filepath.Join(final, "complete")); err == nil {
 		log.Info("using cached Debian rootfs", "dir", final)
 		return res, nil
@@ -146,22 +141,4 @@ func EnsureRootfs(ctx context.Context, log *slog.Logger, cacheDir string, r Debi
 	}
 	log.Info("Debian rootfs built", "dir", final, "took", time.Since(start).Round(time.Second))
 	return res, nil
-}
-
-// flockContext takes an exclusive lock on f, giving up when ctx ends.
-func flockContext(ctx context.Context, f *os.File) error {
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if err != unix.EWOULDBLOCK {
-			return fmt.Errorf("lock %s: %w", f.Name(), err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for lock %s: %w", f.Name(), ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

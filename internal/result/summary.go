@@ -3,13 +3,10 @@ package result
 import (
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -83,19 +80,7 @@ func (w *Writer) WriteSummary(s Summary) error {
 	if err != nil {
 		return fmt.Errorf("scan summary: %w", err)
 	}
-	path := filepath.Join(w.dir, SummaryFile)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", SummaryFile, err)
-	}
-	_, err = f.WriteString(content)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", SummaryFile, err)
-	}
-	return w.own(path, 0o644)
+	return w.writeFile(w.dir, SummaryFile, content)
 }
 
 func (s Summary) render() (string, error) {

@@ -156,23 +156,29 @@ func (w *Writer) writeAll(dir string, files map[string]string) error {
 		return err
 	}
 	for name, content := range files {
-		path := filepath.Join(dir, name)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
-		if err != nil {
-			return fmt.Errorf("create %s: %w", name, err)
-		}
-		_, err = f.WriteString(content)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
-		}
-		if err := w.own(path, 0o644); err != nil {
+		if err := w.writeFile(dir, name, content); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeFile creates dir/name, which must not exist yet (never through a
+// link), with content, owned as the rest of the result tree.
+func (w *Writer) writeFile(dir, name, content string) error {
+	path := filepath.Join(dir, name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
+	}
+	_, err = f.WriteString(content)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return w.own(path, 0o644)
 }
 
 type property struct{ key, value string }

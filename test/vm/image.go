@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
+	"github.com/openshift/insights-runtime-extractor/internal/flock"
 )
 
 // guest holds every file the image puts into the guest; all of it is part of
@@ -133,7 +133,7 @@ func EnsureImage(ctx context.Context, log *slog.Logger, cacheDir string) (*Image
 	if complete(img) {
 		return img, nil
 	}
-	unlock, err := flock(ctx, filepath.Join(cacheDir, ".vm-"+key+".lock"))
+	unlock, err := flock.Lock(ctx, filepath.Join(cacheDir, ".vm-"+key+".lock"))
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +340,7 @@ func (b *builder) debootstrap(ctx context.Context, rootfs string) error {
 	if err := os.MkdirAll(debs, 0o755); err != nil {
 		return err
 	}
-	unlock, err := flock(ctx, filepath.Join(b.cacheDir, ".debootstrap-debs.lock"))
+	unlock, err := flock.Lock(ctx, filepath.Join(b.cacheDir, ".debootstrap-debs.lock"))
 	if err != nil {
 		return err
 	}
@@ -493,30 +493,6 @@ func removeBuildDir(log *slog.Logger, dir string) {
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		log.Error("removing the build directory", "dir", dir, "error", err)
-	}
-}
-
-// flock takes an exclusive lock on path, waiting until ctx ends.
-func flock(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
 	}
 }
 
