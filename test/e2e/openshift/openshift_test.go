@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +210,60 @@ func TestOpenShiftNode(t *testing.T) {
 	checkScans(ctx, t, facts, plan, im, bin)
 	checkContainment(t, facts, plan)
 	checkOperatorShape(t, facts)
+	checkMetrics(t, facts)
+}
+
+// checkMetrics: after the four scans and the 100 operator requests, the
+// exporter's /metrics shows those figures.
+func checkMetrics(t *testing.T, f payload.Facts) {
+	t.Run("metrics show the scans", func(t *testing.T) {
+		all := 0
+		for _, p := range f.Pods {
+			all += len(p.Containers)
+		}
+		subset := 0
+		for _, s := range f.Scans {
+			if s.Name == "post-hashed" {
+				var doc expect.Document
+				_ = json.Unmarshal([]byte(s.Answer), &doc)
+				for _, pods := range doc {
+					for _, ctrs := range pods {
+						subset += len(ctrs)
+					}
+				}
+			}
+		}
+		for metric, want := range map[string]float64{
+			`insights_runtime_extractor_scans_total{outcome="ok"}`:                        104,
+			`insights_runtime_extractor_containers_reported_total`:                        float64(all*103 + subset),
+			`insights_runtime_extractor_result_cleanup_failures_total`:                    0,
+			`insights_runtime_extractor_containers_failed_total{reason="container_gone"}`: -1, // absent
+		} {
+			got, ok := metricValue(f.Operator.Metrics, metric)
+			switch {
+			case want < 0 && ok:
+				t.Errorf("%s = %v, want absent", metric, got)
+			case want >= 0 && (!ok || got != want):
+				t.Errorf("%s = %v (present %v), want %v", metric, got, ok, want)
+			}
+		}
+		// Every container but the hostile ones (a failed run is not cached) is
+		// answered from the cache at least once per repeated request.
+		if hits, _ := metricValue(f.Operator.Metrics, "insights_runtime_extractor_cache_hits_total"); hits < float64((all-len(containment))*100) {
+			t.Errorf("cache hits %v: the repeated requests were not answered from the cache", hits)
+		}
+	})
+}
+
+// metricValue finds one sample of the Prometheus text exposition.
+func metricValue(text, series string) (float64, bool) {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }
 
 // checkOperatorShape: the pod ran as the Insights Operator's DaemonSet runs

@@ -209,6 +209,13 @@ func operatorShape(ctx context.Context, node *localnode.Node, f *payload.Facts, 
 		o.Scrapes[resp.StatusCode]++
 		o.SlowestSeconds = max(o.SlowestSeconds, time.Since(start).Seconds())
 	}
+	resp, err := client.Get("http://127.0.0.1:8000/metrics")
+	if err != nil {
+		return o, fmt.Errorf("metrics: %w", err)
+	}
+	m, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	o.Metrics = string(m)
 	entries, err := os.ReadDir(dataDir)
 	if err != nil {
 		return o, err

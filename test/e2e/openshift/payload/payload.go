@@ -116,6 +116,8 @@ type Operator struct {
 	SlowestSeconds float64
 	// DataLeft are the entries of /data after the scrapes.
 	DataLeft []string
+	// Metrics is the exporter's /metrics after the scrapes.
+	Metrics string
 	// Written are the files each container wrote outside its volumes: the
 	// non-empty files of its root file system's upper layer, by container.
 	Written map[string][]string
