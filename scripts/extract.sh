@@ -5,18 +5,26 @@
 # on stdout (namespace -> pod -> container, as the HTTP API of the exporter).
 # Progress goes to stderr.
 #
+# The exporter listens on the pod's 127.0.0.1:8000 only (kube-rbac-proxy on
+# :8443 is the way in from the network): this script reaches it from inside
+# the pod's network namespace, which the API server authorizes as pods/exec
+# or pods/portforward in the DaemonSet's namespace.
+#
 # Environment:
-#   NAMESPACE    where the DaemonSet runs (default: default)
+#   NAMESPACE    where the DaemonSet runs (default: insights-runtime-extractor,
+#                that of manifests/openshift and manifests/kubernetes;
+#                openshift-insights reads the Insights Operator's own pods)
 #   KUBECTL      the client to use (default: kubectl, else oc)
 #   EXTRACT_VIA  exec (default): `kubectl exec -c exporter -- curl` in each pod;
-#                proxy: through the API server's pod proxy, for exporter images
-#                without curl (needs the pods/proxy permission)
+#                port-forward: `kubectl port-forward` to the pod's 127.0.0.1:8000
+#                and curl on this machine, for exporter images without curl
+#                (needs the pods/portforward permission)
 #
 # Exit status: 0 when every pod answered; 1 when no pod was found or a pod
 # failed (the document then holds the pods that answered).
 set -euo pipefail
 
-NAMESPACE="${NAMESPACE:-default}"
+NAMESPACE="${NAMESPACE:-insights-runtime-extractor}"
 EXTRACT_VIA="${EXTRACT_VIA:-exec}"
 SELECTOR="app.kubernetes.io/name=insights-runtime-extractor"
 QUERY="gather_runtime_info?hash=false"
@@ -31,9 +39,36 @@ if [[ -z "${KUBECTL:-}" ]]; then
 fi
 command -v jq >/dev/null || die "jq is needed to merge the answers: install jq"
 case "$EXTRACT_VIA" in
-  exec|proxy) ;;
-  *) die "EXTRACT_VIA must be exec or proxy, not '$EXTRACT_VIA'" ;;
+  exec) ;;
+  port-forward) command -v curl >/dev/null || die "EXTRACT_VIA=port-forward needs curl on this machine: install curl" ;;
+  proxy) die "EXTRACT_VIA=proxy is gone: the exporter listens on the pod's 127.0.0.1 only, which the API server's pod proxy cannot reach; use EXTRACT_VIA=port-forward" ;;
+  *) die "EXTRACT_VIA must be exec or port-forward, not '$EXTRACT_VIA'" ;;
 esac
+
+# port_forward POD OUT ERR: asks the exporter of POD through
+# `kubectl port-forward` on a free local port; the exit status is curl's, or
+# 1 when the forward did not start within 20 s.
+port_forward() {
+  local pod=$1 out=$2 err=$3 pf port="" rc i
+  : >"$work/$pod.pf"
+  "$KUBECTL" port-forward -n "$NAMESPACE" "pod/$pod" :8000 >"$work/$pod.pf" 2>"$err" &
+  pf=$!
+  for ((i = 0; i < 200; i++)); do
+    port=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9][0-9]*\) -> 8000$/\1/p' "$work/$pod.pf" | head -n 1)
+    [[ -n "$port" ]] && break
+    kill -0 "$pf" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -n "$port" ]]; then
+    curl -s -S --fail-with-body "http://127.0.0.1:$port/$QUERY" >"$out" 2>>"$err" && rc=0 || rc=$?
+  else
+    echo "kubectl port-forward did not start" >>"$err"
+    rc=1
+  fi
+  kill "$pf" 2>/dev/null || true
+  wait "$pf" 2>/dev/null || true
+  return "$rc"
+}
 
 if ! pods=$("$KUBECTL" get pods -n "$NAMESPACE" --selector="$SELECTOR" \
     --no-headers -o custom-columns=:metadata.name 2>&1); then
@@ -54,8 +89,7 @@ for pod in $pods; do
     "$KUBECTL" exec -n "$NAMESPACE" "$pod" -c exporter -- \
       curl -s -S --fail-with-body "http://127.0.0.1:8000/$QUERY" >"$out" 2>"$work/$pod.err" && rc=0 || rc=$?
   else
-    "$KUBECTL" get --raw "/api/v1/namespaces/$NAMESPACE/pods/$pod:8000/proxy/$QUERY" \
-      >"$out" 2>"$work/$pod.err" && rc=0 || rc=$?
+    port_forward "$pod" "$out" "$work/$pod.err" && rc=0 || rc=$?
   fi
   if [[ $rc -ne 0 ]]; then
     msg=$(tr '\n' ' ' <"$work/$pod.err" | cut -c1-500)

@@ -23,7 +23,7 @@ import (
 
 func main() {
 	fs := flag.NewFlagSet("exporter", flag.ContinueOnError)
-	bind := fs.String("bind", "127.0.0.1", "`address` to bind (the DaemonSet passes 0.0.0.0)")
+	bind := fs.String("bind", "127.0.0.1", "`address` to bind (keep the loopback behind kube-rbac-proxy: the exporter authenticates no one)")
 	port := fs.Int("port", 8000, "TCP `port` to listen on")
 	extractorAddress := fs.String("extractor-address", "127.0.0.1:3000", "`address` of extractor_server")
 	dataDir := fs.String("data-dir", "/data", "`directory` shared with the extractor; result paths outside it are refused")

@@ -28,8 +28,9 @@ import (
 
 // runDaemonSetPod imports the images pushed by make build-image into a
 // private containerd (internal/localnode) and runs the pod of each variant
-// of the DaemonSet (Kubernetes, then OpenShift) through CRI, translated as the
-// kubelet translates it: host PID namespace, the privileged extractor with
+// of the DaemonSet (Kubernetes, then OpenShift; the exporter and the
+// extractor, not kube-rbac-proxy) through CRI, translated as the kubelet
+// translates it: host PID namespace, the privileged extractor with
 // the CRI socket, the unprivileged exporter as 65532 with no capabilities
 // and no_new_privs, read-only root file systems, and /data an emptyDir
 // owned by the pod's fsGroup. Next to it runs the go-server sample. The
@@ -267,6 +268,15 @@ func runPodOf(ctx context.Context, t *testing.T, node *localnode.Node, ds *appsv
 		volumes[v.Name] = v
 	}
 	for _, c := range spec.Containers {
+		if c.Name == "kube-rbac-proxy" {
+			// Not one of our images, and it needs the API server (TokenReview,
+			// SubjectAccessReview) and a TLS secret: the test asks the
+			// exporter on its loopback port, as kube-rbac-proxy would.
+			continue
+		}
+		if _, ok := images[c.Name]; !ok {
+			t.Fatalf("the DaemonSet's container %s runs no image of ours and this translation does not know it", c.Name)
+		}
 		var mounts []*rt.Mount
 		for _, m := range c.VolumeMounts {
 			v := volumes[m.Name]

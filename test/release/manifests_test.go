@@ -14,6 +14,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -65,12 +66,41 @@ type sccStrategy struct {
 
 // objects is one decoded manifest set.
 type objects struct {
-	daemonSets      []appsv1.DaemonSet
-	serviceAccounts []corev1.ServiceAccount
-	namespaces      []corev1.Namespace
-	roles           []rbacv1.Role
-	roleBindings    []rbacv1.RoleBinding
-	sccs            []securityContextConstraints
+	daemonSets          []appsv1.DaemonSet
+	serviceAccounts     []corev1.ServiceAccount
+	namespaces          []corev1.Namespace
+	services            []corev1.Service
+	networkPolicies     []networkingv1.NetworkPolicy
+	roles               []rbacv1.Role
+	roleBindings        []rbacv1.RoleBinding
+	clusterRoles        []rbacv1.ClusterRole
+	clusterRoleBindings []rbacv1.ClusterRoleBinding
+	sccs                []securityContextConstraints
+	ids                 []objectID // every object, in stream order
+}
+
+// objectID is what the API server keys an object by.
+type objectID struct {
+	kind      string // apiVersion and kind
+	namespace string // "" for a cluster-scoped kind, whatever the manifest says
+	name      string
+}
+
+func (id objectID) String() string {
+	if id.namespace == "" {
+		return id.kind + " " + id.name
+	}
+	return id.kind + " " + id.namespace + "/" + id.name
+}
+
+// clusterScoped are the kinds of the manifests that have no namespace
+// (kustomize writes one into the SCC, which it does not know; the API server
+// ignores it).
+var clusterScoped = map[string]bool{
+	"v1 Namespace": true,
+	"security.openshift.io/v1 SecurityContextConstraints": true,
+	"rbac.authorization.k8s.io/v1 ClusterRole":            true,
+	"rbac.authorization.k8s.io/v1 ClusterRoleBinding":     true,
 }
 
 // decodeStrict decodes every YAML document of a manifest stream into its
@@ -82,8 +112,27 @@ func decodeStrict(stream []byte) (*objects, error) {
 		if err := yaml.Unmarshal(doc, &tm); err != nil {
 			return nil, fmt.Errorf("document %d: %w", i, err)
 		}
+		var meta struct {
+			Metadata metav1.ObjectMeta `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(doc, &meta); err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		id := objectID{kind: tm.APIVersion + " " + tm.Kind, namespace: meta.Metadata.Namespace, name: meta.Metadata.Name}
+		if clusterScoped[id.kind] {
+			id.namespace = ""
+		}
+		o.ids = append(o.ids, id)
 		var err error
 		switch tm.APIVersion + " " + tm.Kind {
+		case "v1 Service":
+			err = appendStrict(doc, &o.services)
+		case "networking.k8s.io/v1 NetworkPolicy":
+			err = appendStrict(doc, &o.networkPolicies)
+		case "rbac.authorization.k8s.io/v1 ClusterRole":
+			err = appendStrict(doc, &o.clusterRoles)
+		case "rbac.authorization.k8s.io/v1 ClusterRoleBinding":
+			err = appendStrict(doc, &o.clusterRoleBindings)
 		case "apps/v1 DaemonSet":
 			err = appendStrict(doc, &o.daemonSets)
 		case "v1 ServiceAccount":
@@ -159,49 +208,110 @@ var (
 	containerd = runtimeSocket{hostPath: "/run/containerd/containerd.sock", endpoint: "unix:///containerd.sock"}
 )
 
+const (
+	// standalone is the name of our DaemonSet and of every object of ours
+	// (with a suffix): never one of the Insights Operator's names.
+	standalone = "insights-runtime-extractor-standalone"
+	// defaultNamespace is where both kustomize variants deploy.
+	defaultNamespace = "insights-runtime-extractor"
+	// proxyPort is kube-rbac-proxy's, the only port of the pod.
+	proxyPort = 8443
+	// servingCertAnnotation makes OpenShift's service-ca write a serving certificate.
+	servingCertAnnotation = "service.beta.openshift.io/serving-cert-secret-name"
+)
+
+// renderRaw concatenates manifests files (relative to dir) into one stream.
+func renderRaw(dir string, files ...string) func(t *testing.T) []byte {
+	return func(t *testing.T) []byte {
+		var all []byte
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(append(all, b...), []byte("\n---\n")...)
+		}
+		return all
+	}
+}
+
+// renderKustomize builds the kustomization in dir with sigs.k8s.io/kustomize.
+func renderKustomize(dir string) func(t *testing.T) []byte {
+	return func(t *testing.T) []byte {
+		k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+		m, err := k.Run(filesys.MakeFsOnDisk(), dir)
+		if err != nil {
+			t.Fatalf("kustomize build %s: %v", dir, err)
+		}
+		b, err := m.AsYaml()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+}
+
+// movedVariant copies manifests/{base,<variant>} into a temporary directory
+// with the variant's `namespace:` changed, as the README tells users to do,
+// and returns the copy of the variant.
+func movedVariant(t *testing.T, repo, variant, namespace string) string {
+	t.Helper()
+	dst := t.TempDir()
+	for _, dir := range []string{"base", variant} {
+		entries, err := os.ReadDir(filepath.Join(repo, "manifests", dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dst, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(repo, "manifests", dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dir == variant && e.Name() == "kustomization.yaml" {
+				re := regexp.MustCompile(`(?m)^namespace: ` + defaultNamespace + `$`)
+				if !re.Match(b) {
+					t.Fatalf("manifests/%s/kustomization.yaml has no line `namespace: %s`", variant, defaultNamespace)
+				}
+				b = re.ReplaceAll(b, []byte("namespace: "+namespace))
+			}
+			if err := os.WriteFile(filepath.Join(dst, dir, e.Name()), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return filepath.Join(dst, variant)
+}
+
 // TestManifestsDecodeStrictlyAndKeepTheirInvariants decodes the raw
 // manifests and both kustomize renderings (OpenShift on CRI-O, Kubernetes on
 // containerd) into k8s.io/api types and checks what the product relies on.
 func TestManifestsDecodeStrictlyAndKeepTheirInvariants(t *testing.T) {
 	repo := repoRoot(t)
 	flags := binaryFlags(t, repo)
-	raw := func(files ...string) func(t *testing.T) []byte {
-		return func(t *testing.T) []byte {
-			var all []byte
-			for _, f := range files {
-				b, err := os.ReadFile(filepath.Join(repo, "manifests", f))
-				if err != nil {
-					t.Fatal(err)
-				}
-				all = append(append(all, b...), []byte("\n---\n")...)
-			}
-			return all
-		}
-	}
-	kustomize := func(dir string) func(t *testing.T) []byte {
-		return func(t *testing.T) []byte {
-			k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-			m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(repo, "manifests", dir))
-			if err != nil {
-				t.Fatalf("kustomize build manifests/%s: %v", dir, err)
-			}
-			b, err := m.AsYaml()
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}
-	}
+	manifests := filepath.Join(repo, "manifests")
 	tests := []struct {
 		name      string
 		render    func(t *testing.T) []byte
 		socket    runtimeSocket
-		openshift bool   // SCC, Role and RoleBinding present
+		openshift bool   // SCC, Role, RoleBinding and the service-ca annotation present
 		namespace string // every namespaced object's namespace ("" for none)
+		subjectNS string // the namespace of the ServiceAccount the ClusterRoleBinding names
 	}{
-		{name: "raw OpenShift manifests", render: raw("insights-runtime-extractor.yaml", "insights-runtime-extractor-scc.yaml"), socket: crio, openshift: true},
-		{name: "kustomize OpenShift variant", render: kustomize("openshift"), socket: crio, openshift: true, namespace: "openshift-insights"},
-		{name: "kustomize Kubernetes containerd overlay", render: kustomize("kubernetes"), socket: containerd, namespace: "insights-runtime-extractor"},
+		{name: "raw OpenShift manifests", render: renderRaw(manifests, "insights-runtime-extractor.yaml", "insights-runtime-extractor-scc.yaml"),
+			socket: crio, openshift: true, subjectNS: defaultNamespace},
+		{name: "kustomize OpenShift variant", render: renderKustomize(filepath.Join(manifests, "openshift")),
+			socket: crio, openshift: true, namespace: defaultNamespace, subjectNS: defaultNamespace},
+		{name: "kustomize Kubernetes containerd overlay", render: renderKustomize(filepath.Join(manifests, "kubernetes")),
+			socket: containerd, namespace: defaultNamespace, subjectNS: defaultNamespace},
+		{name: "kustomize OpenShift variant moved to another namespace", render: func(t *testing.T) []byte {
+			return renderKustomize(movedVariant(t, repo, "openshift", "elsewhere"))(t)
+		}, socket: crio, openshift: true, namespace: "elsewhere", subjectNS: "elsewhere"},
+		{name: "kustomize Kubernetes overlay moved to another namespace", render: func(t *testing.T) []byte {
+			return renderKustomize(movedVariant(t, repo, "kubernetes", "elsewhere"))(t)
+		}, socket: containerd, namespace: "elsewhere", subjectNS: "elsewhere"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,25 +332,25 @@ func TestManifestsDecodeStrictlyAndKeepTheirInvariants(t *testing.T) {
 			} else if len(o.sccs)+len(o.roles)+len(o.roleBindings) != 0 {
 				t.Errorf("Kubernetes variant holds OpenShift objects: %d SCC, %d Role, %d RoleBinding", len(o.sccs), len(o.roles), len(o.roleBindings))
 			}
-			namespaced := []metav1.ObjectMeta{ds.ObjectMeta, o.serviceAccounts[0].ObjectMeta}
-			for _, r := range o.roles {
-				namespaced = append(namespaced, r.ObjectMeta)
-			}
-			for _, rb := range o.roleBindings {
-				namespaced = append(namespaced, rb.ObjectMeta)
-			}
-			for _, m := range namespaced {
-				if m.Namespace != tc.namespace {
-					t.Errorf("%s is in namespace %q, want %q", m.Name, m.Namespace, tc.namespace)
+			checkAccess(t, o, ds, tc.openshift, tc.subjectNS)
+			for _, id := range o.ids {
+				if !clusterScoped[id.kind] && id.namespace != tc.namespace {
+					t.Errorf("%s is in namespace %q, want %q", id, id.namespace, tc.namespace)
 				}
 			}
-			if tc.namespace != "" && !tc.openshift {
-				if len(o.namespaces) != 1 || o.namespaces[0].Name != tc.namespace {
-					t.Fatalf("want the Namespace %s, got %v", tc.namespace, o.namespaces)
+			if tc.namespace != "" {
+				// Both kustomize variants create their namespace, admitting a privileged, hostPID pod.
+				if len(o.namespaces) != 1 {
+					t.Fatalf("want one Namespace, got %d", len(o.namespaces))
 				}
-				// Pod Security admission must admit a privileged, hostPID pod there.
+				if ns := o.namespaces[0]; ns.Name != tc.namespace {
+					t.Errorf("the variant creates namespace %s, its objects are in %s", ns.Name, tc.namespace)
+				}
 				if got := o.namespaces[0].Labels["pod-security.kubernetes.io/enforce"]; got != "privileged" {
-					t.Errorf("namespace %s enforces Pod Security level %q, want privileged", tc.namespace, got)
+					t.Errorf("namespace %s enforces Pod Security level %q, want privileged", o.namespaces[0].Name, got)
+				}
+				if tc.openshift && o.namespaces[0].Labels["security.openshift.io/scc.podSecurityLabelSync"] != "false" {
+					t.Errorf("namespace %s: OpenShift's label syncer would lower its Pod Security level: set security.openshift.io/scc.podSecurityLabelSync: \"false\"", o.namespaces[0].Name)
 				}
 			}
 		})
@@ -249,7 +359,7 @@ func TestManifestsDecodeStrictlyAndKeepTheirInvariants(t *testing.T) {
 
 func checkDaemonSet(t *testing.T, ds *appsv1.DaemonSet, socket runtimeSocket, flags map[string][]string) {
 	t.Helper()
-	if ds.Name != "insights-runtime-extractor" || ds.Labels[appLabel] != "insights-runtime-extractor" {
+	if ds.Name != standalone || ds.Labels[appLabel] != "insights-runtime-extractor" {
 		t.Errorf("DaemonSet %q labels %v", ds.Name, ds.Labels)
 	}
 	sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
@@ -274,8 +384,8 @@ func checkDaemonSet(t *testing.T, ds *appsv1.DaemonSet, socket runtimeSocket, fl
 	if spec.NodeSelector["kubernetes.io/os"] != "linux" {
 		t.Errorf("nodeSelector = %v, want kubernetes.io/os: linux", spec.NodeSelector)
 	}
-	if got := containerNames(spec.Containers); !slices.Equal(got, []string{"exporter", "extractor"}) {
-		t.Fatalf("containers = %v, want exporter and extractor", got)
+	if got := containerNames(spec.Containers); !slices.Equal(got, []string{"exporter", "extractor", "kube-rbac-proxy"}) {
+		t.Fatalf("containers = %v, want exporter, extractor and kube-rbac-proxy", got)
 	}
 	volumes := map[string]corev1.Volume{}
 	for _, v := range spec.Volumes {
@@ -290,11 +400,23 @@ func checkDaemonSet(t *testing.T, ds *appsv1.DaemonSet, socket runtimeSocket, fl
 	if dataVolume == "" {
 		t.Fatal("no emptyDir volume to share /data")
 	}
-	exporter, extractor := container(spec, "exporter"), container(spec, "extractor")
+	exporter, extractor, proxy := container(spec, "exporter"), container(spec, "extractor"), container(spec, "kube-rbac-proxy")
 	for _, c := range []*corev1.Container{exporter, extractor} {
 		if !hasMount(c, dataVolume, "/data") {
 			t.Errorf("%s does not mount the emptyDir %s at /data", c.Name, dataVolume)
 		}
+		if len(c.Command) == 0 || c.Command[0] != "/"+c.Name && !(c.Name == "extractor" && c.Command[0] == "/extractor_server") {
+			t.Errorf("%s: command %q does not start the image's binary", c.Name, c.Command)
+		}
+		if len(c.Command) > 0 {
+			checkFlags(t, c.Name, c.Command[1:], flags[filepath.Base(c.Command[0])])
+		}
+		// Only kube-rbac-proxy is reachable from outside the pod.
+		if len(c.Ports) != 0 {
+			t.Errorf("%s exposes ports %+v: only kube-rbac-proxy may", c.Name, c.Ports)
+		}
+	}
+	for _, c := range spec.Containers {
 		sc := c.SecurityContext
 		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
 			t.Errorf("%s: root file system not read-only", c.Name)
@@ -304,12 +426,6 @@ func checkDaemonSet(t *testing.T, ds *appsv1.DaemonSet, socket runtimeSocket, fl
 		}
 		if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() {
 			t.Errorf("%s: cpu and memory requests must be set, got %v", c.Name, c.Resources.Requests)
-		}
-		if len(c.Command) == 0 || c.Command[0] != "/"+c.Name && !(c.Name == "extractor" && c.Command[0] == "/extractor_server") {
-			t.Errorf("%s: command %q does not start the image's binary", c.Name, c.Command)
-		}
-		if len(c.Command) > 0 {
-			checkFlags(t, c.Name, c.Command[1:], flags[filepath.Base(c.Command[0])])
 		}
 	}
 
@@ -348,37 +464,233 @@ func checkDaemonSet(t *testing.T, ds *appsv1.DaemonSet, socket runtimeSocket, fl
 	wantArgs := map[string]string{"-fingerprints-dir": "/", "-data-dir": "/data", "-config": "/config.toml", "-coordinator": "/coordinator"}
 	checkArgValues(t, "extractor", extractor.Command[1:], wantArgs)
 
-	// exporter: no privileges at all.
-	sc := exporter.SecurityContext
-	if sc == nil || sc.Privileged != nil && *sc.Privileged {
-		t.Error("exporter is privileged")
-	} else {
+	// exporter and kube-rbac-proxy: no privileges at all.
+	for _, c := range []*corev1.Container{exporter, proxy} {
+		sc := c.SecurityContext
+		if sc == nil || sc.Privileged != nil && *sc.Privileged {
+			t.Errorf("%s is privileged", c.Name)
+			continue
+		}
 		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-			t.Error("exporter: allowPrivilegeEscalation is not false")
+			t.Errorf("%s: allowPrivilegeEscalation is not false", c.Name)
 		}
 		if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) != 0 {
-			t.Errorf("exporter capabilities = %+v, want drop ALL, add none", sc.Capabilities)
+			t.Errorf("%s capabilities = %+v, want drop ALL, add none", c.Name, sc.Capabilities)
 		}
 		if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser == 0 {
-			t.Error("exporter: runAsNonRoot with a non-zero runAsUser is required")
+			t.Errorf("%s: runAsNonRoot with a non-zero runAsUser is required", c.Name)
 		}
-		// The unprivileged exporter reads and deletes what the extractor writes in /data.
-		if psc := spec.SecurityContext; psc == nil || psc.FSGroup == nil || sc.RunAsGroup == nil || *psc.FSGroup != *sc.RunAsGroup {
-			t.Error("the pod's fsGroup must be the exporter's group, so that /data is writable for it")
-		}
-	}
-	for _, m := range exporter.VolumeMounts {
-		if v := volumes[m.Name]; v.HostPath != nil {
-			t.Errorf("exporter mounts the host path %s", v.HostPath.Path)
+		for _, m := range c.VolumeMounts {
+			if v := volumes[m.Name]; v.HostPath != nil {
+				t.Errorf("%s mounts the host path %s", c.Name, v.HostPath.Path)
+			}
 		}
 	}
-	checkArgValues(t, "exporter", exporter.Command[1:], map[string]string{"-bind": "0.0.0.0", "-data-dir": "/data"})
+	// The unprivileged exporter reads and deletes what the extractor writes in /data.
+	if sc, psc := exporter.SecurityContext, spec.SecurityContext; sc == nil || psc == nil || psc.FSGroup == nil || sc.RunAsGroup == nil || *psc.FSGroup != *sc.RunAsGroup {
+		t.Error("the pod's fsGroup must be the exporter's group, so that /data is writable for it")
+	}
+	// The exporter serves loopback only: kube-rbac-proxy is the way in.
+	checkArgValues(t, "exporter", exporter.Command[1:], map[string]string{"-bind": "127.0.0.1", "-port": "8000", "-data-dir": "/data"})
 	if exporter.LivenessProbe == nil || exporter.ReadinessProbe == nil {
 		t.Error("exporter needs liveness and readiness probes")
 	}
+	ignored := checkProxy(t, spec, proxy, volumes)
 	for _, p := range []*corev1.Probe{exporter.LivenessProbe, exporter.ReadinessProbe} {
-		if p != nil && (p.TCPSocket == nil || p.TCPSocket.Port.IntValue() != 8000) {
-			t.Errorf("exporter probe %+v, want a TCP check of port 8000 (an HTTP GET would start a scan)", p.ProbeHandler)
+		// The kubelet cannot reach the exporter's 127.0.0.1: it probes through
+		// the proxy, on a path the proxy passes on unauthenticated, that runs
+		// no scan.
+		if p == nil {
+			continue
+		}
+		g := p.HTTPGet
+		if g == nil || g.Scheme != corev1.URISchemeHTTPS || g.Port.IntValue() != proxyPort ||
+			!slices.Contains([]string{"/healthz", "/readyz"}, g.Path) || !slices.Contains(ignored, g.Path) {
+			t.Errorf("exporter probe %+v, want an HTTPS GET of /healthz or /readyz on the proxy's port %d, a path of its --ignore-paths %v", p.ProbeHandler, proxyPort, ignored)
+		}
+	}
+}
+
+// checkProxy checks kube-rbac-proxy: TLS on :8443, the exporter's loopback
+// as its upstream, the serving certificate from a secret, its own token
+// (and only it), a pinned image. It returns its --ignore-paths.
+func checkProxy(t *testing.T, spec corev1.PodSpec, proxy *corev1.Container, volumes map[string]corev1.Volume) []string {
+	t.Helper()
+	if len(proxy.Command) != 0 {
+		t.Errorf("kube-rbac-proxy: command %q replaces the image's entrypoint", proxy.Command)
+	}
+	args := map[string]string{}
+	for _, a := range proxy.Args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || !strings.HasPrefix(k, "--") {
+			t.Errorf("kube-rbac-proxy: argument %q is not --flag=value", a)
+		}
+		if _, dup := args[k]; dup {
+			t.Errorf("kube-rbac-proxy: %s given twice", k)
+		}
+		args[k] = v
+	}
+	for flag, want := range map[string]string{
+		"--secure-listen-address": ":8443",
+		"--upstream":              "http://127.0.0.1:8000",
+	} {
+		if args[flag] != want {
+			t.Errorf("kube-rbac-proxy: %s = %q, want %q", flag, args[flag], want)
+		}
+	}
+	for _, flag := range []string{"--insecure-listen-address", "--allow-paths", "--config-file"} {
+		if _, ok := args[flag]; ok {
+			t.Errorf("kube-rbac-proxy: %s is set", flag)
+		}
+	}
+	// Unauthenticated paths: at most the probes', never a scan or the metrics.
+	var ignored []string
+	if v, ok := args["--ignore-paths"]; ok {
+		ignored = strings.Split(v, ",")
+	}
+	for _, p := range ignored {
+		if p != "/healthz" && p != "/readyz" {
+			t.Errorf("kube-rbac-proxy passes %q on without authentication: only /healthz and /readyz may be", p)
+		}
+	}
+	// The serving certificate: both files from the mount of one secret volume.
+	var certDir string
+	for _, m := range proxy.VolumeMounts {
+		if v := volumes[m.Name]; v.Secret != nil {
+			certDir = m.MountPath
+			if v.Secret.Optional != nil && *v.Secret.Optional {
+				t.Errorf("kube-rbac-proxy: the TLS secret %s is optional: the proxy cannot start without it", v.Secret.SecretName)
+			}
+		}
+	}
+	if certDir == "" || args["--tls-cert-file"] != certDir+"/tls.crt" || args["--tls-private-key-file"] != certDir+"/tls.key" {
+		t.Errorf("kube-rbac-proxy: --tls-cert-file %q, --tls-private-key-file %q, want tls.crt and tls.key of its secret volume's mount %q",
+			args["--tls-cert-file"], args["--tls-private-key-file"], certDir)
+	}
+	if !slices.Contains([]string{"VersionTLS12", "VersionTLS13"}, args["--tls-min-version"]) {
+		t.Errorf("kube-rbac-proxy: --tls-min-version = %q, want VersionTLS12 or VersionTLS13", args["--tls-min-version"])
+	}
+	if len(proxy.Ports) != 1 || proxy.Ports[0].ContainerPort != proxyPort || proxy.Ports[0].Name != "https" ||
+		proxy.Ports[0].Protocol != corev1.ProtocolTCP || proxy.Ports[0].HostPort != 0 {
+		t.Errorf("kube-rbac-proxy ports %+v, want only https: %d/TCP, no host port", proxy.Ports, proxyPort)
+	}
+	if proxy.LivenessProbe == nil {
+		t.Error("kube-rbac-proxy needs a liveness probe")
+	}
+	// Pinned by tag (or digest), never latest.
+	if ref := proxy.Image; !strings.Contains(ref, "@sha256:") {
+		i := strings.LastIndex(ref, ":")
+		if i < 0 || strings.Contains(ref[i:], "/") || ref[i+1:] == "latest" {
+			t.Errorf("kube-rbac-proxy image %q is not pinned by tag or digest", ref)
+		}
+	}
+	// The service account token: the proxy's alone (TokenReview,
+	// SubjectAccessReview); the privileged extractor and the exporter get none.
+	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		t.Error("automountServiceAccountToken must be false: the token is mounted into kube-rbac-proxy only")
+	}
+	const tokenDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+	for _, c := range spec.Containers {
+		for _, m := range c.VolumeMounts {
+			v := volumes[m.Name]
+			hasToken := v.Projected != nil && slices.ContainsFunc(v.Projected.Sources, func(s corev1.VolumeProjection) bool { return s.ServiceAccountToken != nil })
+			switch {
+			case hasToken && c.Name != proxy.Name:
+				t.Errorf("%s mounts the service account token (volume %s)", c.Name, m.Name)
+			case hasToken && (m.MountPath != tokenDir || !m.ReadOnly):
+				t.Errorf("kube-rbac-proxy mounts its token at %s (read-only %v), want %s read-only", m.MountPath, m.ReadOnly, tokenDir)
+			case v.Secret != nil && c.Name != proxy.Name:
+				t.Errorf("%s mounts the secret %s", c.Name, v.Secret.SecretName)
+			}
+		}
+	}
+	if !slices.ContainsFunc(proxy.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == tokenDir }) {
+		t.Errorf("kube-rbac-proxy has no service account token at %s: it cannot ask the API server", tokenDir)
+	}
+	return ignored
+}
+
+// checkAccess checks what stands around the proxy: the Service that gets its
+// certificate (service-ca on OpenShift), the NetworkPolicy that admits its
+// port only, and the RBAC it needs.
+func checkAccess(t *testing.T, o *objects, ds *appsv1.DaemonSet, openshift bool, subjectNS string) {
+	t.Helper()
+	pod := ds.Spec.Template
+	var secret string
+	for _, v := range pod.Spec.Volumes {
+		if v.Secret != nil {
+			secret = v.Secret.SecretName
+		}
+	}
+
+	if len(o.services) != 1 {
+		t.Fatalf("want one Service, got %d", len(o.services))
+	}
+	svc := o.services[0]
+	if len(svc.Spec.Selector) == 0 || !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(pod.Labels)) {
+		t.Errorf("Service %s selects %v, not the pod (%v)", svc.Name, svc.Spec.Selector, pod.Labels)
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != proxyPort || svc.Spec.Ports[0].TargetPort.String() != "https" {
+		t.Errorf("Service %s ports %+v, want only %d to the proxy's https port", svc.Name, svc.Spec.Ports, proxyPort)
+	}
+	if got := svc.Annotations[servingCertAnnotation]; openshift && got != secret {
+		t.Errorf("Service %s: %s = %q, want the proxy's TLS secret %q", svc.Name, servingCertAnnotation, got, secret)
+	} else if !openshift && got != "" {
+		t.Errorf("Service %s asks for an OpenShift serving certificate on Kubernetes", svc.Name)
+	}
+
+	if len(o.networkPolicies) != 1 {
+		t.Fatalf("want one NetworkPolicy, got %d", len(o.networkPolicies))
+	}
+	np := o.networkPolicies[0]
+	sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+	if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
+		t.Errorf("NetworkPolicy %s selects %v, not the pod (%v): %v", np.Name, np.Spec.PodSelector, pod.Labels, err)
+	}
+	if !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+		t.Errorf("NetworkPolicy %s policyTypes %v do not include Ingress", np.Name, np.Spec.PolicyTypes)
+	}
+	if len(np.Spec.Ingress) == 0 {
+		t.Errorf("NetworkPolicy %s admits nothing: the proxy's port must stay reachable", np.Name)
+	}
+	for _, rule := range np.Spec.Ingress {
+		if len(rule.Ports) == 0 {
+			t.Errorf("NetworkPolicy %s: an ingress rule without ports admits every port", np.Name)
+		}
+		for _, p := range rule.Ports {
+			if p.Port == nil || !(p.Port.IntValue() == proxyPort || p.Port.String() == "https") || p.EndPort != nil ||
+				p.Protocol != nil && *p.Protocol != corev1.ProtocolTCP {
+				t.Errorf("NetworkPolicy %s admits %+v: only TCP %d", np.Name, p, proxyPort)
+			}
+		}
+	}
+
+	// kube-rbac-proxy: TokenReview and SubjectAccessReview for its ServiceAccount.
+	var delegated bool
+	for _, crb := range o.clusterRoleBindings {
+		if crb.RoleRef.Kind != "ClusterRole" || crb.RoleRef.Name != "system:auth-delegator" {
+			t.Errorf("ClusterRoleBinding %s grants %s %s: only system:auth-delegator is expected", crb.Name, crb.RoleRef.Kind, crb.RoleRef.Name)
+			continue
+		}
+		for _, s := range crb.Subjects {
+			if s.Kind != rbacv1.ServiceAccountKind || s.Name != pod.Spec.ServiceAccountName || s.Namespace != subjectNS {
+				t.Errorf("ClusterRoleBinding %s: subject %+v, want the ServiceAccount %s/%s", crb.Name, s, subjectNS, pod.Spec.ServiceAccountName)
+			} else {
+				delegated = true
+			}
+		}
+	}
+	if !delegated {
+		t.Error("no ClusterRoleBinding gives the proxy's ServiceAccount system:auth-delegator: it cannot check a caller")
+	}
+	// The readers' ClusterRole: the exporter's URLs, nothing else.
+	for _, cr := range o.clusterRoles {
+		for _, r := range cr.Rules {
+			if len(r.Resources)+len(r.APIGroups)+len(r.ResourceNames) != 0 || len(r.NonResourceURLs) == 0 ||
+				slices.ContainsFunc(r.NonResourceURLs, func(u string) bool { return strings.Contains(u, "*") }) ||
+				slices.ContainsFunc(r.Verbs, func(v string) bool { return v != "get" && v != "create" }) {
+				t.Errorf("ClusterRole %s rule %+v: want get/create on the exporter's URLs only", cr.Name, r)
+			}
 		}
 	}
 }
@@ -396,7 +708,19 @@ func checkSCC(t *testing.T, o *objects, ds *appsv1.DaemonSet) {
 		t.Error("SCC allows more host sharing than the pod needs")
 	}
 	for _, v := range ds.Spec.Template.Spec.Volumes {
-		kind := map[bool]string{true: "emptyDir", false: "hostPath"}[v.EmptyDir != nil]
+		var kind string
+		switch {
+		case v.EmptyDir != nil:
+			kind = "emptyDir"
+		case v.HostPath != nil:
+			kind = "hostPath"
+		case v.Secret != nil:
+			kind = "secret"
+		case v.Projected != nil:
+			kind = "projected"
+		default:
+			t.Errorf("volume %s: a kind this check does not know", v.Name)
+		}
 		if !slices.Contains(scc.Volumes, kind) {
 			t.Errorf("SCC volumes %v do not admit the %s volume %s", scc.Volumes, kind, v.Name)
 		}

@@ -3,12 +3,14 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -229,8 +231,20 @@ func hashed(e entry) entry {
 }
 
 // gather calls /gather_runtime_info of the exporter of the DaemonSet pod on
-// node, through the API server's pod proxy; hash "" leaves the query out.
+// node, on the pod's loopback (the exporter listens nowhere else), with curl
+// in the exporter container as scripts/extract.sh does; hash "" leaves the
+// query out.
 func gather(ctx context.Context, t *testing.T, cfg *envconf.Config, node, method, hash string, body []byte) (int, []byte) {
+	t.Helper()
+	url := "http://127.0.0.1:8000/gather_runtime_info"
+	if hash != "" {
+		url += "?hash=" + hash
+	}
+	return curlInPod(ctx, t, cfg, daemonPodOn(ctx, t, cfg, node), method, url, body)
+}
+
+// daemonPodOn is the name of the DaemonSet's pod on node.
+func daemonPodOn(ctx context.Context, t *testing.T, cfg *envconf.Config, node string) string {
 	t.Helper()
 	cs, err := clientset(cfg)
 	if err != nil {
@@ -240,20 +254,51 @@ func gather(ctx context.Context, t *testing.T, cfg *envconf.Config, node, method
 	if err != nil || len(pods.Items) != 1 {
 		t.Fatalf("the DaemonSet pod on node %s: %d found (%v)", node, len(pods.Items), err)
 	}
-	req := cs.CoreV1().RESTClient().Verb(method).Namespace(namespace).Resource("pods").
-		Name(pods.Items[0].Name + ":8000").SubResource("proxy").Suffix("gather_runtime_info")
-	if hash != "" {
-		req = req.Param("hash", hash)
-	}
+	return pods.Items[0].Name
+}
+
+// curlInPod runs curl in the exporter container of pod and returns the HTTP
+// status and the body of the answer.
+func curlInPod(ctx context.Context, t *testing.T, cfg *envconf.Config, pod, method, url string, body []byte, extra ...string) (int, []byte) {
+	t.Helper()
+	cmd := append([]string{"curl", "-s", "-S", "-X", method, "-w", "\n%{http_code}"}, extra...)
 	if body != nil {
-		req = req.SetHeader("Content-Type", "application/json").Body(body)
+		cmd = append(cmd, "-H", "Content-Type: application/json", "--data-raw", string(body))
 	}
-	res := req.Do(ctx)
-	var status int
-	res.StatusCode(&status)
-	raw, err := res.Raw()
-	if status == 0 {
-		t.Fatalf("%s %s/gather_runtime_info: %v", method, pods.Items[0].Name, err)
+	cmd = append(cmd, url)
+	var stdout, stderr bytes.Buffer
+	if err := cfg.Client().Resources().ExecInPod(ctx, namespace, pod, "exporter", cmd, &stdout, &stderr); err != nil {
+		t.Fatalf("%s %s in %s: %v: %s", method, url, pod, err, stderr.String())
 	}
-	return status, raw
+	out := stdout.Bytes()
+	i := bytes.LastIndexByte(out, '\n')
+	status, err := strconv.Atoi(string(out[i+1:]))
+	if i < 0 || err != nil {
+		t.Fatalf("%s %s in %s: no HTTP status in %q (stderr %q)", method, url, pod, out, stderr.String())
+	}
+	return status, out[:i]
+}
+
+// TestProxyGuardsTheExporter checks kube-rbac-proxy in front of every
+// DaemonSet pod: a request without a token is refused, the probes' paths
+// pass. (The pod's loopback, used above, is the only way around it.)
+func TestProxyGuardsTheExporter(t *testing.T) {
+	f := features.New("kube-rbac-proxy").
+		Assess("no token: 401 on /gather_runtime_info; /healthz passes", func(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+			g := NewWithT(t)
+			cs, err := clientset(cfg)
+			g.Expect(err).NotTo(HaveOccurred())
+			pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: appLabel})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(pods.Items).NotTo(BeEmpty())
+			for _, p := range pods.Items {
+				// -k: the certificate names the Service, not 127.0.0.1.
+				status, body := curlInPod(ctx, t, cfg, p.Name, http.MethodGet, "https://127.0.0.1:8443/gather_runtime_info?hash=false", nil, "-k")
+				g.Expect(status).To(Equal(http.StatusUnauthorized), "%s: %s", p.Name, body)
+				status, body = curlInPod(ctx, t, cfg, p.Name, http.MethodGet, "https://127.0.0.1:8443/healthz", nil, "-k")
+				g.Expect(status).To(Equal(http.StatusOK), "%s: %s", p.Name, body)
+			}
+			return ctx
+		}).Feature()
+	testenv.Test(t, f)
 }

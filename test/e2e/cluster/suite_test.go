@@ -5,9 +5,16 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -34,9 +41,11 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// namespace of the suite: never the Insights Operator's own openshift-insights,
-// whose DaemonSet has the same name.
+// namespace of the suite: never the Insights Operator's own openshift-insights.
 const namespace = "insights-runtime-extractor-e2e"
+
+// daemonSetName is the name of the standalone DaemonSet of manifests/.
+const daemonSetName = "insights-runtime-extractor-standalone"
 
 const appLabel = "app.kubernetes.io/name=insights-runtime-extractor"
 
@@ -168,6 +177,12 @@ func deployDaemonSet(im images) env.Func {
 			if err != nil || obj == nil {
 				return ctx, err
 			}
+			if ds, ok := obj.(*appsv1.DaemonSet); ok && v == "kubernetes" {
+				// No service-ca here: kube-rbac-proxy's certificate, self-signed.
+				if err := createTLSSecrets(ctx, cfg, ds); err != nil {
+					return ctx, err
+				}
+			}
 			if err := r.Create(ctx, obj); err != nil {
 				if apierrors.IsAlreadyExists(err) && obj.GetNamespace() == "" {
 					// A cluster-scoped object (the SCC) left by an earlier run or installation.
@@ -176,7 +191,7 @@ func deployDaemonSet(im images) env.Func {
 				return ctx, fmt.Errorf("create %s %s: %w", u.GetKind(), u.GetName(), err)
 			}
 		}
-		ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "insights-runtime-extractor", Namespace: namespace}}
+		ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: daemonSetName, Namespace: namespace}}
 		if err := wait.For(conditions.New(r).DaemonSetReady(ds), wait.WithTimeout(5*time.Minute), wait.WithInterval(5*time.Second)); err != nil {
 			return ctx, fmt.Errorf("DaemonSet %s/%s not ready after 5 minutes (images %s, %s): %w", namespace, ds.Name, im.extractor, im.exporter, err)
 		}
@@ -190,9 +205,19 @@ func adapt(u *unstructured.Unstructured, im images) (k8s.Object, error) {
 	switch u.GetKind() {
 	case "Namespace":
 		return nil, nil
-	case "SecurityContextConstraints":
+	case "SecurityContextConstraints", "ClusterRole":
 		u.SetNamespace("")
 		return u, nil
+	case "ClusterRoleBinding":
+		var crb rbacv1.ClusterRoleBinding
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &crb); err != nil {
+			return nil, err
+		}
+		crb.Namespace = ""
+		for i := range crb.Subjects {
+			crb.Subjects[i].Namespace = namespace
+		}
+		return &crb, nil
 	case "DaemonSet":
 		var ds appsv1.DaemonSet
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &ds); err != nil {
@@ -201,8 +226,10 @@ func adapt(u *unstructured.Unstructured, im images) (k8s.Object, error) {
 		ds.Namespace = namespace
 		for i := range ds.Spec.Template.Spec.Containers {
 			c := &ds.Spec.Template.Spec.Containers[i]
-			c.Image = map[string]string{"extractor": im.extractor, "exporter": im.exporter}[c.Name]
-			c.ImagePullPolicy = corev1.PullAlways
+			if image, ours := map[string]string{"extractor": im.extractor, "exporter": im.exporter}[c.Name]; ours {
+				c.Image = image
+				c.ImagePullPolicy = corev1.PullAlways
+			}
 		}
 		return &ds, nil
 	case "RoleBinding":
@@ -219,6 +246,51 @@ func adapt(u *unstructured.Unstructured, im images) (k8s.Object, error) {
 		u.SetNamespace(namespace)
 		return u, nil
 	}
+}
+
+// createTLSSecrets creates, in the suite's namespace, every secret the
+// DaemonSet mounts (kube-rbac-proxy's serving certificate) with a
+// self-signed certificate, as a Kubernetes user would with cert-manager.
+func createTLSSecrets(ctx context.Context, cfg *envconf.Config, ds *appsv1.DaemonSet) error {
+	for _, v := range ds.Spec.Template.Spec.Volumes {
+		if v.Secret == nil {
+			continue
+		}
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return err
+		}
+		host := daemonSetName + "." + namespace + ".svc"
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(time.Now().UnixNano()),
+			Subject:      pkix.Name{CommonName: host},
+			DNSNames:     []string{host},
+			NotBefore:    time.Now().Add(-time.Hour),
+			NotAfter:     time.Now().Add(24 * time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			return err
+		}
+		keyDER, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			return err
+		}
+		secret := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: v.Secret.SecretName, Namespace: namespace},
+			Type:       corev1.SecretTypeTLS,
+			Data: map[string][]byte{
+				corev1.TLSCertKey:       pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+				corev1.TLSPrivateKeyKey: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+			},
+		}
+		if err := cfg.Client().Resources().Create(ctx, secret); err != nil {
+			return fmt.Errorf("create the TLS secret %s: %w", secret.Name, err)
+		}
+	}
+	return nil
 }
 
 // collectLogs writes the logs of every container of the DaemonSet's pods
@@ -261,7 +333,8 @@ func collectLogs(ctx context.Context, cfg *envconf.Config) (context.Context, err
 }
 
 // deleteAll removes the suite's namespace (and with it every sample and the
-// DaemonSet). The SCC stays: it may be shared with an installation.
+// DaemonSet). The cluster-scoped objects (SCC, ClusterRole,
+// ClusterRoleBinding) stay: they may be shared with an installation.
 func deleteAll(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
 	if err := cfg.Client().Resources().Delete(ctx, ns); err != nil && !apierrors.IsNotFound(err) {
