@@ -135,8 +135,7 @@ func startDaemonSet(ctx context.Context, o DaemonSetOptions) (*DaemonSet, error)
 	}
 	// The flags of manifests/base/insights-runtime-extractor.yaml, with this
 	// machine's paths and free ports; the CRI endpoint comes, as there, from
-	// CONTAINER_RUNTIME_ENDPOINT. The exporter keeps its loopback default
-	// instead of the DaemonSet's -bind 0.0.0.0: nothing here listens outside.
+	// CONTAINER_RUNTIME_ENDPOINT. The exporter binds loopback, as there.
 	extArgs := append([]string{
 		"-listen", d.ExtractorAddr,
 		"-coordinator", filepath.Join(o.BinDir, "coordinator"),
