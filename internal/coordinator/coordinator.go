@@ -108,7 +108,8 @@ func failure(reason string, err error) error { return &containerError{reason, er
 // reasonOf classifies a scanOne error; anything unclassified is a write failure,
 // the only step left.
 func reasonOf(err error) string {
-	if ce, ok := errors.AsType[*containerError](err); ok {
+	var ce *containerError
+	if errors.As(err, &ce) {
 		return ce.reason
 	}
 	return ReasonNotWritten
