@@ -39,9 +39,19 @@ func TestStartDaemonSetRetriesATakenPort(t *testing.T) {
 	}
 	defer func() { freePort = FreePort }()
 	dir := t.TempDir()
+	// extractor_server listens only once the runtime answers: a real one.
+	node, err := Start(ctx, Options{Dir: filepath.Join(dir, "node")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := node.Stop(); err != nil {
+			t.Error(err)
+		}
+	}()
 	d, err := StartDaemonSet(ctx, DaemonSetOptions{
 		BinDir: bin, Config: filepath.Join(repo, "config.toml"), DataDir: filepath.Join(dir, "data"),
-		Endpoint: "unix://" + filepath.Join(dir, "no.sock"), LogDir: dir,
+		Endpoint: node.Endpoint(), LogDir: dir,
 	})
 	if err != nil {
 		t.Fatalf("StartDaemonSet with a taken port: %v", err)
