@@ -155,7 +155,6 @@ func TestOpenShiftNode(t *testing.T) {
 	for _, p := range containment {
 		p.Spec.Containers = []localnode.ContainerSpec{im.Sample(p.Samples[0]).Container("app")}
 		plan.Pods = append(plan.Pods, p)
-		plan.ContainmentPods = append(plan.ContainmentPods, p.Spec.Namespace+"/"+p.Spec.Name)
 	}
 	// What the expected JSON needs from inside the containers: a dry pass
 	// records the commands, keyed by container, for the driver to run.

@@ -341,7 +341,6 @@ func sandboxTests(ctx context.Context, pattern string) payload.Command {
 
 type productPod struct {
 	pid int // host pid of extractor_server
-	id  string
 }
 
 // runProductPod runs the DaemonSet's pod as the kubelet would: host PID
@@ -376,7 +375,7 @@ func runProductPod(ctx context.Context, node *localnode.Node, plan payload.Plan,
 	}
 	f.Pods[payload.ProductPod] = pod
 	c, _ := pod.Container("extractor")
-	return productPod{pid: c.PID, id: c.ID}, nil
+	return productPod{pid: c.PID}, nil
 }
 
 func waitExporter(ctx context.Context, limit time.Duration) error {

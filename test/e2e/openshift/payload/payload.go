@@ -34,9 +34,6 @@ type Plan struct {
 	Execs map[string][][]string
 	// Product are the images of the DaemonSet's two containers.
 	ExtractorImage, ExporterImage string
-	// ContainmentPods ("namespace/pod") run hostile --version commands whose
-	// runs' cgroups the driver watches during the first scan.
-	ContainmentPods []string
 	// SandboxTestRun is the -test.run pattern of the sandbox package's tests
 	// that the driver runs in a systemd service with Delegate=yes.
 	SandboxTestRun string
