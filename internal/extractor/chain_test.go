@@ -181,7 +181,8 @@ func TestChainFailures(t *testing.T) {
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
 		addr := ln.Addr().String()
 		ln.Close()
-		h := exporter.NewHandler(exporter.Options{Extractor: &extractor.Client{Address: addr}, DataDir: t.TempDir()})
+		// The client waits for a server that may still be starting: for the request's budget.
+		h := exporter.NewHandler(exporter.Options{Extractor: &extractor.Client{Address: addr}, DataDir: t.TempDir(), Timeout: time.Second})
 		web := httptest.NewServer(h)
 		defer web.Close()
 		status, body := httpDo(t, "GET", web.URL+exporter.Path, "")

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // maxAnswer bounds the answer line a client accepts.
@@ -48,8 +50,7 @@ type Client struct {
 // When ctx ends first the connection is reset rather than closed, so that
 // the server sees the client is gone and drops or kills its extraction.
 func (c *Client) Extract(ctx context.Context, ids []string) (string, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", c.Address)
+	conn, err := c.dial(ctx)
 	if err != nil {
 		return "", fmt.Errorf("connect to extractor %s: %w", c.Address, err)
 	}
@@ -81,6 +82,27 @@ func (c *Client) Extract(ctx context.Context, ids []string) (string, error) {
 		return "", fmt.Errorf("extractor %s: answer longer than %d bytes", c.Address, maxAnswer)
 	}
 	return ParseAnswer(string(answer))
+}
+
+// dial connects to the server, trying again while it refuses connections
+// and ctx lasts: the exporter of a starting pod may be asked before
+// extractor_server listens (it checks the runtime and its fingerprints first),
+// and that first request must still be answered.
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	wait := 100 * time.Millisecond
+	for {
+		conn, err := d.DialContext(ctx, "tcp", c.Address)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+			return conn, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
 }
 
 // Probe tells whether the server accepts connections, without running an
