@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -31,7 +32,13 @@ type Fingerprints struct {
 type VersionExecutable struct {
 	ProcessNames    []string `toml:"process-names" json:"process-names"`
 	RuntimeKindName string   `toml:"runtime-kind-name" json:"runtime-kind-name"`
+	// VersionPattern (RE2), when set, is what the version line must match:
+	// a process named like the runtime that answers something else is not it.
+	VersionPattern string `toml:"version-pattern" json:"version-pattern,omitempty"`
 }
+
+// MaxPatternLen bounds a version-pattern: a version shape, not a program.
+const MaxPatternLen = 256
 
 // JavaRule teaches a Java framework that is recognised by its main class and
 // versioned by an entry of a jar manifest.
@@ -118,6 +125,11 @@ func (c *Config) validate() error {
 			} else {
 				seen[n] = i
 			}
+		}
+		if len(v.VersionPattern) > MaxPatternLen {
+			errs = append(errs, fmt.Errorf("fingerprints.version-executables[%d]: version-pattern longer than %d bytes", i, MaxPatternLen))
+		} else if _, err := regexp.Compile(v.VersionPattern); err != nil {
+			errs = append(errs, fmt.Errorf("fingerprints.version-executables[%d]: version-pattern: %w", i, err))
 		}
 		if v.RuntimeKindName == "" {
 			missing("version-executables", i, "runtime-kind-name")

@@ -16,8 +16,8 @@ func TestRepositoryConfigLoadsTheSpecRules(t *testing.T) {
 	}
 	want := Fingerprints{
 		VersionExecutables: []VersionExecutable{
-			{ProcessNames: []string{"node", "MainThread"}, RuntimeKindName: "Node.js"},
-			{ProcessNames: []string{"python", "python3"}, RuntimeKindName: "Python"},
+			{ProcessNames: []string{"node", "MainThread"}, RuntimeKindName: "Node.js", VersionPattern: `^v[0-9]+\.[0-9]+\.[0-9]+`},
+			{ProcessNames: []string{"python", "python3"}, RuntimeKindName: "Python", VersionPattern: `^Python [0-9]+\.[0-9]+(\.[0-9]+)?`},
 		},
 		Java: []JavaRule{
 			{RuntimeName: "Quarkus", MainClass: "io.quarkus.bootstrap.runner.QuarkusEntryPoint", MainJar: "io.quarkus.quarkus-core", JarVersionManifestEntry: "Implementation-Version"},
@@ -52,6 +52,8 @@ runtime-kind-name = "Ruby"
 		{"empty process-names", ruby + "[[fingerprints.version-executables]]\nprocess-names = []\nruntime-kind-name = \"X\"\n", `fingerprints.version-executables[1]: process-names is required`},
 		{"missing runtime-kind-name", "[[fingerprints.version-executables]]\nprocess-names = [\"x\"]\n", `fingerprints.version-executables[0]: runtime-kind-name is required`},
 		{"process name in two entries", ruby + ruby, `process name "ruby" is already in entry 0`},
+		{"version-pattern not RE2", ruby + "[[fingerprints.version-executables]]\nprocess-names = [\"x\"]\nruntime-kind-name = \"X\"\nversion-pattern = \"(?<=v)1\"\n", `fingerprints.version-executables[1]: version-pattern: error parsing regexp`},
+		{"version-pattern too long", ruby + "[[fingerprints.version-executables]]\nprocess-names = [\"x\"]\nruntime-kind-name = \"X\"\nversion-pattern = \"" + strings.Repeat("a", MaxPatternLen+1) + "\"\n", `version-pattern longer than 256 bytes`},
 		{"too large", "#" + strings.Repeat("x", maxConfigSize), `larger than`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -46,6 +46,8 @@ type Request struct {
 	Process Process `json:"process"`
 	// RuntimeKindName is the kind a version executable reports (e.g. "Node.js").
 	RuntimeKindName string `json:"runtime-kind-name,omitempty"`
+	// VersionPattern is the RE2 its version line must match, if any.
+	VersionPattern string `json:"version-pattern,omitempty"`
 	// Java holds the [[fingerprints.java]] rules.
 	Java []JavaRule `json:"java,omitempty"`
 }
@@ -120,7 +122,8 @@ func (c *Config) Plan(p Process) []Invocation {
 	switch {
 	case c.versionExecutable(p.Name) != nil:
 		req := base
-		req.RuntimeKindName = c.versionExecutable(p.Name).RuntimeKindName
+		v := c.versionExecutable(p.Name)
+		req.RuntimeKindName, req.VersionPattern = v.RuntimeKindName, v.VersionPattern
 		plan = append(plan, invocation(NameVersionExecutable, req))
 	case isJava(p.Name):
 		req := base

@@ -172,7 +172,7 @@ func requestFromProc(r *rootfs.Root, pid int, configPath string) (fingerprint.Re
 			}
 			req.Java = append(req.Java, planned.Java...)
 			if planned.RuntimeKindName != "" {
-				req.RuntimeKindName = planned.RuntimeKindName
+				req.RuntimeKindName, req.VersionPattern = planned.RuntimeKindName, planned.VersionPattern
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,8 +23,8 @@ const (
 )
 
 // versionExecutable runs the process's own executable with --version
-// (node, python …) and, only when that exits 0 within its limits, reports the
-// configured kind with the first line printed.
+// (node, python …) and, only when that exits 0 within its limits and prints a
+// line of the kind's version-pattern, reports the configured kind with that line.
 var versionExecutable = Detector{
 	Name:         "version-executable",
 	Fingerprint:  fingerprint.NameVersionExecutable,
@@ -47,6 +48,17 @@ var versionExecutable = Detector{
 			return fingerprint.Findings{}, nil
 		}
 		f.KindVersion = versionout.Parse(stdout, stderr)
+		if pattern := env.Request.VersionPattern; pattern != "" {
+			re, err := regexp.Compile(pattern)
+			if err != nil {
+				return fingerprint.Findings{}, fmt.Errorf("version-pattern: %w", err)
+			}
+			if !re.MatchString(f.KindVersion) {
+				env.Log.Warn("--version answered no version of this kind: nothing reported for this fingerprint",
+					"executable", exe, "kind", kind, "answer", f.KindVersion, "version_pattern", pattern)
+				return fingerprint.Findings{}, nil
+			}
+		}
 		return f, nil
 	},
 }

@@ -82,6 +82,29 @@ func TestVersionExecutableReportsNothingWhenVersionFails(t *testing.T) {
 	}
 }
 
+// A process named like a runtime whose --version succeeds but answers no version of that kind
+// (its version-pattern in config.toml) is not that runtime: here coreutils' sleep copied as
+// node and python3, which prints "sleep (GNU coreutils) …" and exits 0.
+func TestVersionExecutableReportsNothingForAnotherProgramsVersion(t *testing.T) {
+	for _, comm := range []string{"node", "python3"} {
+		t.Run(comm, func(t *testing.T) {
+			b, err := os.ReadFile("/usr/bin/sleep")
+			if err != nil {
+				t.Fatal(err)
+			}
+			exe := filepath.Join(t.TempDir(), comm)
+			if err := os.WriteFile(exe, b, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(exe, "--version").Output(); err != nil || !strings.HasPrefix(string(out), "sleep (GNU coreutils)") {
+				t.Fatalf("%s --version: %q, %v: the test proves nothing", exe, out, err)
+			}
+			p := startLive(t, exec.Command(exe, "600"), comm)
+			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{})
+		})
+	}
+}
+
 func TestRunVersionKillsTheProcessGroupAfter5Seconds(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "slow")
