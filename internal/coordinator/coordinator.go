@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/process"
@@ -275,7 +276,7 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 	complete := true
 	target := sandbox.Target{HostPID: p.PID, UID: p.UID, GID: p.GID}
 	plan := s.Config.Plan(fingerprint.Process{PID: p.NSPID, Name: p.Name, Cmdline: p.Cmdline, Env: p.Env, Cwd: p.Cwd, Exe: p.Exe})
-	var found fingerprint.Findings
+	var found contract.Finding
 	for _, inv := range plan {
 		out, err := s.Sandbox.Run(ctx, target, filepath.Join(s.FingerprintsDir, inv.Executable), inv.Args, inv.Stdin, s.Limits)
 		if err != nil {
@@ -294,7 +295,7 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 			s.Log.Warn("fingerprint failed", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
 			continue
 		}
-		f, err := fingerprint.DecodeFindings(bytes.NewReader(out))
+		f, err := contract.DecodeFinding(bytes.NewReader(out))
 		count(inv.Name, err)
 		if err != nil {
 			s.Log.Warn("fingerprint output refused", "container", c.Key(), "fingerprint", inv.Executable, "error", err)
@@ -310,7 +311,7 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 			entry.Fingerprints[inv.Name] = append(entry.Fingerprints[inv.Name], result.Runtime{Name: r.Name, Version: r.Version})
 		}
 	}
-	entry.OSID, entry.OSVersionID = found.OSID, found.OSVersionID
+	entry.OSID, entry.OSVersionID = found.OS, found.OSVersion
 	entry.Kind, entry.KindVersion, entry.KindImplementer = found.Kind, found.KindVersion, found.KindImplementer
 	// A fingerprint that failed may succeed next time: only complete entries are remembered.
 	if s.Cache != nil && complete {

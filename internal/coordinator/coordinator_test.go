@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/process"
@@ -329,7 +330,7 @@ func TestScanCountsFailuresByReasonAndRunsOnce(t *testing.T) {
 		{
 			name:  "refused output is one failed run",
 			procs: workloads{100: node},
-			out:   map[string]string{"fpr_os@110": strings.Repeat("x", fingerprint.MaxFindingsSize+1), "fpr_version_executable@110": ""},
+			out:   map[string]string{"fpr_os@110": strings.Repeat("x", contract.MaxFindingSize+1), "fpr_version_executable@110": ""},
 			store: &store{},
 			want: result.Summary{Listed: 1, Selected: 1, Scanned: 1, Fingerprints: map[string]result.FingerprintCounts{
 				"os": {Runs: 1, Failures: 1}, "version-executable": {Runs: 1},

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 )
 
 // maxConfigSize bounds config.toml: it is ours, but a wrong mount must give a
@@ -133,15 +135,15 @@ func (c *Config) validate() error {
 		}
 		if v.RuntimeKindName == "" {
 			missing("version-executables", i, "runtime-kind-name")
-		} else if !ValidValue(v.RuntimeKindName) {
-			errs = append(errs, fmt.Errorf("fingerprints.version-executables[%d]: runtime-kind-name %q is not one printable line of at most %d bytes", i, v.RuntimeKindName, MaxValueLen))
+		} else if !contract.ValidValue(v.RuntimeKindName) {
+			errs = append(errs, fmt.Errorf("fingerprints.version-executables[%d]: runtime-kind-name %q is not one printable line of at most %d bytes", i, v.RuntimeKindName, contract.MaxValueLen))
 		}
 	}
 	for i, j := range c.Fingerprints.Java {
 		if j.RuntimeName == "" {
 			missing("java", i, "runtime-name")
-		} else if !ValidValue(j.RuntimeName) || strings.Contains(j.RuntimeName, "=") {
-			errs = append(errs, fmt.Errorf("fingerprints.java[%d]: runtime-name %q must be one printable line of at most %d bytes without '='", i, j.RuntimeName, MaxValueLen))
+		} else if !contract.ValidValue(j.RuntimeName) || strings.Contains(j.RuntimeName, "=") {
+			errs = append(errs, fmt.Errorf("fingerprints.java[%d]: runtime-name %q must be one printable line of at most %d bytes without '='", i, j.RuntimeName, contract.MaxValueLen))
 		}
 		if j.MainClass == "" {
 			missing("java", i, "main-class")

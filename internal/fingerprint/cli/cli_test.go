@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/cli"
@@ -146,7 +147,7 @@ func TestFingerprintExecutables(t *testing.T) {
 		if code != 0 || stdout != want {
 			t.Errorf("code %d, stdout %q, stderr %q", code, stdout, stderr)
 		}
-		got, err := fingerprint.DecodeFindings(strings.NewReader(stdout))
+		got, err := contract.DecodeFinding(strings.NewReader(stdout))
 		if err != nil || got.Runtimes[0].Version != "3.15.3.redhat-00002" {
 			t.Errorf("decoded %+v, %v", got, err)
 		}

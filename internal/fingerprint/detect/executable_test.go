@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/keyvalue"
@@ -40,12 +41,12 @@ func TestRecordedExecutableWhenExeLinkIsRefused(t *testing.T) {
 	kv := keyvalue.Parse(release)
 	for _, tc := range []struct {
 		name, comm, exe string
-		want            fingerprint.Findings
+		want            contract.Finding
 	}{
-		{"version executable", "node", node, fingerprint.Findings{Kind: "Node.js", KindVersion: versionOf(t, node)}},
+		{"version executable", "node", node, contract.Finding{Kind: "Node.js", KindVersion: versionOf(t, node)}},
 		{"java home of the java that runs", "java", java,
-			fingerprint.Findings{Kind: "Java", KindVersion: kv["JAVA_VERSION"], KindImplementer: kv["IMPLEMENTOR"]}},
-		{"native executable", "server", buildGo(t), fingerprint.Findings{Kind: "Golang", KindVersion: strings.TrimSpace(string(gv))}},
+			contract.Finding{Kind: "Java", KindVersion: kv["JAVA_VERSION"], KindImplementer: kv["IMPLEMENTOR"]}},
+		{"native executable", "server", buildGo(t), contract.Finding{Kind: "Golang", KindVersion: strings.TrimSpace(string(gv))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := fingerprint.Process{Name: tc.comm, Exe: tc.exe, Cmdline: []string{"/nonexistent/lies", "-x"}, Cwd: "/", Env: []string{"PATH=/nonexistent"}}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/cli"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
@@ -29,13 +30,13 @@ func repoConfig(t *testing.T) *fingerprint.Config {
 // fingerprintAll runs, against root, every fingerprint the repository's
 // config.toml plans for p, each from the request Plan built (as the
 // coordinator does), and merges what they found.
-func fingerprintAll(t *testing.T, root string, p fingerprint.Process) fingerprint.Findings {
+func fingerprintAll(t *testing.T, root string, p fingerprint.Process) contract.Finding {
 	t.Helper()
 	r, err := rootfs.New(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var all fingerprint.Findings
+	var all contract.Finding
 	for _, inv := range repoConfig(t).Plan(p) {
 		var req fingerprint.Request
 		if inv.Stdin != nil {
@@ -57,12 +58,12 @@ func fingerprintAll(t *testing.T, root string, p fingerprint.Process) fingerprin
 }
 
 // withoutOS blanks the OS fields, for tests about the kind path.
-func withoutOS(f fingerprint.Findings) fingerprint.Findings {
-	f.OSID, f.OSVersionID = "", ""
+func withoutOS(f contract.Finding) contract.Finding {
+	f.OS, f.OSVersion = "", ""
 	return f
 }
 
-func wantFindings(t *testing.T, got, want fingerprint.Findings) {
+func wantFindings(t *testing.T, got, want contract.Finding) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("findings\n got %+v\nwant %+v", got, want)

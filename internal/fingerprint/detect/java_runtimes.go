@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/jar"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/manifest"
@@ -68,8 +69,8 @@ var javaRuntimes = Detector{
 	Name:         "java-runtimes",
 	Fingerprint:  fingerprint.NameJava,
 	NeedsProcess: true,
-	Detect: func(_ context.Context, env Env) (fingerprint.Findings, error) {
-		var f fingerprint.Findings
+	Detect: func(_ context.Context, env Env) (contract.Finding, error) {
+		var f contract.Finding
 		cmd := parseJavaCommand(env.Request.Process)
 		switch {
 		case cmd.Jar != "":
@@ -89,14 +90,14 @@ var javaRuntimes = Detector{
 				} else {
 					version = versionBesideJar(env, jarPath, m, rule, mainClass)
 				}
-				f.AddRuntime(fingerprint.Component{Name: rule.RuntimeName, Version: version})
+				f.AddRuntime(contract.Runtime{Name: rule.RuntimeName, Version: version})
 			}
 		case cmd.MainClass != "":
 			for _, rule := range env.Request.Java {
 				if !mainClassMatches(rule.MainClass, cmd.MainClass) {
 					continue
 				}
-				f.AddRuntime(fingerprint.Component{Name: rule.RuntimeName, Version: versionOnClassPath(env, cmd, rule)})
+				f.AddRuntime(contract.Runtime{Name: rule.RuntimeName, Version: versionOnClassPath(env, cmd, rule)})
 			}
 		}
 		return f, nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/samples"
@@ -91,7 +92,7 @@ func TestJavaVersionOfEachJDKOfThisMachineLive(t *testing.T) {
 			cmd := exec.Command(filepath.Join(j.home, "bin", "java"), "-Xmx32m", "-cp", classes, "Main")
 			cmd.Env = envWithout("JAVA_HOME")
 			p := startLive(t, cmd, "java")
-			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor})
+			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), contract.Finding{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor})
 		})
 	}
 }
@@ -108,7 +109,7 @@ func TestJavaVersionThroughUsrBinJavaAlternativesLive(t *testing.T) {
 	cmd.Args[0] = "java" // as a shell started it from PATH
 	cmd.Env = envWithout("JAVA_HOME")
 	p := startLive(t, cmd, "java")
-	wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{Kind: "Java", KindVersion: v[0], KindImplementer: v[1]})
+	wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), contract.Finding{Kind: "Java", KindVersion: v[0], KindImplementer: v[1]})
 }
 
 func TestJavaHomeFromTheEnvironmentWinsLive(t *testing.T) {
@@ -120,7 +121,7 @@ func TestJavaHomeFromTheEnvironmentWinsLive(t *testing.T) {
 	cmd := exec.Command(filepath.Join(jdks[0].home, "bin", "java"), "-Xmx32m", "-cp", classes, "Main")
 	cmd.Env = append(envWithout("JAVA_HOME"), "JAVA_HOME="+jdks[1].home)
 	p := startLive(t, cmd, "java")
-	wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{Kind: "Java", KindVersion: jdks[1].version, KindImplementer: jdks[1].implementor})
+	wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), contract.Finding{Kind: "Java", KindVersion: jdks[1].version, KindImplementer: jdks[1].implementor})
 }
 
 // treeWithJDK copies the release file of a real JDK into root at home.
@@ -143,7 +144,7 @@ func TestJavaHomeFromSymlinksInsideTheRoot(t *testing.T) {
 			"etc/alternatives/java": "symlink:/usr/lib/jvm/jdk/bin/java",
 		})
 		p := fingerprint.Process{PID: 4242, Name: "java", Cmdline: []string{"java", "-cp", ".", "Main"}, Env: []string{"PATH=/usr/local/bin:/usr/bin"}, Cwd: "/"}
-		wantFindings(t, withoutOS(fingerprintAll(t, root, p)), fingerprint.Findings{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor})
+		wantFindings(t, withoutOS(fingerprintAll(t, root, p)), contract.Finding{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor})
 	})
 	t.Run("/proc/<pid>/exe of the tree, a JDK 8 running from jre/bin", func(t *testing.T) {
 		root := t.TempDir()
@@ -153,13 +154,13 @@ func TestJavaHomeFromSymlinksInsideTheRoot(t *testing.T) {
 			"proc/42/exe":                   "symlink:/usr/lib/jvm/jdk8/jre/bin/java",
 		})
 		p := fingerprint.Process{PID: 42, Name: "java", Cmdline: []string{"/lies/java", "Main"}}
-		wantFindings(t, withoutOS(fingerprintAll(t, root, p)), fingerprint.Findings{Kind: "Java", KindVersion: "1.8.0_432", KindImplementer: "Red Hat, Inc."})
+		wantFindings(t, withoutOS(fingerprintAll(t, root, p)), contract.Finding{Kind: "Java", KindVersion: "1.8.0_432", KindImplementer: "Red Hat, Inc."})
 	})
 	t.Run("a release file larger than 1 MiB is not read", func(t *testing.T) {
 		root := t.TempDir()
 		writeTree(t, root, map[string]string{"opt/jdk/release": "JAVA_VERSION=\"99\"\n" + strings.Repeat("#", 1<<20)})
 		p := fingerprint.Process{PID: 1, Name: "java", Cmdline: []string{"java", "Main"}, Env: []string{"JAVA_HOME=/opt/jdk"}}
-		wantFindings(t, withoutOS(fingerprintAll(t, root, p)), fingerprint.Findings{Kind: "Java"})
+		wantFindings(t, withoutOS(fingerprintAll(t, root, p)), contract.Finding{Kind: "Java"})
 	})
 }
 
@@ -205,8 +206,8 @@ func TestJavaRuntimesOfRealProductLayouts(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := fingerprintAll(t, s.Root, sampleProcess(t, s, j))
-			wantFindings(t, withoutOS(got), fingerprint.Findings{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor,
-				Runtimes: []fingerprint.Component{{Name: tc.want, Version: tc.version}}})
+			wantFindings(t, withoutOS(got), contract.Finding{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor,
+				Runtimes: []contract.Runtime{{Name: tc.want, Version: tc.version}}})
 		})
 	}
 }
@@ -224,7 +225,7 @@ func TestQuarkusVersionLookupOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := fingerprintAll(t, s.Root, p)
-	if len(got.Runtimes) != 1 || got.Runtimes[0] != (fingerprint.Component{Name: "Quarkus", Version: "3.15.1"}) {
+	if len(got.Runtimes) != 1 || got.Runtimes[0] != (contract.Runtime{Name: "Quarkus", Version: "3.15.1"}) {
 		t.Errorf("runner jar: %+v", got.Runtimes)
 	}
 	// Without it either: Quarkus, version unknown (never the application's
@@ -233,7 +234,7 @@ func TestQuarkusVersionLookupOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = fingerprintAll(t, s.Root, p)
-	if len(got.Runtimes) != 1 || got.Runtimes[0] != (fingerprint.Component{Name: "Quarkus"}) {
+	if len(got.Runtimes) != 1 || got.Runtimes[0] != (contract.Runtime{Name: "Quarkus"}) {
 		t.Errorf("no version jar: %+v", got.Runtimes)
 	}
 }
@@ -252,8 +253,8 @@ func TestSpringBootJarRunningLive(t *testing.T) {
 	if p.Cwd != cmd.Dir {
 		t.Fatalf("cwd %q from /proc, want %q", p.Cwd, cmd.Dir)
 	}
-	wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor,
-		Runtimes: []fingerprint.Component{{Name: "Spring Boot", Version: "3.5.3"}}})
+	wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), contract.Finding{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor,
+		Runtimes: []contract.Runtime{{Name: "Spring Boot", Version: "3.5.3"}}})
 }
 
 func TestHostileJavaLayouts(t *testing.T) {
@@ -262,7 +263,7 @@ func TestHostileJavaLayouts(t *testing.T) {
 		name     string
 		files    map[string]string
 		cmdline  []string
-		runtimes []fingerprint.Component
+		runtimes []contract.Runtime
 	}{
 		{"-jar a directory", map[string]string{"app.jar/x": ""}, []string{"java", "-jar", "/app.jar"}, nil},
 		{"-jar a symlink loop", map[string]string{"app.jar": "symlink:app.jar"}, []string{"java", "-jar", "/app.jar"}, nil},
@@ -271,7 +272,7 @@ func TestHostileJavaLayouts(t *testing.T) {
 			// The main class says Tomcat; the host's bootstrap.jar, with
 			// the version, must stay out of reach.
 			[]string{"java", "-classpath", "/escape.jar", "org.apache.catalina.startup.Bootstrap", "start"},
-			[]fingerprint.Component{{Name: "Apache Tomcat"}}},
+			[]contract.Runtime{{Name: "Apache Tomcat"}}},
 		{"jboss home escaping the root", map[string]string{"opt/jboss-modules.jar": "", "opt/version.txt": "symlink:" + hostVersionTxt(t)},
 			[]string{"java", "-jar", "/opt/jboss-modules.jar"}, nil},
 	} {
@@ -279,7 +280,7 @@ func TestHostileJavaLayouts(t *testing.T) {
 			root := t.TempDir()
 			writeTree(t, root, tc.files)
 			got := fingerprintAll(t, root, fingerprint.Process{PID: 9, Name: "java", Cmdline: tc.cmdline, Cwd: "/"})
-			wantFindings(t, withoutOS(got), fingerprint.Findings{Kind: "Java", Runtimes: tc.runtimes})
+			wantFindings(t, withoutOS(got), contract.Finding{Kind: "Java", Runtimes: tc.runtimes})
 		})
 	}
 	t.Run("-jar a FIFO", func(t *testing.T) {
@@ -288,7 +289,7 @@ func TestHostileJavaLayouts(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := fingerprintAll(t, root, fingerprint.Process{PID: 9, Name: "java", Cmdline: []string{"java", "-jar", "app.jar"}, Cwd: "/"})
-		wantFindings(t, withoutOS(got), fingerprint.Findings{Kind: "Java"})
+		wantFindings(t, withoutOS(got), contract.Finding{Kind: "Java"})
 	})
 	t.Run("-jar a zip bomb", func(t *testing.T) {
 		root := t.TempDir()
@@ -297,7 +298,7 @@ func TestHostileJavaLayouts(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := fingerprintAll(t, root, fingerprint.Process{PID: 9, Name: "java", Cmdline: []string{"java", "-jar", "app.jar"}, Cwd: "/"})
-		wantFindings(t, withoutOS(got), fingerprint.Findings{Kind: "Java"})
+		wantFindings(t, withoutOS(got), contract.Finding{Kind: "Java"})
 	})
 }
 
@@ -351,6 +352,6 @@ func TestSpringBootLayeredImage(t *testing.T) {
 	}
 	p := sampleProcess(t, s, j)
 	p.Cmdline, p.Cwd = []string{"java", samples.SpringBootLaunchJarLauncher}, "/application"
-	wantFindings(t, withoutOS(fingerprintAll(t, s.Root, p)), fingerprint.Findings{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor,
-		Runtimes: []fingerprint.Component{{Name: "Spring Boot", Version: "3.4.1"}}})
+	wantFindings(t, withoutOS(fingerprintAll(t, s.Root, p)), contract.Finding{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor,
+		Runtimes: []contract.Runtime{{Name: "Spring Boot", Version: "3.4.1"}}})
 }

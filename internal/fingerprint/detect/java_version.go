@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/keyvalue"
 )
@@ -18,8 +19,8 @@ var javaVersion = Detector{
 	Name:         "java-version",
 	Fingerprint:  fingerprint.NameJava,
 	NeedsProcess: true,
-	Detect: func(_ context.Context, env Env) (fingerprint.Findings, error) {
-		f := fingerprint.Findings{Kind: "Java"}
+	Detect: func(_ context.Context, env Env) (contract.Finding, error) {
+		f := contract.Finding{Kind: "Java"}
 		var errs []error
 		for _, home := range javaHomes(env) {
 			for _, release := range []string{path.Join(home, "release"), path.Join(path.Dir(home), "release")} {

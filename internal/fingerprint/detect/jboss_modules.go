@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/jar"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/manifest"
@@ -27,8 +28,8 @@ var jbossModules = Detector{
 	Name:         "jboss-modules",
 	Fingerprint:  fingerprint.NameJava,
 	NeedsProcess: true,
-	Detect: func(_ context.Context, env Env) (fingerprint.Findings, error) {
-		var f fingerprint.Findings
+	Detect: func(_ context.Context, env Env) (contract.Finding, error) {
+		var f contract.Finding
 		p := env.Request.Process
 		cmd := parseJavaCommand(p)
 		if cmd.Jar == "" || !strings.HasSuffix(cmd.Jar, "jboss-modules.jar") {
@@ -36,7 +37,7 @@ var jbossModules = Detector{
 		}
 		for _, home := range jbossHomes(p, cmd) {
 			if name, version, ok := jbossProduct(env, home); ok {
-				f.AddRuntime(fingerprint.Component{Name: name, Version: version})
+				f.AddRuntime(contract.Runtime{Name: name, Version: version})
 				return f, nil
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/elfscan"
 )
@@ -17,8 +18,8 @@ var nativeExecutable = Detector{
 	Name:         "native-executable",
 	Fingerprint:  fingerprint.NameNativeExecutable,
 	NeedsProcess: true,
-	Detect: func(_ context.Context, env Env) (fingerprint.Findings, error) {
-		var f fingerprint.Findings
+	Detect: func(_ context.Context, env Env) (contract.Finding, error) {
+		var f contract.Finding
 		file, err := openRunningExecutable(env)
 		if err != nil {
 			return f, err
@@ -38,7 +39,7 @@ var nativeExecutable = Detector{
 				return f, err
 			}
 			if found {
-				f.AddRuntime(fingerprint.Component{Name: "Quarkus", Version: version})
+				f.AddRuntime(contract.Runtime{Name: "Quarkus", Version: version})
 			}
 			return f, nil
 		}

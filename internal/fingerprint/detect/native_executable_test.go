@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/samples"
@@ -43,7 +44,7 @@ func TestGoBinaryLive(t *testing.T) {
 			cmd := exec.Command(bin)
 			cmd.Args[0] = "/usr/bin/python3-lies" // argv[0] is never trusted
 			p := startLive(t, cmd, "server")
-			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{Kind: "Golang", KindVersion: want})
+			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), contract.Finding{Kind: "Golang", KindVersion: want})
 		})
 	}
 }
@@ -60,8 +61,8 @@ func TestGraalVMNativeImagesLive(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := startLive(t, exec.Command(s.HostPath(samples.GraalVMPath)), "application")
-			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{Kind: "GraalVM",
-				Runtimes: []fingerprint.Component{{Name: "Quarkus", Version: version}}})
+			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), contract.Finding{Kind: "GraalVM",
+				Runtimes: []contract.Runtime{{Name: "Quarkus", Version: version}}})
 		})
 	}
 }
@@ -77,8 +78,8 @@ func TestNativeExecutableFromArgv0InATree(t *testing.T) {
 	}
 	// No /proc in the tree: the executable is argv[0] relative to the cwd.
 	p := fingerprint.Process{PID: 12, Name: "application", Cmdline: []string{"./application"}, Cwd: filepath.Dir(samples.GraalVMPath)}
-	wantFindings(t, withoutOS(fingerprintAll(t, s.Root, p)), fingerprint.Findings{Kind: "GraalVM",
-		Runtimes: []fingerprint.Component{{Name: "Quarkus", Version: "3.20.1"}}})
+	wantFindings(t, withoutOS(fingerprintAll(t, s.Root, p)), contract.Finding{Kind: "GraalVM",
+		Runtimes: []contract.Runtime{{Name: "Quarkus", Version: "3.20.1"}}})
 }
 
 func TestNativeExecutableOfAScriptOrNothing(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/keyvalue"
 )
@@ -17,7 +18,7 @@ const maxTextFile = 1 << 20
 var osRelease = Detector{
 	Name:        "os-release",
 	Fingerprint: fingerprint.NameOS,
-	Detect: func(_ context.Context, env Env) (fingerprint.Findings, error) {
+	Detect: func(_ context.Context, env Env) (contract.Finding, error) {
 		var errs []error
 		for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
 			data, err := env.Root.ReadFile(p, maxTextFile)
@@ -26,12 +27,12 @@ var osRelease = Detector{
 				continue
 			}
 			kv := keyvalue.Parse(data)
-			return fingerprint.Findings{OSID: kv["ID"], OSVersionID: kv["VERSION_ID"]}, nil
+			return contract.Finding{OS: kv["ID"], OSVersion: kv["VERSION_ID"]}, nil
 		}
 		if err := errors.Join(errs...); !allNotExist(errs) {
-			return fingerprint.Findings{}, fmt.Errorf("os-release: %w", err)
+			return contract.Finding{}, fmt.Errorf("os-release: %w", err)
 		}
-		return fingerprint.Findings{}, nil
+		return contract.Finding{}, nil
 	},
 }
 

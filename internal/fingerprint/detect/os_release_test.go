@@ -44,8 +44,8 @@ func TestOSReleaseOfEachDistributionAgreesWithTheShell(t *testing.T) {
 				root := t.TempDir()
 				writeTree(t, root, layout.files)
 				got := fingerprintAll(t, root, fingerprint.Process{PID: 1, Name: "server"})
-				if got.OSID != sh[0] || got.OSVersionID != sh[1] {
-					t.Errorf("%s: %q %q, want %q", layout.name, got.OSID, got.OSVersionID, sh)
+				if got.OS != sh[0] || got.OSVersion != sh[1] {
+					t.Errorf("%s: %q %q, want %q", layout.name, got.OS, got.OSVersion, sh)
 				}
 			}
 		})
@@ -55,8 +55,8 @@ func TestOSReleaseOfEachDistributionAgreesWithTheShell(t *testing.T) {
 func TestOSReleaseOfThisMachine(t *testing.T) {
 	sh := shellValues(t, "/etc/os-release", "ID", "VERSION_ID")
 	got := fingerprintAll(t, "/", fingerprint.Process{PID: os.Getpid(), Name: "detect.test"})
-	if got.OSID != sh[0] || got.OSVersionID != sh[1] {
-		t.Errorf("%q %q, the shell says %q", got.OSID, got.OSVersionID, sh)
+	if got.OS != sh[0] || got.OSVersion != sh[1] {
+		t.Errorf("%q %q, the shell says %q", got.OS, got.OSVersion, sh)
 	}
 }
 
@@ -96,8 +96,8 @@ func TestOSReleaseFallsBackWhenEtcIsUnusable(t *testing.T) {
 			tc.setup(t, root)
 			writeTree(t, root, map[string]string{"usr/lib/os-release": good})
 			got := fingerprintAll(t, root, fingerprint.Process{PID: 1, Name: "server"})
-			if got.OSID != "alpine" || got.OSVersionID != "3.20.2" {
-				t.Errorf("got %q %q", got.OSID, got.OSVersionID)
+			if got.OS != "alpine" || got.OSVersion != "3.20.2" {
+				t.Errorf("got %q %q", got.OS, got.OSVersion)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rootfs"
 )
@@ -29,7 +30,7 @@ type Detector struct {
 	NeedsProcess bool
 	// Detect returns what it found; an error means it could not look, and
 	// never discards what other detectors found.
-	Detect func(ctx context.Context, env Env) (fingerprint.Findings, error)
+	Detect func(ctx context.Context, env Env) (contract.Finding, error)
 }
 
 // Detectors is the registry, the one place a detector is added: the
@@ -59,15 +60,15 @@ func Of(fingerprintName string) []Detector {
 
 // Run runs the detectors of a fingerprint and merges their findings. Errors
 // of single detectors are logged; Run fails only for an unknown fingerprint.
-func Run(ctx context.Context, fingerprintName string, env Env) (fingerprint.Findings, error) {
+func Run(ctx context.Context, fingerprintName string, env Env) (contract.Finding, error) {
 	ds := Of(fingerprintName)
 	if len(ds) == 0 {
-		return fingerprint.Findings{}, fmt.Errorf("no detector for fingerprint %q", fingerprintName)
+		return contract.Finding{}, fmt.Errorf("no detector for fingerprint %q", fingerprintName)
 	}
 	if env.Log == nil {
 		env.Log = slog.New(slog.DiscardHandler)
 	}
-	var all fingerprint.Findings
+	var all contract.Finding
 	for _, d := range ds {
 		if err := ctx.Err(); err != nil {
 			return all, fmt.Errorf("%s: %w", d.Name, err)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 )
 
 const tomcatHome = "/usr/share/tomcat10"
@@ -83,6 +83,6 @@ func TestApacheTomcatOfDebianLive(t *testing.T) {
 	if !strings.Contains(strings.Join(p.Cmdline, " "), "org.apache.catalina.startup.Bootstrap") {
 		t.Fatalf("not Tomcat's command line: %q", p.Cmdline)
 	}
-	wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor,
-		Runtimes: []fingerprint.Component{{Name: "Apache Tomcat", Version: want}}})
+	wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), contract.Finding{Kind: "Java", KindVersion: j.version, KindImplementer: j.implementor,
+		Runtimes: []contract.Runtime{{Name: "Apache Tomcat", Version: want}}})
 }

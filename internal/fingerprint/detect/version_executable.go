@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/versionout"
 )
@@ -29,12 +30,12 @@ var versionExecutable = Detector{
 	Name:         "version-executable",
 	Fingerprint:  fingerprint.NameVersionExecutable,
 	NeedsProcess: true,
-	Detect: func(ctx context.Context, env Env) (fingerprint.Findings, error) {
+	Detect: func(ctx context.Context, env Env) (contract.Finding, error) {
 		kind := env.Request.RuntimeKindName
 		if kind == "" {
-			return fingerprint.Findings{}, errors.New("the request names no runtime-kind-name")
+			return contract.Finding{}, errors.New("the request names no runtime-kind-name")
 		}
-		f := fingerprint.Findings{Kind: kind}
+		f := contract.Finding{Kind: kind}
 		exe, err := executablePath(env)
 		if err != nil {
 			return f, err
@@ -45,18 +46,18 @@ var versionExecutable = Detector{
 			// be an error of its own (a fork bomb's "failed to create new OS thread"), and a
 			// process named like a runtime is not one until it answers like one.
 			env.Log.Warn("--version failed: nothing reported for this fingerprint", "executable", exe, "error", err)
-			return fingerprint.Findings{}, nil
+			return contract.Finding{}, nil
 		}
 		f.KindVersion = versionout.Parse(stdout, stderr)
 		if pattern := env.Request.VersionPattern; pattern != "" {
 			re, err := regexp.Compile(pattern)
 			if err != nil {
-				return fingerprint.Findings{}, fmt.Errorf("version-pattern: %w", err)
+				return contract.Finding{}, fmt.Errorf("version-pattern: %w", err)
 			}
 			if !re.MatchString(f.KindVersion) {
 				env.Log.Warn("--version answered no version of this kind: nothing reported for this fingerprint",
 					"executable", exe, "kind", kind, "answer", f.KindVersion, "version_pattern", pattern)
-				return fingerprint.Findings{}, nil
+				return contract.Finding{}, nil
 			}
 		}
 		return f, nil

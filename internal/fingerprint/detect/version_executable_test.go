@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 )
 
@@ -51,7 +51,7 @@ func TestVersionExecutablesOnLiveRuntimes(t *testing.T) {
 			cmd.Args[0] = "/nonexistent/" + tc.comm
 			p := startLive(t, cmd, tc.comm)
 			got := fingerprintAll(t, "/", p)
-			wantFindings(t, withoutOS(got), fingerprint.Findings{Kind: tc.kind, KindVersion: want})
+			wantFindings(t, withoutOS(got), contract.Finding{Kind: tc.kind, KindVersion: want})
 			if strings.HasPrefix(tc.name, "python 2") && !strings.HasPrefix(want, "Python 2.") {
 				t.Errorf("%q is not Python 2", want)
 			}
@@ -77,7 +77,7 @@ func TestVersionExecutableReportsNothingWhenVersionFails(t *testing.T) {
 				t.Fatal("/bin/sh --version succeeds here: the test proves nothing")
 			}
 			p := startLive(t, exec.Command(filepath.Join(dir, tc.comm)), tc.comm)
-			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{})
+			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), contract.Finding{})
 		})
 	}
 }
@@ -100,7 +100,7 @@ func TestVersionExecutableReportsNothingForAnotherProgramsVersion(t *testing.T) 
 				t.Fatalf("%s --version: %q, %v: the test proves nothing", exe, out, err)
 			}
 			p := startLive(t, exec.Command(exe, "600"), comm)
-			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), fingerprint.Findings{})
+			wantFindings(t, withoutOS(fingerprintAll(t, "/", p)), contract.Finding{})
 		})
 	}
 }
@@ -153,7 +153,7 @@ func TestVersionExecutableReportsNothingForGarbage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fingerprint.Findings{Kind: "Node.js", KindVersion: strings.TrimSpace(string(stdout) + string(stderr))}
+	f := contract.Finding{Kind: "Node.js", KindVersion: strings.TrimSpace(string(stdout) + string(stderr))}
 	clean, dropped := f.Sanitize()
 	if clean.KindVersion != "" || len(dropped) != 1 {
 		t.Errorf("escape sequences kept: %+v", clean)

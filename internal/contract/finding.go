@@ -1,4 +1,8 @@
-package fingerprint
+// Package contract is what every side of the product agrees on (SPEC §2–§4):
+// the finding type, its keys and value rules with their limits, and the
+// key=value lines an fpr_* executable prints. It imports nothing of ours, so
+// that the unprivileged exporter and the privileged coordinator can share it.
+package contract
 
 import (
 	"bufio"
@@ -20,41 +24,52 @@ const (
 	KeyRuntime         = "runtime"
 )
 
-// Bounds of DecodeFindings: what one fingerprint may say about one container.
+// Bounds of DecodeFinding: what one fingerprint may say about one container.
 const (
-	MaxFindingsSize = 64 << 10
-	MaxRuntimes     = 64
+	MaxFindingSize = 64 << 10
+	MaxRuntimes    = 64
 )
 
 // ErrInvalidValue is returned by Encode for a value that breaks the format.
 var ErrInvalidValue = errors.New("value is not one printable line of at most 256 bytes")
 
-// Component is one runtime component (framework, application server).
+// Runtime is one runtime component (framework, application server).
 // Version may be empty (e.g. a native Quarkus without its version).
-type Component struct{ Name, Version string }
+type Runtime struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+}
 
-// Findings is what one fingerprint reports.
-type Findings struct {
-	OSID, OSVersionID, Kind, KindVersion, KindImplementer string
-	Runtimes                                              []Component
+// Finding is what was found in one container, the one type from a detector
+// to the JSON answer: a detector returns it, an fpr_* executable prints it
+// (Encode), the coordinator reads it back (DecodeFinding) and stores it in the
+// result directory, and the exporter serves it. Every field is optional; the
+// JSON names are a contract with the Insights Operator (SPEC §2).
+type Finding struct {
+	OS              string    `json:"os,omitempty"`
+	OSVersion       string    `json:"osVersion,omitempty"`
+	Kind            string    `json:"kind,omitempty"`
+	KindVersion     string    `json:"kindVersion,omitempty"`
+	KindImplementer string    `json:"kindImplementer,omitempty"`
+	Runtimes        []Runtime `json:"runtimes,omitempty"`
 }
 
 // Empty reports whether nothing was found.
-func (f Findings) Empty() bool {
-	return f.OSID == "" && f.OSVersionID == "" && f.Kind == "" && f.KindVersion == "" &&
+func (f Finding) Empty() bool {
+	return f.OS == "" && f.OSVersion == "" && f.Kind == "" && f.KindVersion == "" &&
 		f.KindImplementer == "" && len(f.Runtimes) == 0
 }
 
 // Merge adds o to f: a field already set in f is kept, runtimes are appended
 // unless one of the same name is already there.
-func (f *Findings) Merge(o Findings) {
+func (f *Finding) Merge(o Finding) {
 	set := func(dst *string, v string) {
 		if *dst == "" {
 			*dst = v
 		}
 	}
-	set(&f.OSID, o.OSID)
-	set(&f.OSVersionID, o.OSVersionID)
+	set(&f.OS, o.OS)
+	set(&f.OSVersion, o.OSVersion)
 	set(&f.Kind, o.Kind)
 	set(&f.KindVersion, o.KindVersion)
 	set(&f.KindImplementer, o.KindImplementer)
@@ -64,7 +79,7 @@ func (f *Findings) Merge(o Findings) {
 }
 
 // AddRuntime appends r unless a runtime of the same name is already there.
-func (f *Findings) AddRuntime(r Component) {
+func (f *Finding) AddRuntime(r Runtime) {
 	for _, have := range f.Runtimes {
 		if have.Name == r.Name {
 			return
@@ -77,7 +92,7 @@ func (f *Findings) AddRuntime(r Component) {
 // that cannot be reported dropped; dropped lists what was dropped and why, for
 // the log. A runtime whose name is invalid is dropped entirely; one whose
 // version is invalid keeps its name.
-func (f Findings) Sanitize() (clean Findings, dropped []string) {
+func (f Finding) Sanitize() (clean Finding, dropped []string) {
 	field := func(key, v string) string {
 		if v == "" {
 			return ""
@@ -89,8 +104,8 @@ func (f Findings) Sanitize() (clean Findings, dropped []string) {
 		}
 		return c
 	}
-	clean.OSID = field(KeyOSID, f.OSID)
-	clean.OSVersionID = field(KeyOSVersionID, f.OSVersionID)
+	clean.OS = field(KeyOSID, f.OS)
+	clean.OSVersion = field(KeyOSVersionID, f.OSVersion)
 	clean.Kind = field(KeyKind, f.Kind)
 	clean.KindVersion = field(KeyKindVersion, f.KindVersion)
 	clean.KindImplementer = field(KeyKindImplementer, f.KindImplementer)
@@ -104,7 +119,7 @@ func (f Findings) Sanitize() (clean Findings, dropped []string) {
 			dropped = append(dropped, fmt.Sprintf("runtime %q: more than %d runtimes", name, MaxRuntimes))
 			continue
 		}
-		clean.AddRuntime(Component{Name: name, Version: field("runtime "+name+" version", r.Version)})
+		clean.AddRuntime(Runtime{Name: name, Version: field("runtime "+name+" version", r.Version)})
 	}
 	return clean, dropped
 }
@@ -119,10 +134,10 @@ func truncate(v string) string {
 // Encode writes f as key=value lines, the standard output of an fpr_*
 // executable. It refuses (ErrInvalidValue, nothing written) when a value would
 // break the format: call Sanitize first.
-func (f Findings) Encode(w io.Writer) error {
+func (f Finding) Encode(w io.Writer) error {
 	var b strings.Builder
 	for _, kv := range [][2]string{
-		{KeyOSID, f.OSID}, {KeyOSVersionID, f.OSVersionID},
+		{KeyOSID, f.OS}, {KeyOSVersionID, f.OSVersion},
 		{KeyKind, f.Kind}, {KeyKindImplementer, f.KindImplementer}, {KeyKindVersion, f.KindVersion},
 	} {
 		if kv[1] == "" {
@@ -149,21 +164,21 @@ func (f Findings) Encode(w io.Writer) error {
 	return err
 }
 
-// DecodeFindings reads what an fpr_* executable printed. It reads at most
-// MaxFindingsSize bytes (more is an error), ignores unknown keys and lines
+// DecodeFinding reads what an fpr_* executable printed. It reads at most
+// MaxFindingSize bytes (more is an error), ignores unknown keys and lines
 // without '=', keeps the first occurrence of a key, and drops every value that
 // is not one printable line of at most 256 bytes. It never panics.
-func DecodeFindings(r io.Reader) (Findings, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFindingsSize+1))
+func DecodeFinding(r io.Reader) (Finding, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFindingSize+1))
 	if err != nil {
-		return Findings{}, fmt.Errorf("read findings: %w", err)
+		return Finding{}, fmt.Errorf("read findings: %w", err)
 	}
-	if len(data) > MaxFindingsSize {
-		return Findings{}, fmt.Errorf("findings larger than %d bytes", MaxFindingsSize)
+	if len(data) > MaxFindingSize {
+		return Finding{}, fmt.Errorf("findings larger than %d bytes", MaxFindingSize)
 	}
-	var f Findings
+	var f Finding
 	sc := bufio.NewScanner(strings.NewReader(string(data)))
-	sc.Buffer(make([]byte, 0, 4096), MaxFindingsSize+1)
+	sc.Buffer(make([]byte, 0, 4096), MaxFindingSize+1)
 	for sc.Scan() {
 		key, value, ok := strings.Cut(sc.Text(), "=")
 		if !ok {
@@ -180,7 +195,7 @@ func DecodeFindings(r io.Reader) (Findings, error) {
 			if !okVersion {
 				version = ""
 			}
-			f.AddRuntime(Component{Name: name, Version: version})
+			f.AddRuntime(Runtime{Name: name, Version: version})
 			continue
 		}
 		value, ok = CleanValue(value)
@@ -190,9 +205,9 @@ func DecodeFindings(r io.Reader) (Findings, error) {
 		var dst *string
 		switch key {
 		case KeyOSID:
-			dst = &f.OSID
+			dst = &f.OS
 		case KeyOSVersionID:
-			dst = &f.OSVersionID
+			dst = &f.OSVersion
 		case KeyKind:
 			dst = &f.Kind
 		case KeyKindVersion:
@@ -207,7 +222,7 @@ func DecodeFindings(r io.Reader) (Findings, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return Findings{}, fmt.Errorf("read findings: %w", err)
+		return Finding{}, fmt.Errorf("read findings: %w", err)
 	}
 	return f, nil
 }

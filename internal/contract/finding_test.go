@@ -1,4 +1,4 @@
-package fingerprint
+package contract
 
 import (
 	"bytes"
@@ -8,10 +8,10 @@ import (
 	"testing"
 )
 
-func TestFindingsRoundTrip(t *testing.T) {
-	f := Findings{
-		OSID: "rhel", OSVersionID: "8.10", Kind: "Java", KindVersion: "17.0.13", KindImplementer: "Red Hat, Inc.",
-		Runtimes: []Component{{"Quarkus", "3.15.3.redhat-00002"}, {"Quarkus native", ""}, {"Weird", "a=b"}},
+func TestFindingRoundTrip(t *testing.T) {
+	f := Finding{
+		OS: "rhel", OSVersion: "8.10", Kind: "Java", KindVersion: "17.0.13", KindImplementer: "Red Hat, Inc.",
+		Runtimes: []Runtime{{"Quarkus", "3.15.3.redhat-00002"}, {"Quarkus native", ""}, {"Weird", "a=b"}},
 	}
 	var b bytes.Buffer
 	if err := f.Encode(&b); err != nil {
@@ -22,7 +22,7 @@ func TestFindingsRoundTrip(t *testing.T) {
 	if b.String() != want {
 		t.Errorf("encoded\n%s\nwant\n%s", b.String(), want)
 	}
-	got, err := DecodeFindings(&b)
+	got, err := DecodeFinding(&b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +32,11 @@ func TestFindingsRoundTrip(t *testing.T) {
 }
 
 func TestEncodeRefusesValuesThatBreakTheFormat(t *testing.T) {
-	for _, f := range []Findings{
-		{OSID: "a\nruntime-kind=Java"},
+	for _, f := range []Finding{
+		{OS: "a\nruntime-kind=Java"},
 		{KindVersion: strings.Repeat("9", MaxValueLen+1)},
-		{Runtimes: []Component{{"a=b", "1"}}},
-		{Runtimes: []Component{{"Quarkus", "1\x00"}}},
+		{Runtimes: []Runtime{{"a=b", "1"}}},
+		{Runtimes: []Runtime{{"Quarkus", "1\x00"}}},
 		{Kind: " Java"},
 	} {
 		var b bytes.Buffer
@@ -47,12 +47,12 @@ func TestEncodeRefusesValuesThatBreakTheFormat(t *testing.T) {
 }
 
 func TestSanitizeDropsWhatCannotBeReported(t *testing.T) {
-	f := Findings{
-		OSID: ` "debian" `, OSVersionID: "12\n13", KindVersion: strings.Repeat("x", 300),
-		Runtimes: []Component{{"Quarkus", "3.15.1"}, {"Bad\tName", "1"}, {"Spring Boot", "\x1b[31m"}, {"Quarkus", "dup"}},
+	f := Finding{
+		OS: ` "debian" `, OSVersion: "12\n13", KindVersion: strings.Repeat("x", 300),
+		Runtimes: []Runtime{{"Quarkus", "3.15.1"}, {"Bad\tName", "1"}, {"Spring Boot", "\x1b[31m"}, {"Quarkus", "dup"}},
 	}
 	got, dropped := f.Sanitize()
-	want := Findings{OSID: "debian", Runtimes: []Component{{"Quarkus", "3.15.1"}, {"Spring Boot", ""}}}
+	want := Finding{OS: "debian", Runtimes: []Runtime{{"Quarkus", "3.15.1"}, {"Spring Boot", ""}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -61,24 +61,24 @@ func TestSanitizeDropsWhatCannotBeReported(t *testing.T) {
 	}
 }
 
-func TestDecodeFindingsIsBoundedAndTolerant(t *testing.T) {
+func TestDecodeFindingIsBoundedAndTolerant(t *testing.T) {
 	for _, tc := range []struct {
 		name, in string
-		want     Findings
+		want     Finding
 		wantErr  bool
 	}{
-		{"quotes and spaces trimmed", "os-release-id= \"alpine\" \r\nos-release-version-id='3.20.2'\n", Findings{OSID: "alpine", OSVersionID: "3.20.2"}, false},
-		{"first occurrence wins", "runtime-kind=Java\nruntime-kind=Evil\n", Findings{Kind: "Java"}, false},
-		{"unknown keys and junk ignored", "junk\nfuture-key=1\n=x\nruntime-kind=Golang\n", Findings{Kind: "Golang"}, false},
-		{"control characters dropped", "runtime-kind-version=v1\x07\nruntime=Node\x1b=1\n", Findings{}, false},
-		{"too long dropped", "runtime-kind-version=" + strings.Repeat("1", 257) + "\n", Findings{}, false},
-		{"runtime without version", "runtime=Quarkus\n", Findings{Runtimes: []Component{{"Quarkus", ""}}}, false},
-		{"duplicate runtime kept once", "runtime=A=1\nruntime=A=2\n", Findings{Runtimes: []Component{{"A", "1"}}}, false},
-		{"larger than 64 KiB", strings.Repeat("x", MaxFindingsSize+1), Findings{}, true},
-		{"one huge line within bound", strings.Repeat("x", MaxFindingsSize), Findings{}, false},
+		{"quotes and spaces trimmed", "os-release-id= \"alpine\" \r\nos-release-version-id='3.20.2'\n", Finding{OS: "alpine", OSVersion: "3.20.2"}, false},
+		{"first occurrence wins", "runtime-kind=Java\nruntime-kind=Evil\n", Finding{Kind: "Java"}, false},
+		{"unknown keys and junk ignored", "junk\nfuture-key=1\n=x\nruntime-kind=Golang\n", Finding{Kind: "Golang"}, false},
+		{"control characters dropped", "runtime-kind-version=v1\x07\nruntime=Node\x1b=1\n", Finding{}, false},
+		{"too long dropped", "runtime-kind-version=" + strings.Repeat("1", 257) + "\n", Finding{}, false},
+		{"runtime without version", "runtime=Quarkus\n", Finding{Runtimes: []Runtime{{"Quarkus", ""}}}, false},
+		{"duplicate runtime kept once", "runtime=A=1\nruntime=A=2\n", Finding{Runtimes: []Runtime{{"A", "1"}}}, false},
+		{"larger than 64 KiB", strings.Repeat("x", MaxFindingSize+1), Finding{}, true},
+		{"one huge line within bound", strings.Repeat("x", MaxFindingSize), Finding{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := DecodeFindings(strings.NewReader(tc.in))
+			got, err := DecodeFinding(strings.NewReader(tc.in))
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err %v", err)
 			}
@@ -91,18 +91,18 @@ func TestDecodeFindingsIsBoundedAndTolerant(t *testing.T) {
 	for i := 0; i < 2*MaxRuntimes; i++ {
 		many.WriteString("runtime=R" + strings.Repeat("x", i) + "=1\n")
 	}
-	got, err := DecodeFindings(strings.NewReader(many.String()))
+	got, err := DecodeFinding(strings.NewReader(many.String()))
 	if err != nil || len(got.Runtimes) != MaxRuntimes {
 		t.Errorf("%d runtimes, %v", len(got.Runtimes), err)
 	}
 }
 
-func FuzzDecodeFindings(f *testing.F) {
+func FuzzDecodeFinding(f *testing.F) {
 	f.Add([]byte("os-release-id=rhel\nruntime=Quarkus=3.15.1\n"))
 	f.Add([]byte("runtime-kind=\"Java\"\r\nruntime-kind-version=17\n"))
 	f.Add([]byte("runtime==\n=\n\x00\xff"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := DecodeFindings(bytes.NewReader(data))
+		got, err := DecodeFinding(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
@@ -111,7 +111,7 @@ func FuzzDecodeFindings(f *testing.F) {
 		if err := got.Encode(&b); err != nil {
 			t.Fatalf("decoded findings do not encode: %v (%+v)", err, got)
 		}
-		again, err := DecodeFindings(&b)
+		again, err := DecodeFinding(&b)
 		if err != nil || !reflect.DeepEqual(again, got) {
 			t.Fatalf("round trip %+v -> %+v (%v)", got, again, err)
 		}
