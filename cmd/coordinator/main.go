@@ -21,6 +21,7 @@ import (
 	"github.com/openshift/insights-runtime-extractor/internal/coordinator"
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
 	"github.com/openshift/insights-runtime-extractor/internal/logging"
 	"github.com/openshift/insights-runtime-extractor/internal/privileges"
 	"github.com/openshift/insights-runtime-extractor/internal/process"
@@ -85,7 +86,7 @@ func run(args []string) error {
 	if err := privileges.Require(privileges.CapSysAdmin, privileges.CapSetuid); err != nil {
 		return err
 	}
-	cfg, err := fingerprint.LoadConfig(*configPath)
+	cfg, err := rules.Load(*configPath)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
 	"github.com/openshift/insights-runtime-extractor/internal/process"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 )
@@ -21,7 +21,7 @@ import (
 // A repeat scan of unchanged workloads runs no fingerprint and stores the same
 // entries; a restarted process, or one whose fingerprint failed, is scanned again.
 func TestScanCache(t *testing.T) {
-	cfg, err := fingerprint.ParseConfig(strings.NewReader(config))
+	cfg, err := rules.Parse(strings.NewReader(config))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func entryOf(c cri.Container) result.Container {
 // snapshot still holds with the remembered start time, costs no status call;
 // any doubt costs one status call for that container alone.
 func TestScanCacheSparesStatusOfUnchangedContainers(t *testing.T) {
-	cfg, err := fingerprint.ParseConfig(strings.NewReader(config))
+	cfg, err := rules.Parse(strings.NewReader(config))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
 	"github.com/openshift/insights-runtime-extractor/internal/process"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
@@ -49,7 +50,7 @@ type Store interface {
 
 // Scan is one extraction. Its fields are the scan's collaborators and settings.
 type Scan struct {
-	Config     *fingerprint.Config
+	Config     *rules.Config
 	Containers ContainerLister
 	// Processes snapshots the process table; it is called once per scan, after
 	// the containers are listed, so every listed container's processes are in it.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
 	"github.com/openshift/insights-runtime-extractor/internal/process"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
@@ -141,7 +141,7 @@ func ctr(id string, pid int) cri.Container {
 }
 
 func TestScanRun(t *testing.T) {
-	cfg, err := fingerprint.ParseConfig(strings.NewReader(config))
+	cfg, err := rules.Parse(strings.NewReader(config))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestScanRun(t *testing.T) {
 
 // The fingerprints run as the workload's own uid, in its own namespaces.
 func TestScanRunsFingerprintsAsTheWorkload(t *testing.T) {
-	cfg, err := fingerprint.ParseConfig(strings.NewReader(config))
+	cfg, err := rules.Parse(strings.NewReader(config))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +309,7 @@ func (failingStore) Add(result.Container) error { return errors.New("disk full")
 // The reasons and fingerprint counts of a scan are what the exporter's
 // metrics show: each failure lands under its own reason, each run once.
 func TestScanCountsFailuresByReasonAndRunsOnce(t *testing.T) {
-	cfg, err := fingerprint.ParseConfig(strings.NewReader(config))
+	cfg, err := rules.Parse(strings.NewReader(config))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +367,7 @@ func TestScanCountsFailuresByReasonAndRunsOnce(t *testing.T) {
 // names the container, its pod and the fingerprint, unlike a fingerprint
 // that ran and failed (a WARN about that container).
 func TestScanLogsAFingerprintThatCannotStart(t *testing.T) {
-	cfg, err := fingerprint.ParseConfig(strings.NewReader(config))
+	cfg, err := rules.Parse(strings.NewReader(config))
 	if err != nil {
 		t.Fatal(err)
 	}

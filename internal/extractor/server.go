@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
 	"github.com/openshift/insights-runtime-extractor/internal/privileges"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
@@ -124,11 +125,10 @@ func New(cfg Config) (*Server, error) {
 	if err := check(); err != nil {
 		return nil, err
 	}
-	rules, err := fingerprint.LoadConfig(cfg.ConfigPath)
-	if err != nil {
+	if _, err := rules.Load(cfg.ConfigPath); err != nil {
 		return nil, fmt.Errorf("-config %s: %w", cfg.ConfigPath, err)
 	}
-	if err := checkFingerprints(rules, cmp.Or(cfg.FingerprintsDir, fingerprint.DefaultDir), cfg.Log); err != nil {
+	if err := checkFingerprints(cmp.Or(cfg.FingerprintsDir, fingerprint.DefaultDir), cfg.Log); err != nil {
 		return nil, err
 	}
 	if st, err := os.Stat(cfg.Coordinator); err != nil {

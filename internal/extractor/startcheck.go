@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
 )
 
@@ -29,11 +29,11 @@ const (
 	runtimeRetryMax   = 8 * time.Second
 )
 
-// checkFingerprints checks that dir holds every fingerprint cfg can plan, as
-// the sandbox will run them; otherwise every container would lose its
-// findings, scan after scan, with only a warning per container to show it.
-func checkFingerprints(cfg *fingerprint.Config, dir string, log *slog.Logger) error {
-	for _, exe := range cfg.Executables() {
+// checkFingerprints checks that dir holds every fingerprint, as the sandbox
+// will run them; otherwise every container would lose its findings, scan
+// after scan, with only a warning per container to show it.
+func checkFingerprints(dir string, log *slog.Logger) error {
+	for _, exe := range rules.Executables() {
 		if err := checkFingerprint(filepath.Join(dir, exe), log); err != nil {
 			return err
 		}

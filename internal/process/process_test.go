@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// recognizes stands for fingerprint.Config.Recognizes with SPEC §5's
+// recognizes stands for rules.Config.Recognizes with SPEC §5's
 // config: the version-executable names, or a name ending with "java".
 func recognizes(name string) bool {
 	switch name {

@@ -11,8 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/prometheus/procfs"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rootfs"
+	"github.com/openshift/insights-runtime-extractor/internal/logging"
 )
 
 // Exit codes.
@@ -29,18 +32,27 @@ const (
 	ExitUsage = 2 // bad flags
 )
 
-// Main runs the fingerprint called name (fingerprint.NameOS …) with the
+// Main is the whole main of an fpr_* executable: it runs the fingerprint
+// called name (whose detector package the main imports) on the process's
+// command line and exits. SIGTERM cancels the detectors.
+func Main(name string) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	code := Run(ctx, name, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Run runs the fingerprint called name (fingerprint.NameOS …) with the
 // command line args (without the program name) and returns the exit code.
-func Main(ctx context.Context, name string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func Run(ctx context.Context, name string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	prog := fingerprint.ExecutableName(name)
 	fl := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
 	root := fl.String("root", "/", "directory standing for the container's `root` file system")
 	request := fl.String("request", "", "read the request (process + rules, JSON) from `file`; \"-\" is standard input (the default without -pid)")
-	pid := fl.Int("pid", 0, "describe process `N` from <root>/proc/N instead of reading a request (for debugging by hand)")
-	config := fl.String("config", "", "with -pid: take the rules from this config.toml `file`")
-	logLevel := fl.String("log-level", "info", "log `level` on standard error: debug, info, warn, error")
-	logFormat := fl.String("log-format", "text", "log `format`: text or json")
+	pid := fl.Int("pid", 0, "describe process `N` from <root>/proc/N instead of the request's process (for debugging by hand; the rules still come from -request)")
+	var logOpts logging.Options
+	logOpts.Register(fl)
 	version := cmdline.VersionFlag(fl)
 	usage := func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nRuns the %q fingerprint against -root and prints what it finds as key=value lines.\n"+
@@ -66,7 +78,7 @@ func Main(ctx context.Context, name string, args []string, stdin io.Reader, stdo
 		fmt.Fprintf(stderr, "%s: unexpected argument %q (see -h)\n", prog, fl.Arg(0))
 		return ExitUsage
 	}
-	log, err := newLogger(stderr, *logLevel, *logFormat)
+	log, err := logOpts.New(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return ExitUsage
@@ -74,14 +86,6 @@ func Main(ctx context.Context, name string, args []string, stdin io.Reader, stdo
 	// Debug: a fingerprint starts once per container and scan, and its
 	// standard error is kept only when it fails.
 	cmdline.LogStart(log, slog.LevelDebug, fl)
-	if *pid != 0 && *request != "" {
-		fmt.Fprintf(stderr, "%s: -pid and -request exclude each other\n", prog)
-		return ExitUsage
-	}
-	if *config != "" && *pid == 0 {
-		fmt.Fprintf(stderr, "%s: -config goes with -pid\n", prog)
-		return ExitUsage
-	}
 	detectors := detect.Of(name)
 	if len(detectors) == 0 {
 		fmt.Fprintf(stderr, "%s: unknown fingerprint %q\n", prog, name)
@@ -97,11 +101,12 @@ func Main(ctx context.Context, name string, args []string, stdin io.Reader, stdo
 	for _, d := range detectors {
 		needsProcess = needsProcess || d.NeedsProcess
 	}
-	switch {
-	case *pid != 0:
-		req, err = requestFromProc(r, *pid, *config)
-	case needsProcess || *request != "":
+	if *request != "" || (needsProcess && *pid == 0) {
 		req, err = readRequest(*request, stdin)
+	}
+	if err == nil && *pid != 0 {
+		// The rules, if any, come from -request; the process from /proc.
+		req.Process, err = ReadProcess(filepath.Join(r.Dir(), "proc"), *pid)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
@@ -122,21 +127,6 @@ func Main(ctx context.Context, name string, args []string, stdin io.Reader, stdo
 	return ExitOK
 }
 
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: l}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("-log-format %q: want text or json", format)
-}
-
 func readRequest(file string, stdin io.Reader) (fingerprint.Request, error) {
 	if file == "" || file == "-" {
 		return fingerprint.DecodeRequest(stdin)
@@ -147,36 +137,6 @@ func readRequest(file string, stdin io.Reader) (fingerprint.Request, error) {
 	}
 	defer f.Close()
 	return fingerprint.DecodeRequest(f)
-}
-
-// requestFromProc describes process pid from <root>/proc, with the rules of
-// a config.toml, for running a fingerprint by hand.
-func requestFromProc(r *rootfs.Root, pid int, configPath string) (fingerprint.Request, error) {
-	p, err := ReadProcess(filepath.Join(r.Dir(), "proc"), pid)
-	if err != nil {
-		return fingerprint.Request{}, err
-	}
-	req := fingerprint.Request{Process: p}
-	if configPath != "" {
-		c, err := fingerprint.LoadConfig(configPath)
-		if err != nil {
-			return fingerprint.Request{}, err
-		}
-		for _, inv := range c.Plan(p) {
-			if inv.Stdin == nil {
-				continue
-			}
-			planned, err := fingerprint.DecodeRequest(strings.NewReader(string(inv.Stdin)))
-			if err != nil {
-				return fingerprint.Request{}, err
-			}
-			req.Java = append(req.Java, planned.Java...)
-			if planned.RuntimeKindName != "" {
-				req.RuntimeKindName, req.VersionPattern = planned.RuntimeKindName, planned.VersionPattern
-			}
-		}
-	}
-	return req, nil
 }
 
 // ReadProcess describes process pid from a /proc directory: comm, command

@@ -19,6 +19,7 @@ import (
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/cli"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
 	"github.com/openshift/insights-runtime-extractor/internal/samples"
 )
 
@@ -57,7 +58,7 @@ func run(t *testing.T, exe string, stdin []byte, args ...string) (stdout, stderr
 
 func TestFingerprintExecutables(t *testing.T) {
 	bin := buildFingerprints(t)
-	c, err := fingerprint.LoadConfig(filepath.Join("..", "..", "..", "config.toml"))
+	c, err := rules.Load(filepath.Join("..", "..", "..", "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestFingerprintExecutables(t *testing.T) {
 	})
 
 	t.Run("bad flags: one line, exit 2", func(t *testing.T) {
-		for _, args := range [][]string{{"-bogus"}, {"-log-format", "xml"}, {"-log-level", "loud"}, {"extra"}, {"-config", "x.toml"}} {
+		for _, args := range [][]string{{"-bogus"}, {"-log-format", "xml"}, {"-log-level", "loud"}, {"extra"}, {"-config", "x.toml"}, {"-pid", "1", "-request"}} {
 			_, stderr, code := run(t, filepath.Join(bin, "fpr_java"), nil, args...)
 			if code != cli.ExitUsage || strings.Count(stderr, "\n") != 1 {
 				t.Errorf("%v: code %d, stderr %q", args, code, stderr)
@@ -188,7 +189,8 @@ func TestFingerprintExecutables(t *testing.T) {
 		}
 		defer func() { _ = node.Process.Kill(); _ = node.Wait() }()
 		waitComm(t, node.Process.Pid, "node")
-		fpr := exec.Command(filepath.Join(bin, "fpr_version_executable"), "-pid", strconv.Itoa(node.Process.Pid), "-config", filepath.Join("..", "..", "..", "config.toml"))
+		fpr := exec.Command(filepath.Join(bin, "fpr_version_executable"), "-pid", strconv.Itoa(node.Process.Pid), "-request", "-")
+		fpr.Stdin = strings.NewReader(`{"runtime-kind-name": "Node.js"}`)
 		var out bytes.Buffer
 		fpr.Stdout = &out
 		if err := fpr.Start(); err != nil {

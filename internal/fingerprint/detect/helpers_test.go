@@ -16,11 +16,18 @@ import (
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/cli"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rootfs"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
+
+	// The detectors of every fingerprint, as the four fpr_* executables hold them.
+	_ "github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect/java"
+	_ "github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect/native"
+	_ "github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect/osrelease"
+	_ "github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect/versionexec"
 )
 
-func repoConfig(t *testing.T) *fingerprint.Config {
+func repoConfig(t *testing.T) *rules.Config {
 	t.Helper()
-	c, err := fingerprint.LoadConfig(filepath.Join("..", "..", "..", "config.toml"))
+	c, err := rules.Load(filepath.Join("..", "..", "..", "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect/versionexec"
 )
 
 // versionOf asks the tool itself, at test time, what it is.
@@ -111,7 +111,7 @@ func TestRunVersionKillsTheProcessGroupAfter5Seconds(t *testing.T) {
 	pidFile := filepath.Join(dir, "child.pid")
 	writeTree(t, dir, map[string]string{"slow": "#!/bin/sh\nsleep 1000 &\necho $! > " + pidFile + "\necho v1.0-early\nsleep 1000\n"})
 	start := time.Now()
-	stdout, _, err := detect.RunVersion(context.Background(), script, nil, "/")
+	stdout, _, err := versionexec.RunVersion(context.Background(), script, nil, "/")
 	elapsed := time.Since(start)
 	if err == nil || !strings.Contains(err.Error(), "killed after 5s") {
 		t.Errorf("err %v", err)
@@ -134,7 +134,7 @@ func TestRunVersionCapsOutputAndStopsEarly(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{"chatty": "#!/bin/sh\nwhile :; do echo 'Python 3.99.0 and a lot more text'; done\n"})
 	start := time.Now()
-	stdout, _, err := detect.RunVersion(context.Background(), filepath.Join(dir, "chatty"), nil, "/")
+	stdout, _, err := versionexec.RunVersion(context.Background(), filepath.Join(dir, "chatty"), nil, "/")
 	if err == nil {
 		t.Error("no error for endless output")
 	}
@@ -149,7 +149,7 @@ func TestRunVersionCapsOutputAndStopsEarly(t *testing.T) {
 func TestVersionExecutableReportsNothingForGarbage(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{"evil": "#!/bin/sh\nprintf '\\033[31mred\\033[0m\\n'\n"})
-	stdout, stderr, err := detect.RunVersion(context.Background(), filepath.Join(dir, "evil"), nil, "/")
+	stdout, stderr, err := versionexec.RunVersion(context.Background(), filepath.Join(dir, "evil"), nil, "/")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package detect
+package java
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/jar"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/manifest"
 )
@@ -19,34 +20,6 @@ const (
 	maxClassPathJars = 256  // jars whose directory is read for one rule
 	maxDirEntries    = 4096 // entries read from one directory
 )
-
-// springBootLaunchers are one launcher for config.toml (SPEC §5): Spring
-// Boot 3.2 moved JarLauncher and WarLauncher to the launch package, and
-// PropertiesLauncher is the same loader started differently.
-var springBootLaunchers = []string{
-	"org.springframework.boot.loader.JarLauncher",
-	"org.springframework.boot.loader.WarLauncher",
-	"org.springframework.boot.loader.PropertiesLauncher",
-	"org.springframework.boot.loader.launch.JarLauncher",
-	"org.springframework.boot.loader.launch.WarLauncher",
-	"org.springframework.boot.loader.launch.PropertiesLauncher",
-}
-
-// mainClassMatches reports whether a rule's main-class names the main class.
-func mainClassMatches(rule, mainClass string) bool {
-	if rule == mainClass {
-		return true
-	}
-	in := func(c string) bool {
-		for _, l := range springBootLaunchers {
-			if l == c {
-				return true
-			}
-		}
-		return false
-	}
-	return in(rule) && in(mainClass)
-}
 
 // mainJarMatches reports whether a jar file name is the rule's main-jar:
 // the name itself ("bootstrap.jar"), or the name with a version
@@ -65,23 +38,25 @@ func mainJarMatches(mainJar, file string) bool {
 
 // javaRuntimes reports the frameworks of config.toml's [[fingerprints.java]]
 // rules (SPEC §7 "Java runtimes").
-var javaRuntimes = Detector{
+func init() { detect.Register(javaRuntimes) }
+
+var javaRuntimes = detect.Detector{
 	Name:         "java-runtimes",
-	Fingerprint:  fingerprint.NameJava,
+	Fingerprint:  Fingerprint,
 	NeedsProcess: true,
-	Detect: func(_ context.Context, env Env) (contract.Finding, error) {
+	Detect: func(_ context.Context, env detect.Env) (contract.Finding, error) {
 		var f contract.Finding
 		cmd := parseJavaCommand(env.Request.Process)
 		switch {
 		case cmd.Jar != "":
-			jarPath := inCwd(env.Request.Process, cmd.Jar)
+			jarPath := env.Request.Process.InCwd(cmd.Jar)
 			m, _, err := readManifest(env, jarPath)
 			if err != nil {
 				return f, fmt.Errorf("-jar %s: %w", cmd.Jar, err)
 			}
 			mainClass := m.Get("Main-Class")
 			for _, rule := range env.Request.Java {
-				if !mainClassMatches(rule.MainClass, mainClass) {
+				if rule.MainClass != mainClass {
 					continue
 				}
 				version := ""
@@ -94,7 +69,7 @@ var javaRuntimes = Detector{
 			}
 		case cmd.MainClass != "":
 			for _, rule := range env.Request.Java {
-				if !mainClassMatches(rule.MainClass, cmd.MainClass) {
+				if rule.MainClass != cmd.MainClass {
 					continue
 				}
 				f.AddRuntime(contract.Runtime{Name: rule.RuntimeName, Version: versionOnClassPath(env, cmd, rule)})
@@ -106,7 +81,7 @@ var javaRuntimes = Detector{
 
 // readManifest reads the manifest of a jar, or of a class path directory
 // (<dir>/META-INF/MANIFEST.MF, e.g. an exploded Spring Boot jar).
-func readManifest(env Env, p string) (manifest.Manifest, *jar.Jar, error) {
+func readManifest(env detect.Env, p string) (manifest.Manifest, *jar.Jar, error) {
 	if env.Root.IsDir(p) {
 		data, err := env.Root.ReadFile(path.Join(p, jar.ManifestPath), jar.MaxManifestSize)
 		if err != nil {
@@ -140,7 +115,7 @@ func readManifest(env Env, p string) (manifest.Manifest, *jar.Jar, error) {
 // directory tree (two levels: Quarkus keeps io.quarkus.quarkus-core in
 // lib/main, outside the Class-Path), else of the Class-Path jar that holds the
 // main class.
-func versionBesideJar(env Env, jarPath string, m manifest.Manifest, rule fingerprint.JavaRule, mainClass string) string {
+func versionBesideJar(env detect.Env, jarPath string, m manifest.Manifest, rule fingerprint.JavaRule, mainClass string) string {
 	dir := path.Dir(jarPath)
 	var classPath []string
 	for _, e := range m.ClassPath() {
@@ -179,10 +154,10 @@ func versionBesideJar(env Env, jarPath string, m manifest.Manifest, rule fingerp
 // of a class path launch: in the class path entry that is the main-jar (a
 // "dir/*" entry stands for the jars of dir), else the entry holding the main
 // class.
-func versionOnClassPath(env Env, cmd javaCommand, rule fingerprint.JavaRule) string {
+func versionOnClassPath(env detect.Env, cmd javaCommand, rule fingerprint.JavaRule) string {
 	var entries []string
 	for _, e := range cmd.ClassPath {
-		e = inCwd(env.Request.Process, e)
+		e = env.Request.Process.InCwd(e)
 		if path.Base(e) == "*" {
 			names, _, err := env.Root.ReadDirNames(path.Dir(e), maxDirEntries)
 			if err != nil {
@@ -227,7 +202,7 @@ func versionOnClassPath(env Env, cmd javaCommand, rule fingerprint.JavaRule) str
 	return ""
 }
 
-func manifestEntry(env Env, p, entry string) string {
+func manifestEntry(env detect.Env, p, entry string) string {
 	m, _, err := readManifest(env, p)
 	if err != nil {
 		env.Log.Debug("manifest not read", "path", p, "err", err)
@@ -237,7 +212,7 @@ func manifestEntry(env Env, p, entry string) string {
 }
 
 // findJar looks for the main-jar under dir, breadth first, depth levels deep.
-func findJar(env Env, dir, mainJar string, depth int) (string, bool) {
+func findJar(env detect.Env, dir, mainJar string, depth int) (string, bool) {
 	if mainJar == "" {
 		return "", false
 	}

@@ -1,7 +1,6 @@
-package detect
+package java
 
 import (
-	"path"
 	"strings"
 
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
@@ -92,17 +91,4 @@ func systemProperty(p fingerprint.Process, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// inCwd makes a command-line path absolute: relative paths are relative to
-// the process's working directory.
-func inCwd(p fingerprint.Process, name string) string {
-	if strings.HasPrefix(name, "/") {
-		return path.Clean(name)
-	}
-	cwd := p.Cwd
-	if cwd == "" {
-		cwd = "/"
-	}
-	return path.Join(cwd, name)
 }

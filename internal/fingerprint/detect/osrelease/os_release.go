@@ -1,4 +1,4 @@
-package detect
+package osrelease
 
 import (
 	"context"
@@ -7,21 +7,20 @@ import (
 	"io/fs"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/keyvalue"
 )
 
-// maxTextFile bounds every text file a detector reads (SPEC §8).
-const maxTextFile = 1 << 20
-
 // osRelease reads os-release(5): /etc/os-release, else /usr/lib/os-release.
-var osRelease = Detector{
+func init() { detect.Register(osRelease) }
+
+var osRelease = detect.Detector{
 	Name:        "os-release",
-	Fingerprint: fingerprint.NameOS,
-	Detect: func(_ context.Context, env Env) (contract.Finding, error) {
+	Fingerprint: Fingerprint,
+	Detect: func(_ context.Context, env detect.Env) (contract.Finding, error) {
 		var errs []error
 		for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
-			data, err := env.Root.ReadFile(p, maxTextFile)
+			data, err := env.Root.ReadFile(p, detect.MaxTextFile)
 			if err != nil {
 				errs = append(errs, err)
 				continue

@@ -1,4 +1,4 @@
-package detect
+package versionexec
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/versionout"
 )
 
@@ -26,11 +26,13 @@ const (
 // versionExecutable runs the process's own executable with --version
 // (node, python …) and, only when that exits 0 within its limits and prints a
 // line of the kind's version-pattern, reports the configured kind with that line.
-var versionExecutable = Detector{
+func init() { detect.Register(versionExecutable) }
+
+var versionExecutable = detect.Detector{
 	Name:         "version-executable",
-	Fingerprint:  fingerprint.NameVersionExecutable,
+	Fingerprint:  Fingerprint,
 	NeedsProcess: true,
-	Detect: func(ctx context.Context, env Env) (contract.Finding, error) {
+	Detect: func(ctx context.Context, env detect.Env) (contract.Finding, error) {
 		kind := env.Request.RuntimeKindName
 		if kind == "" {
 			return contract.Finding{}, errors.New("the request names no runtime-kind-name")
@@ -68,14 +70,14 @@ var versionExecutable = Detector{
 // the process runs (argv[0] is never trusted). Inside the container, when the
 // kernel lets the fingerprint follow /proc/<pid>/exe, that link itself is
 // executed: it reaches the very file the process runs.
-func executablePath(env Env) (string, error) {
+func executablePath(env detect.Env) (string, error) {
 	if pid := env.Request.Process.PID; env.Root.IsHostRoot() && pid > 0 {
 		if f, _, err := env.Root.Executable(pid); err == nil {
 			f.Close()
 			return "/proc/" + strconv.Itoa(pid) + "/exe", nil
 		}
 	}
-	f, exe, err := recordedExecutable(env)
+	f, exe, err := detect.RecordedExecutable(env)
 	if err != nil {
 		return "", err
 	}
@@ -170,22 +172,4 @@ func RunVersion(ctx context.Context, exe string, env []string, dir string) (stdo
 		err = fmt.Errorf("%s --version: %w", exe, err)
 	}
 	return out.bytes(), errOut.bytes(), err
-}
-
-// lookPath finds name in the PATH of a process, inside the root.
-func lookPath(env Env, name string) (string, bool) {
-	pathVar, ok := env.Request.Process.Getenv("PATH")
-	if !ok {
-		pathVar = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	}
-	for _, dir := range strings.Split(pathVar, ":") {
-		if dir == "" || !strings.HasPrefix(dir, "/") {
-			continue
-		}
-		p := dir + "/" + name
-		if resolved, err := env.Root.Resolve(p); err == nil && !env.Root.IsDir(resolved) {
-			return p, true
-		}
-	}
-	return "", false
 }

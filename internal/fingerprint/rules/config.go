@@ -1,4 +1,8 @@
-package fingerprint
+// Package rules reads config.toml (SPEC §5) strictly and turns it into the
+// plan of one process: which fpr_* executables run, with which request. Only
+// the coordinator and extractor_server link it; a fingerprint gets its rules
+// in the request and never parses TOML.
+package rules
 
 import (
 	"bytes"
@@ -12,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 )
 
 // maxConfigSize bounds config.toml: it is ours, but a wrong mount must give a
@@ -20,41 +25,12 @@ const maxConfigSize = 1 << 20
 
 // Config is config.toml (SPEC §5).
 type Config struct {
-	Fingerprints Fingerprints `toml:"fingerprints"`
+	Fingerprints fingerprint.Rules `toml:"fingerprints"`
 }
 
-// Fingerprints is the [fingerprints] table.
-type Fingerprints struct {
-	VersionExecutables []VersionExecutable `toml:"version-executables"`
-	Java               []JavaRule          `toml:"java"`
-}
-
-// VersionExecutable teaches a runtime that is recognised by its process name
-// and reports its version through `<executable> --version`.
-type VersionExecutable struct {
-	ProcessNames    []string `toml:"process-names" json:"process-names"`
-	RuntimeKindName string   `toml:"runtime-kind-name" json:"runtime-kind-name"`
-	// VersionPattern (RE2), when set, is what the version line must match:
-	// a process named like the runtime that answers something else is not it.
-	VersionPattern string `toml:"version-pattern" json:"version-pattern,omitempty"`
-}
-
-// MaxPatternLen bounds a version-pattern: a version shape, not a program.
-const MaxPatternLen = 256
-
-// JavaRule teaches a Java framework that is recognised by its main class and
-// versioned by an entry of a jar manifest.
-type JavaRule struct {
-	RuntimeName                 string `toml:"runtime-name" json:"runtime-name"`
-	MainClass                   string `toml:"main-class" json:"main-class"`
-	MainJar                     string `toml:"main-jar" json:"main-jar,omitempty"`
-	ReadManifestOfExecutableJar bool   `toml:"read-manifest-of-executable-jar" json:"read-manifest-of-executable-jar"`
-	JarVersionManifestEntry     string `toml:"jar-version-manifest-entry" json:"jar-version-manifest-entry"`
-}
-
-// LoadConfig reads and strictly validates config.toml: an unknown key, a
+// Load reads and strictly validates config.toml: an unknown key, a
 // wrong type or a missing required field is an error naming the key.
-func LoadConfig(path string) (*Config, error) {
+func Load(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -67,15 +43,15 @@ func LoadConfig(path string) (*Config, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("config %s: not a regular file", path)
 	}
-	c, err := ParseConfig(f)
+	c, err := Parse(f)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// ParseConfig is LoadConfig on a reader (at most 1 MiB is accepted).
-func ParseConfig(r io.Reader) (*Config, error) {
+// Parse is Load on a reader (at most 1 MiB is accepted).
+func Parse(r io.Reader) (*Config, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxConfigSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
@@ -128,8 +104,8 @@ func (c *Config) validate() error {
 				seen[n] = i
 			}
 		}
-		if len(v.VersionPattern) > MaxPatternLen {
-			errs = append(errs, fmt.Errorf("fingerprints.version-executables[%d]: version-pattern longer than %d bytes", i, MaxPatternLen))
+		if len(v.VersionPattern) > fingerprint.MaxPatternLen {
+			errs = append(errs, fmt.Errorf("fingerprints.version-executables[%d]: version-pattern longer than %d bytes", i, fingerprint.MaxPatternLen))
 		} else if _, err := regexp.Compile(v.VersionPattern); err != nil {
 			errs = append(errs, fmt.Errorf("fingerprints.version-executables[%d]: version-pattern: %w", i, err))
 		}
@@ -157,22 +133,3 @@ func (c *Config) validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// Recognizes reports whether a process of that name is a workload some
-// fingerprint knows (SPEC §6 prefers such a leaf).
-func (c *Config) Recognizes(processName string) bool {
-	return isJava(processName) || c.versionExecutable(processName) != nil
-}
-
-func (c *Config) versionExecutable(processName string) *VersionExecutable {
-	for i := range c.Fingerprints.VersionExecutables {
-		for _, n := range c.Fingerprints.VersionExecutables[i].ProcessNames {
-			if n == processName {
-				return &c.Fingerprints.VersionExecutables[i]
-			}
-		}
-	}
-	return nil
-}
-
-func isJava(processName string) bool { return strings.HasSuffix(processName, "java") }

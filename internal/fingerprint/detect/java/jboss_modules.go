@@ -1,4 +1,4 @@
-package detect
+package java
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/jar"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/manifest"
 )
@@ -24,11 +25,13 @@ const (
 
 // jbossModules reports the product of a server started with
 // `java … -jar …/jboss-modules.jar` (SPEC §7 "JBoss modules").
-var jbossModules = Detector{
+func init() { detect.Register(jbossModules) }
+
+var jbossModules = detect.Detector{
 	Name:         "jboss-modules",
-	Fingerprint:  fingerprint.NameJava,
+	Fingerprint:  Fingerprint,
 	NeedsProcess: true,
-	Detect: func(_ context.Context, env Env) (contract.Finding, error) {
+	Detect: func(_ context.Context, env detect.Env) (contract.Finding, error) {
 		var f contract.Finding
 		p := env.Request.Process
 		cmd := parseJavaCommand(p)
@@ -51,19 +54,19 @@ var jbossModules = Detector{
 func jbossHomes(p fingerprint.Process, cmd javaCommand) []string {
 	var homes []string
 	if h, ok := systemProperty(p, "jboss.home.dir"); ok && h != "" {
-		homes = append(homes, inCwd(p, h))
+		homes = append(homes, p.InCwd(h))
 	}
 	if h, ok := p.Getenv("JBOSS_HOME"); ok && h != "" {
-		homes = append(homes, inCwd(p, h))
+		homes = append(homes, p.InCwd(h))
 	}
-	return append(homes, path.Dir(inCwd(p, cmd.Jar)))
+	return append(homes, path.Dir(p.InCwd(cmd.Jar)))
 }
 
 // jbossProduct reads the product of a home: version.txt ("<name> - Version
 // <version>"), the product module's manifest, or the manifest of the
 // feature-pack product-conf jar of the product module.
-func jbossProduct(env Env, home string) (name, version string, ok bool) {
-	if data, err := env.Root.ReadFile(path.Join(home, "version.txt"), maxTextFile); err == nil {
+func jbossProduct(env detect.Env, home string) (name, version string, ok bool) {
+	if data, err := env.Root.ReadFile(path.Join(home, "version.txt"), detect.MaxTextFile); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
 			if n, v, found := strings.Cut(line, "- Version"); found {
 				if n, v = strings.TrimSpace(n), strings.TrimSpace(v); n != "" {

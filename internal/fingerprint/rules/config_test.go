@@ -1,4 +1,4 @@
-package fingerprint
+package rules
 
 import (
 	"encoding/json"
@@ -7,21 +7,28 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 )
 
 func TestRepositoryConfigLoadsTheSpecRules(t *testing.T) {
-	c, err := LoadConfig(filepath.Join("..", "..", "config.toml"))
+	c, err := Load(filepath.Join("..", "..", "..", "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Fingerprints{
-		VersionExecutables: []VersionExecutable{
+	want := fingerprint.Rules{
+		VersionExecutables: []fingerprint.VersionExecutable{
 			{ProcessNames: []string{"node", "MainThread"}, RuntimeKindName: "Node.js", VersionPattern: `^v[0-9]+\.[0-9]+\.[0-9]+`},
 			{ProcessNames: []string{"python", "python3"}, RuntimeKindName: "Python", VersionPattern: `^Python [0-9]+\.[0-9]+(\.[0-9]+)?`},
 		},
-		Java: []JavaRule{
+		Java: []fingerprint.JavaRule{
 			{RuntimeName: "Quarkus", MainClass: "io.quarkus.bootstrap.runner.QuarkusEntryPoint", MainJar: "io.quarkus.quarkus-core", JarVersionManifestEntry: "Implementation-Version"},
 			{RuntimeName: "Spring Boot", MainClass: "org.springframework.boot.loader.JarLauncher", ReadManifestOfExecutableJar: true, JarVersionManifestEntry: "Spring-Boot-Version"},
+			{RuntimeName: "Spring Boot", MainClass: "org.springframework.boot.loader.WarLauncher", ReadManifestOfExecutableJar: true, JarVersionManifestEntry: "Spring-Boot-Version"},
+			{RuntimeName: "Spring Boot", MainClass: "org.springframework.boot.loader.PropertiesLauncher", ReadManifestOfExecutableJar: true, JarVersionManifestEntry: "Spring-Boot-Version"},
+			{RuntimeName: "Spring Boot", MainClass: "org.springframework.boot.loader.launch.JarLauncher", ReadManifestOfExecutableJar: true, JarVersionManifestEntry: "Spring-Boot-Version"},
+			{RuntimeName: "Spring Boot", MainClass: "org.springframework.boot.loader.launch.WarLauncher", ReadManifestOfExecutableJar: true, JarVersionManifestEntry: "Spring-Boot-Version"},
+			{RuntimeName: "Spring Boot", MainClass: "org.springframework.boot.loader.launch.PropertiesLauncher", ReadManifestOfExecutableJar: true, JarVersionManifestEntry: "Spring-Boot-Version"},
 			{RuntimeName: "Apache Tomcat", MainClass: "org.apache.catalina.startup.Bootstrap", MainJar: "bootstrap.jar", ReadManifestOfExecutableJar: true, JarVersionManifestEntry: "Implementation-Version"},
 		},
 	}
@@ -53,11 +60,11 @@ runtime-kind-name = "Ruby"
 		{"missing runtime-kind-name", "[[fingerprints.version-executables]]\nprocess-names = [\"x\"]\n", `fingerprints.version-executables[0]: runtime-kind-name is required`},
 		{"process name in two entries", ruby + ruby, `process name "ruby" is already in entry 0`},
 		{"version-pattern not RE2", ruby + "[[fingerprints.version-executables]]\nprocess-names = [\"x\"]\nruntime-kind-name = \"X\"\nversion-pattern = \"(?<=v)1\"\n", `fingerprints.version-executables[1]: version-pattern: error parsing regexp`},
-		{"version-pattern too long", ruby + "[[fingerprints.version-executables]]\nprocess-names = [\"x\"]\nruntime-kind-name = \"X\"\nversion-pattern = \"" + strings.Repeat("a", MaxPatternLen+1) + "\"\n", `version-pattern longer than 256 bytes`},
+		{"version-pattern too long", ruby + "[[fingerprints.version-executables]]\nprocess-names = [\"x\"]\nruntime-kind-name = \"X\"\nversion-pattern = \"" + strings.Repeat("a", fingerprint.MaxPatternLen+1) + "\"\n", `version-pattern longer than 256 bytes`},
 		{"too large", "#" + strings.Repeat("x", maxConfigSize), `larger than`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig(strings.NewReader(tc.toml))
+			_, err := Parse(strings.NewReader(tc.toml))
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.wantErr)
 			}
@@ -67,18 +74,18 @@ runtime-kind-name = "Ruby"
 
 func TestLoadConfigNamesTheFileAndRefusesNonRegularFiles(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := LoadConfig(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("directory: %v", err)
 	}
 	missing := filepath.Join(dir, "missing.toml")
-	if _, err := LoadConfig(missing); err == nil || !strings.Contains(err.Error(), missing) {
+	if _, err := Load(missing); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing file: %v", err)
 	}
 	bad := filepath.Join(dir, "bad.toml")
 	if err := os.WriteFile(bad, []byte("[x]\ny=1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadConfig(bad); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "unknown key x") {
+	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "unknown key x") {
 		t.Errorf("bad file: %v", err)
 	}
 }
@@ -96,34 +103,34 @@ main-jar = "micronaut-core"
 read-manifest-of-executable-jar = false
 jar-version-manifest-entry = "Implementation-Version"
 `
-	base, err := os.ReadFile(filepath.Join("..", "..", "config.toml"))
+	base, err := os.ReadFile(filepath.Join("..", "..", "..", "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := ParseConfig(strings.NewReader(string(base) + extra))
+	c, err := Parse(strings.NewReader(string(base) + extra))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.Recognizes("ruby") {
 		t.Error("ruby not recognized")
 	}
-	plan := c.Plan(Process{PID: 7, Name: "ruby"})
+	plan := c.Plan(fingerprint.Process{PID: 7, Name: "ruby"})
 	if len(plan) != 2 || plan[1].Executable != "fpr_version_executable" {
 		t.Fatalf("plan %+v", plan)
 	}
-	req, err := DecodeRequest(strings.NewReader(string(plan[1].Stdin)))
+	req, err := fingerprint.DecodeRequest(strings.NewReader(string(plan[1].Stdin)))
 	if err != nil || req.RuntimeKindName != "Ruby" || req.Process.PID != 7 {
 		t.Errorf("request %+v, %v", req, err)
 	}
-	plan = c.Plan(Process{PID: 8, Name: "java"})
-	req, err = DecodeRequest(strings.NewReader(string(plan[1].Stdin)))
-	if err != nil || len(req.Java) != 4 || req.Java[3].RuntimeName != "Micronaut" {
+	plan = c.Plan(fingerprint.Process{PID: 8, Name: "java"})
+	req, err = fingerprint.DecodeRequest(strings.NewReader(string(plan[1].Stdin)))
+	if err != nil || len(req.Java) != 9 || req.Java[8].RuntimeName != "Micronaut" {
 		t.Errorf("java request %+v, %v", req, err)
 	}
 }
 
 func TestPlanChoosesOneKindPathAfterTheOS(t *testing.T) {
-	c, err := LoadConfig(filepath.Join("..", "..", "config.toml"))
+	c, err := Load(filepath.Join("..", "..", "..", "config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,10 +149,10 @@ func TestPlanChoosesOneKindPathAfterTheOS(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, inv := range c.Plan(Process{PID: 1, Name: tc.name}) {
+			for _, inv := range c.Plan(fingerprint.Process{PID: 1, Name: tc.name}) {
 				got = append(got, inv.Executable)
 				if inv.Executable != "fpr_os" {
-					var req Request
+					var req fingerprint.Request
 					if err := json.Unmarshal(inv.Stdin, &req); err != nil || req.Process.Name != tc.name {
 						t.Errorf("stdin %s: %v", inv.Stdin, err)
 					}
@@ -163,63 +170,50 @@ func TestPlanChoosesOneKindPathAfterTheOS(t *testing.T) {
 }
 
 func FuzzParseConfig(f *testing.F) {
-	if data, err := os.ReadFile(filepath.Join("..", "..", "config.toml")); err == nil {
+	if data, err := os.ReadFile(filepath.Join("..", "..", "..", "config.toml")); err == nil {
 		f.Add(data)
 	}
 	f.Add([]byte("[[fingerprints.java]]\nruntime-name = 3\n"))
 	f.Add([]byte("[fingerprints]\nversion-executables = [{process-names = [\"\"]}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParseConfig(strings.NewReader(string(data)))
+		c, err := Parse(strings.NewReader(string(data)))
 		if err != nil {
 			return
 		}
 		// An accepted config plans every process without failing.
 		for _, name := range []string{"java", "node", "python3", "x"} {
-			if plan := c.Plan(Process{PID: 1, Name: name}); len(plan) != 2 {
+			if plan := c.Plan(fingerprint.Process{PID: 1, Name: name}); len(plan) != 2 {
 				t.Fatalf("plan of %s: %d invocations", name, len(plan))
 			}
 		}
 	})
 }
 
-// Executables is what extractor_server checks at start: it must name every
-// executable Plan can choose, and each must be a main under fingerprints/.
+// Executables is what extractor_server checks at start: exactly the
+// executables Plan can choose under the repository's config, each a main under
+// fingerprints/.
 func TestExecutablesAreWhatPlanCanChoose(t *testing.T) {
-	tests := []struct {
-		name   string
-		config string
-	}{
-		{name: "the repository's config", config: filepath.Join("..", "..", "config.toml")},
-		{name: "no version executables", config: ""},
+	c, err := Load(filepath.Join("..", "..", "..", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := &Config{}
-			if tc.config != "" {
-				var err error
-				if c, err = LoadConfig(tc.config); err != nil {
-					t.Fatal(err)
-				}
-			}
-			planned := map[string]bool{}
-			for _, name := range []string{"node", "python3", "java", "sh", "app"} {
-				for _, inv := range c.Plan(Process{Name: name}) {
-					planned[inv.Executable] = true
-				}
-			}
-			exes := c.Executables()
-			for _, exe := range exes {
-				if !planned[exe] {
-					t.Errorf("Executables names %s, which Plan never chooses", exe)
-				}
-				if _, err := os.Stat(filepath.Join("..", "..", "fingerprints", exe, "main.go")); err != nil {
-					t.Errorf("Executables names %s, which is no fingerprint main: %v", exe, err)
-				}
-				delete(planned, exe)
-			}
-			if len(planned) > 0 {
-				t.Errorf("Plan chooses %v, which Executables %v lacks", planned, exes)
-			}
-		})
+	planned := map[string]bool{}
+	for _, name := range []string{"node", "python3", "java", "sh", "app"} {
+		for _, inv := range c.Plan(fingerprint.Process{Name: name}) {
+			planned[inv.Executable] = true
+		}
+	}
+	exes := Executables()
+	for _, exe := range exes {
+		if !planned[exe] {
+			t.Errorf("Executables names %s, which Plan never chooses", exe)
+		}
+		if _, err := os.Stat(filepath.Join("..", "..", "..", "fingerprints", exe, "main.go")); err != nil {
+			t.Errorf("Executables names %s, which is no fingerprint main: %v", exe, err)
+		}
+		delete(planned, exe)
+	}
+	if len(planned) > 0 {
+		t.Errorf("Plan chooses %v, which Executables %v lacks", planned, exes)
 	}
 }

@@ -1,4 +1,4 @@
-package detect
+package native
 
 import (
 	"context"
@@ -7,18 +7,20 @@ import (
 	"os"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/elfscan"
 )
 
 // nativeExecutable reports what built the executable the process runs: Go
 // (kind Golang, the Go version) or GraalVM native-image (kind GraalVM, and
 // Quarkus with its version when the image holds it).
-var nativeExecutable = Detector{
+func init() { detect.Register(nativeExecutable) }
+
+var nativeExecutable = detect.Detector{
 	Name:         "native-executable",
-	Fingerprint:  fingerprint.NameNativeExecutable,
+	Fingerprint:  Fingerprint,
 	NeedsProcess: true,
-	Detect: func(_ context.Context, env Env) (contract.Finding, error) {
+	Detect: func(_ context.Context, env detect.Env) (contract.Finding, error) {
 		var f contract.Finding
 		file, err := openRunningExecutable(env)
 		if err != nil {
@@ -52,13 +54,13 @@ var nativeExecutable = Detector{
 
 // openRunningExecutable opens the executable the process runs: the one the
 // kernel recorded, else argv[0] as the shell found it.
-func openRunningExecutable(env Env) (*os.File, error) {
-	f, _, err := recordedExecutable(env)
+func openRunningExecutable(env detect.Env) (*os.File, error) {
+	f, _, err := detect.RecordedExecutable(env)
 	if err == nil {
 		return f, nil
 	}
 	env.Log.Debug("executable not recorded, falling back to argv[0]", "pid", env.Request.Process.PID, "err", err)
-	exe, err := argv0Executable(env)
+	exe, err := detect.Argv0Executable(env)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package detect
+package java
 
 import (
 	"context"
@@ -8,18 +8,20 @@ import (
 	"strings"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/keyvalue"
 )
 
 // javaVersion reports kind Java, with JAVA_VERSION and IMPLEMENTOR of the
 // release file of the Java home: $JAVA_HOME of the process, else the home of
 // the java executable actually running (symlinks resolved inside the root).
-var javaVersion = Detector{
+func init() { detect.Register(javaVersion) }
+
+var javaVersion = detect.Detector{
 	Name:         "java-version",
-	Fingerprint:  fingerprint.NameJava,
+	Fingerprint:  Fingerprint,
 	NeedsProcess: true,
-	Detect: func(_ context.Context, env Env) (contract.Finding, error) {
+	Detect: func(_ context.Context, env detect.Env) (contract.Finding, error) {
 		f := contract.Finding{Kind: "Java"}
 		var errs []error
 		for _, home := range javaHomes(env) {
@@ -28,7 +30,7 @@ var javaVersion = Detector{
 				if release == path.Join(path.Dir(home), "release") && path.Base(home) != "jre" {
 					continue
 				}
-				data, err := env.Root.ReadFile(release, maxTextFile)
+				data, err := env.Root.ReadFile(release, detect.MaxTextFile)
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -46,7 +48,7 @@ var javaVersion = Detector{
 }
 
 // javaHomes returns the candidate Java homes, best first.
-func javaHomes(env Env) []string {
+func javaHomes(env detect.Env) []string {
 	var homes []string
 	if h, ok := env.Request.Process.Getenv("JAVA_HOME"); ok && strings.HasPrefix(h, "/") {
 		homes = append(homes, path.Clean(h))
@@ -63,30 +65,12 @@ func javaHomes(env Env) []string {
 
 // runningExecutable returns the executable the process runs, symlinks
 // resolved inside the root: the one the kernel recorded, else argv[0].
-func runningExecutable(env Env) (string, error) {
-	f, exe, err := recordedExecutable(env)
+func runningExecutable(env detect.Env) (string, error) {
+	f, exe, err := detect.RecordedExecutable(env)
 	if err == nil {
 		f.Close()
 		return env.Root.Resolve(exe)
 	}
 	env.Log.Debug("executable not recorded, falling back to argv[0]", "pid", env.Request.Process.PID, "err", err)
-	return argv0Executable(env)
-}
-
-// argv0Executable finds argv[0] as the shell did: relative to the cwd when
-// it holds a '/', else in the process's PATH; symlinks resolved in the root.
-func argv0Executable(env Env) (string, error) {
-	p := env.Request.Process
-	if len(p.Cmdline) == 0 || p.Cmdline[0] == "" {
-		return "", errors.New("no executable: empty command line")
-	}
-	argv0 := p.Cmdline[0]
-	if strings.Contains(argv0, "/") {
-		return env.Root.Resolve(inCwd(p, argv0))
-	}
-	found, ok := lookPath(env, argv0)
-	if !ok {
-		return "", fmt.Errorf("%s not in PATH", argv0)
-	}
-	return env.Root.Resolve(found)
+	return detect.Argv0Executable(env)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
+	"strings"
 )
 
 // Process describes the workload process to a fingerprint (JSON on its
@@ -72,15 +74,6 @@ func DecodeRequest(r io.Reader) (Request, error) {
 	return req, nil
 }
 
-// The fingerprints (SPEC §7): Name is the stem of the result file, Executable
-// the binary under fingerprints/.
-const (
-	NameOS                = "os"
-	NameVersionExecutable = "version-executable"
-	NameJava              = "java"
-	NameNativeExecutable  = "native-executable"
-)
-
 // ExecutableName is the binary of a fingerprint: "fpr_" + its name with '_'.
 func ExecutableName(name string) string {
 	b := []byte("fpr_" + name)
@@ -96,53 +89,15 @@ func ExecutableName(name string) string {
 // default -fingerprints-dir of the coordinator and of extractor_server.
 const DefaultDir = "/"
 
-// Executables returns the fpr_* executables that Plan may name under c: the
-// OS, Java and native-executable fingerprints always (they depend on the
-// process alone), the version-executable one when c configures any.
-func (c *Config) Executables() []string {
-	names := []string{NameOS, NameJava, NameNativeExecutable}
-	if len(c.Fingerprints.VersionExecutables) > 0 {
-		names = append(names, NameVersionExecutable)
+// InCwd makes a command-line path of the process absolute: relative paths are relative to
+// the process's working directory.
+func (p Process) InCwd(name string) string {
+	if strings.HasPrefix(name, "/") {
+		return path.Clean(name)
 	}
-	exes := make([]string, len(names))
-	for i, n := range names {
-		exes[i] = ExecutableName(n)
+	cwd := p.Cwd
+	if cwd == "" {
+		cwd = "/"
 	}
-	return exes
-}
-
-// Plan returns the fingerprints that apply to p (SPEC §7): the OS always,
-// then one kind path — a version executable when the process name is
-// configured, Java (version, framework runtimes, JBoss modules) when the name
-// ends with "java", else the native executable.
-func (c *Config) Plan(p Process) []Invocation {
-	base := Request{Process: p}
-	// The OS fingerprint needs only the root directory.
-	plan := []Invocation{{Name: NameOS, Executable: ExecutableName(NameOS), Args: []string{"-root", "/"}}}
-	switch {
-	case c.versionExecutable(p.Name) != nil:
-		req := base
-		v := c.versionExecutable(p.Name)
-		req.RuntimeKindName, req.VersionPattern = v.RuntimeKindName, v.VersionPattern
-		plan = append(plan, invocation(NameVersionExecutable, req))
-	case isJava(p.Name):
-		req := base
-		req.Java = c.Fingerprints.Java
-		plan = append(plan, invocation(NameJava, req))
-	default:
-		plan = append(plan, invocation(NameNativeExecutable, base))
-	}
-	return plan
-}
-
-func invocation(name string, req Request) Invocation {
-	// Marshalling these plain structs cannot fail (no channels, funcs or
-	// cyclic values); invalid UTF-8 is replaced, never an error.
-	data, _ := json.Marshal(req)
-	return Invocation{
-		Name:       name,
-		Executable: ExecutableName(name),
-		Args:       []string{"-root", "/", "-request", "-"},
-		Stdin:      data,
-	}
+	return path.Join(cwd, name)
 }
