@@ -16,14 +16,12 @@ import (
 	"strconv"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
 
-// Bounds of path resolution, as Linux's own (MAXSYMLINKS, PATH_MAX).
-const (
-	maxSymlinks = 40
-	maxPathLen  = 4096
-)
+// maxPathLen bounds a path to resolve, as Linux's PATH_MAX.
+const maxPathLen = 4096
 
 // Errors callers distinguish with errors.Is.
 var (
@@ -74,45 +72,23 @@ func (r *Root) Resolve(name string) (string, error) {
 	if len(name) > maxPathLen {
 		return "", fmt.Errorf("resolve %.64s…: %w", name, unix.ENAMETOOLONG)
 	}
-	rest := strings.Split(name, "/")
-	cur := "/"
-	links := 0
-	for len(rest) > 0 {
-		c := rest[0]
-		rest = rest[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			cur = path.Dir(cur)
-			continue
-		}
-		next := path.Join(cur, c)
-		st, err := os.Lstat(r.host(next))
-		if err != nil {
-			return "", fmt.Errorf("resolve %s: %w", name, err)
-		}
-		if st.Mode()&fs.ModeSymlink == 0 {
-			cur = next
-			continue
-		}
-		links++
-		if links > maxSymlinks {
-			return "", fmt.Errorf("resolve %s: %w", name, ErrLoop)
-		}
-		target, err := os.Readlink(r.host(next))
-		if err != nil {
-			return "", fmt.Errorf("resolve %s: %w", name, err)
-		}
-		if strings.HasPrefix(target, "/") {
-			cur = "/"
-		}
-		rest = append(strings.Split(target, "/"), rest...)
-		if len(rest) > maxPathLen {
-			return "", fmt.Errorf("resolve %s: %w", name, unix.ENAMETOOLONG)
-		}
+	// securejoin walks the path in user space, as a chroot would, with its
+	// own bound on symlinks; the existence check is ours.
+	host, err := securejoin.SecureJoin(r.dir, name)
+	if errors.Is(err, unix.ELOOP) {
+		return "", fmt.Errorf("resolve %s: %w", name, ErrLoop)
 	}
-	return cur, nil
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", name, err)
+	}
+	if _, err := os.Lstat(host); err != nil {
+		return "", fmt.Errorf("resolve %s: %w", name, err)
+	}
+	rel, err := filepath.Rel(r.dir, host)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("resolve %s: outside the root", name)
+	}
+	return Clean(filepath.ToSlash(rel)), nil
 }
 
 // Open opens a regular file for reading. Resolution stays inside the root

@@ -31,13 +31,13 @@ var jbossModules = detect.Detector{
 	Name:         "jboss-modules",
 	Fingerprint:  Fingerprint,
 	NeedsProcess: true,
+	Applies: func(req fingerprint.Request) bool {
+		return strings.HasSuffix(parseJavaCommand(req.Process).Jar, "jboss-modules.jar")
+	},
 	Detect: func(_ context.Context, env detect.Env) (contract.Finding, error) {
 		var f contract.Finding
 		p := env.Request.Process
 		cmd := parseJavaCommand(p)
-		if cmd.Jar == "" || !strings.HasSuffix(cmd.Jar, "jboss-modules.jar") {
-			return f, nil
-		}
 		for _, home := range jbossHomes(p, cmd) {
 			if name, version, ok := jbossProduct(env, home); ok {
 				f.AddRuntime(contract.Runtime{Name: name, Version: version})

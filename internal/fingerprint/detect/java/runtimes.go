@@ -44,6 +44,8 @@ var javaRuntimes = detect.Detector{
 	Name:         "java-runtimes",
 	Fingerprint:  Fingerprint,
 	NeedsProcess: true,
+	// Without rules there is nothing to look for.
+	Applies: func(req fingerprint.Request) bool { return len(req.Java) > 0 },
 	Detect: func(_ context.Context, env detect.Env) (contract.Finding, error) {
 		var f contract.Finding
 		cmd := parseJavaCommand(env.Request.Process)
