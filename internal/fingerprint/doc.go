@@ -1,9 +1,8 @@
-// Package fingerprint decides which fingerprints apply to a container's
-// workload process (from config.toml, SPEC §5 and §7), and describes that
-// process to an fpr_* executable, which runs inside the container.
-//
-// The detectors themselves live in the sub-packages under detect/; the
-// parsers of hostile container input (os-release, MANIFEST.MF, jar, ELF,
-// --version output) live in their own small, fuzzed packages. What a
-// fingerprint reports is a contract.Finding.
+// Package fingerprint is what the coordinator and an fpr_* executable share:
+// the catalogue of fingerprints and when each applies (SPEC §7), the rules of
+// config.toml as data (SPEC §5), and the request that describes the workload
+// process to a fingerprint running inside its container. It parses nothing:
+// config.toml is read by fingerprint/rules, the container's files by the
+// detectors under fingerprint/detect, and a fingerprint reports a
+// contract.Finding.
 package fingerprint
