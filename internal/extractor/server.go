@@ -295,9 +295,10 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		err = errors.New("the client had closed the connection")
 	}
 	if err != nil {
-		// Nobody will read or delete it.
-		log.Warn("answer not delivered, removing the result", "dir", dir, "error", err)
+		// Nobody will read or delete it. Removed before the line is logged,
+		// so that whoever reads the log finds it gone.
 		_ = os.RemoveAll(dir)
+		log.Warn("answer not delivered, removing the result", "dir", dir, "error", err)
 		return
 	}
 	log.Info("extraction done", "dir", dir, "duration", time.Since(start))
