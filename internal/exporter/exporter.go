@@ -22,8 +22,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/extractor"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
+	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
 
 // Path is the endpoint of the exporter's API.
@@ -57,7 +57,7 @@ const (
 )
 
 // Extractor runs one extraction and returns the path of its result
-// directory; *extractor.Client is the real one.
+// directory; *trigger.Client is the real one.
 type Extractor interface {
 	Extract(ctx context.Context, ids []string) (string, error)
 }
@@ -72,7 +72,7 @@ type Options struct {
 	Metrics *Metrics
 	// Ready tells /readyz whether the extractor can take a request, without
 	// running a scan. When nil: the Extractor's Probe method if it has one
-	// (as *extractor.Client does), else always ready.
+	// (as *trigger.Client does), else always ready.
 	Ready func(context.Context) error
 
 	removeAll func(string) error // os.RemoveAll; tests make it fail
@@ -159,7 +159,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	answer, err := h.o.Extractor.Extract(ctx, ids)
 	if err != nil {
-		var serverErr *extractor.ServerError
+		var serverErr *trigger.ServerError
 		switch {
 		case r.Context().Err() != nil:
 			outcome = OutcomeCanceled
@@ -169,13 +169,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			outcome = OutcomeTimeout
 			log.Error("extraction timed out", "timeout", h.o.Timeout)
 			writeError(w, http.StatusInternalServerError, fmt.Sprintf("extraction timed out after %v", h.o.Timeout))
-		case errors.Is(err, extractor.ErrBusy) && errors.As(err, &serverErr):
+		case errors.Is(err, trigger.ErrBusy) && errors.As(err, &serverErr):
 			outcome = OutcomeQueueFull
 			log.Warn("extractor busy, asked the client to retry", "error", err, "retry_after", RetryAfter)
 			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter.Seconds())))
 			writeError(w, http.StatusServiceUnavailable, "extraction refused: "+serverErr.Message)
 		case errors.As(err, &serverErr):
-			if errors.Is(err, extractor.ErrCoordinatorTimeout) {
+			if errors.Is(err, trigger.ErrCoordinatorTimeout) {
 				outcome = OutcomeTimeout
 			}
 			log.Error("extraction failed", "error", err)
@@ -263,7 +263,7 @@ func readIDs(w http.ResponseWriter, r *http.Request) (ids []string, ok bool) {
 	for _, raw := range req.ContainerIDs {
 		// An id that cannot be a container id matches no running
 		// container: skipped, as SPEC §2 says of unknown ids.
-		if id, valid := extractor.NormalizeID(raw); valid && !seen[id] {
+		if id, valid := trigger.NormalizeID(raw); valid && !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/openshift/insights-runtime-extractor/internal/exporter"
 	"github.com/openshift/insights-runtime-extractor/internal/extractor"
+	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
 
 // chainContainer is what the test coordinator reports for every container.
@@ -69,7 +70,7 @@ func startChain(t testing.TB, env map[string]string, timeout time.Duration) (*te
 func startChainWith(t testing.TB, env map[string]string, tweak func(*extractor.Config), timeout time.Duration) (*testServer, string) {
 	ts := startServer(t, env, tweak)
 	h := exporter.NewHandler(exporter.Options{
-		Extractor: &extractor.Client{Address: ts.addr},
+		Extractor: &trigger.Client{Address: ts.addr},
 		DataDir:   ts.dataDir,
 		Timeout:   timeout,
 	})
@@ -182,7 +183,7 @@ func TestChainFailures(t *testing.T) {
 		addr := ln.Addr().String()
 		ln.Close()
 		// The client waits for a server that may still be starting: for the request's budget.
-		h := exporter.NewHandler(exporter.Options{Extractor: &extractor.Client{Address: addr}, DataDir: t.TempDir(), Timeout: time.Second})
+		h := exporter.NewHandler(exporter.Options{Extractor: &trigger.Client{Address: addr}, DataDir: t.TempDir(), Timeout: time.Second})
 		web := httptest.NewServer(h)
 		defer web.Close()
 		status, body := httpDo(t, "GET", web.URL+exporter.Path, "")
