@@ -27,6 +27,7 @@ var privileged = []string{
 // shared are what the exporter must link: the contract both sides agree on.
 // Asserting them keeps the test from passing on an empty or broken list.
 var shared = []string{
+	module + "internal/contract",
 	module + "internal/trigger",
 }
 

@@ -42,9 +42,12 @@ type Init struct {
 }
 
 // cacheFile is the cache's JSON form. A file in an older form decodes to
-// empty maps: the next scan is simply cold.
+// empty maps: the next scan is simply cold. The entries are named after
+// their form: "entries" held the entries before the finding became one
+// contract.Finding, and must not be read as the new form, where its fields
+// would be silently empty for as long as the container runs.
 type cacheFile struct {
-	Entries map[string]result.Container `json:"entries"`
+	Entries map[string]result.Container `json:"containers"`
 	Inits   map[string]Init             `json:"inits"` // by container key
 }
 

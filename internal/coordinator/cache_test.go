@@ -113,16 +113,21 @@ func TestLoadCacheOfAnOlderFormatIsEmpty(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	old := `{"containerd://aa/110/5":{"pid":110,"containerId":"containerd://aa"}}`
-	if err := os.WriteFile(filepath.Join(dir, "cache.json"), []byte(old), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := LoadCache(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := c.Get("containerd://aa/110/5"); ok || len(c.old) != 0 || len(c.oldInits) != 0 {
-		t.Errorf("older format not ignored: %+v", c)
+	for _, old := range []string{
+		`{"containerd://aa/110/5":{"pid":110,"containerId":"containerd://aa"}}`,
+		// Before the finding was one contract.Finding: its fields would read as empty.
+		`{"entries":{"containerd://aa/110/5":{"PID":110,"ContainerID":"containerd://aa","OSID":"rhel"}}}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "cache.json"), []byte(old), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadCache(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := c.Get("containerd://aa/110/5"); ok || len(c.old) != 0 || len(c.oldInits) != 0 {
+			t.Errorf("older format not ignored: %+v", c)
+		}
 	}
 }
 

@@ -8,8 +8,6 @@ package exporter
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -321,14 +319,4 @@ func writeBody(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
-}
-
-// Hash obfuscates one value (SPEC §2): the first 12 characters of the
-// unpadded URL-safe base64 of its SHA-256; empty stays empty.
-func Hash(v string) string {
-	if v == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(v))
-	return base64.RawURLEncoding.EncodeToString(sum[:])[:12]
 }

@@ -21,19 +21,6 @@ import (
 	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
 
-func TestHash(t *testing.T) {
-	tests := []struct{ value, want string }{
-		{"rhel", "yqx1WBefoIAq"},
-		{"Golang", "UOVueXxKyJ95"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := Hash(tt.value); got != tt.want {
-			t.Errorf("Hash(%q) = %q, want %q", tt.value, got, tt.want)
-		}
-	}
-}
-
 // fakeExtractor stands in for extractor_server in handler tests: it copies a
 // fixture result directory into the data dir, as a coordinator would have
 // written it, and records the ids it was asked for.

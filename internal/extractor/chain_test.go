@@ -16,20 +16,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/exporter"
 	"github.com/openshift/insights-runtime-extractor/internal/extractor"
 	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
 
 // chainContainer is what the test coordinator reports for every container.
-func chainContainer(hash bool) exporter.ContainerInfo {
+func chainContainer(hash bool) contract.Finding {
 	v := func(s string) string { return s }
 	if hash {
-		v = exporter.Hash
+		v = contract.Hash
 	}
-	return exporter.ContainerInfo{
+	return contract.Finding{
 		OS: v("rhel"), OSVersion: v("8.10"), Kind: v("Java"), KindVersion: v("17.0.13"), KindImplementer: v("Red Hat, Inc."),
-		Runtimes: []exporter.RuntimeInfo{{Name: v("Quarkus"), Version: v("3.15.3.redhat-00002")}},
+		Runtimes: []contract.Runtime{{Name: v("Quarkus"), Version: v("3.15.3.redhat-00002")}},
 	}
 }
 
@@ -39,10 +40,10 @@ func wantJSON(t testing.TB, hash bool, containers ...[3]string) string {
 	rep := exporter.Report{}
 	for _, c := range containers {
 		if rep[c[0]] == nil {
-			rep[c[0]] = map[string]map[string]exporter.ContainerInfo{}
+			rep[c[0]] = map[string]map[string]contract.Finding{}
 		}
 		if rep[c[0]][c[1]] == nil {
-			rep[c[0]][c[1]] = map[string]exporter.ContainerInfo{}
+			rep[c[0]][c[1]] = map[string]contract.Finding{}
 		}
 		rep[c[0]][c[1]][c[2]] = chainContainer(hash)
 	}
