@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/openshift/insights-runtime-extractor/internal/bounded"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/privileges"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
@@ -379,7 +380,7 @@ func (s *Server) extract(ctx context.Context, ids []string, log *slog.Logger) (s
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
-	stdout := &cappedBuffer{max: maxStdout}
+	stdout := &bounded.Buffer{Max: maxStdout}
 	stderr := &lineLogger{log: log}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
@@ -407,7 +408,7 @@ func (s *Server) extract(ctx context.Context, ids []string, log *slog.Logger) (s
 		}
 		return "", fmt.Errorf("coordinator failed: %w", err)
 	}
-	dir, err := s.resultDir(stdout.String())
+	dir, err := s.resultDir(string(stdout.Bytes()))
 	if err != nil {
 		s.removeResultsSince(started, log)
 		return "", err
@@ -474,21 +475,6 @@ func oneLine(err error) error {
 	}
 	return err
 }
-
-// cappedBuffer keeps the first max bytes written to it and discards the rest.
-type cappedBuffer struct {
-	max int
-	buf []byte
-}
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - len(b.buf); room > 0 {
-		b.buf = append(b.buf, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
-}
-
-func (b *cappedBuffer) String() string { return string(b.buf) }
 
 // lineLogger sends the coordinator's standard error to the server's log,
 // one record per line, with lines and line count bounded.

@@ -85,18 +85,6 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-func TestCappedBufferKeepsOnlyTheStart(t *testing.T) {
-	b := &cappedBuffer{max: 10}
-	for _, s := range []string{"0123", "456789abc", "def"} {
-		if n, _ := b.Write([]byte(s)); n != len(s) {
-			t.Fatalf("Write(%q) = %d", s, n)
-		}
-	}
-	if b.String() != "0123456789" {
-		t.Errorf("kept %q", b.String())
-	}
-}
-
 func TestClip(t *testing.T) {
 	tests := []struct {
 		name, in string

@@ -90,23 +90,6 @@ func TestOpenExecutableAcceptsOnlyExecuteOnlyRegularFiles(t *testing.T) {
 	}
 }
 
-func TestBoundedBufferKeepsOnlyTheFirstBytes(t *testing.T) {
-	b := &boundedBuffer{max: 5}
-	for _, w := range []string{"abc", "defg", "hij"} {
-		if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
-			t.Fatalf("Write(%q) = %d, %v: it must swallow everything", w, n, err)
-		}
-	}
-	if got := b.String(); got != "abcde" {
-		t.Errorf("kept %q, want %q", got, "abcde")
-	}
-	bad := &boundedBuffer{max: 8}
-	bad.Write([]byte("ok\xff\xfe"))
-	if got := bad.String(); got != "ok\uFFFD" {
-		t.Errorf("invalid UTF-8 kept as %q, want it replaced", got)
-	}
-}
-
 func TestReadKeyedCgroupCounters(t *testing.T) {
 	for _, tc := range []struct {
 		file, key string
