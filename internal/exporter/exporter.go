@@ -1,8 +1,9 @@
-// Package exporter is the HTTP side of the product (SPEC §2): the
-// /gather_runtime_info handler, which asks the extractor for one extraction,
-// reads the result directory, answers JSON (values obfuscated unless
-// hash=false) and deletes the directory; and /healthz, /readyz and /metrics,
-// whose extractor figures come with each result (result.SummaryFile).
+// Package exporter is the unprivileged HTTP side of the product (SPEC §2):
+// the /gather_runtime_info handler, which asks extractor_server for one
+// extraction (package trigger), reads the result directory, answers JSON
+// (values obfuscated unless hash=false) and deletes the directory; and
+// /healthz, /readyz and /metrics, whose extractor figures come with each
+// result (result.SummaryFile). It links nothing of the privileged side.
 package exporter
 
 import (
