@@ -17,8 +17,8 @@ import (
 
 	"github.com/openshift/insights-runtime-extractor/internal/cmdline"
 	"github.com/openshift/insights-runtime-extractor/internal/exporter"
-	"github.com/openshift/insights-runtime-extractor/internal/extractor"
 	"github.com/openshift/insights-runtime-extractor/internal/logging"
+	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
 
 func main() {
@@ -61,7 +61,7 @@ func main() {
 		os.Exit(1)
 	}
 	handler := exporter.NewHandler(exporter.Options{
-		Extractor: &extractor.Client{Address: *extractorAddress},
+		Extractor: &trigger.Client{Address: *extractorAddress},
 		DataDir:   *dataDir,
 		Timeout:   *timeout,
 		Log:       log,

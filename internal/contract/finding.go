@@ -1,7 +1,9 @@
-// Package contract is what every side of the product agrees on (SPEC §2–§4):
-// the finding type, its keys and value rules with their limits, and the
-// key=value lines an fpr_* executable prints. It imports nothing of ours, so
-// that the unprivileged exporter and the privileged coordinator can share it.
+// Package contract is what every side of the product agrees on about a
+// finding (SPEC §2–§4): its type and JSON names, its keys and the value rule
+// with its limits (the same for an fpr_* executable's output and for the
+// result directory), the key=value lines an fpr_* executable prints, and the
+// obfuscation of values in the answer. It imports nothing of ours, so that
+// the unprivileged exporter and the privileged coordinator can share it.
 package contract
 
 import (

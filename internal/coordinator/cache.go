@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
 	"github.com/openshift/insights-runtime-extractor/internal/process"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
@@ -42,9 +44,12 @@ type Init struct {
 }
 
 // cacheFile is the cache's JSON form. A file in an older form decodes to
-// empty maps: the next scan is simply cold.
+// empty maps: the next scan is simply cold. The entries are named after
+// their form: "entries" held the entries before the finding became one
+// contract.Finding, and must not be read as the new form, where its fields
+// would be silently empty for as long as the container runs.
 type cacheFile struct {
-	Entries map[string]result.Container `json:"entries"`
+	Entries map[string]result.Container `json:"containers"`
 	Inits   map[string]Init             `json:"inits"` // by container key
 }
 
@@ -179,19 +184,19 @@ func (c *Cache) Save(running []cri.Container) error {
 	if err != nil {
 		return fmt.Errorf("encode scan cache: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(c.path), ".cache-*")
+	// Readers see the old file or the new one, never a part of it, even after
+	// a crash (the file is synced before the rename). 0600 whatever the old
+	// file's mode or the umask: LoadCache trusts no file others may write.
+	pending, err := renameio.NewPendingFile(c.path,
+		renameio.WithTempDir(filepath.Dir(c.path)), renameio.WithStaticPermissions(0o600))
 	if err != nil {
 		return fmt.Errorf("write scan cache: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+	defer pending.Cleanup()
+	if _, err := pending.Write(data); err != nil {
 		return fmt.Errorf("write scan cache: %w", err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write scan cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), c.path); err != nil {
+	if err := pending.CloseAtomicallyReplace(); err != nil {
 		return fmt.Errorf("write scan cache: %w", err)
 	}
 	return nil

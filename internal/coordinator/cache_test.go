@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -113,16 +114,21 @@ func TestLoadCacheOfAnOlderFormatIsEmpty(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	old := `{"containerd://aa/110/5":{"pid":110,"containerId":"containerd://aa"}}`
-	if err := os.WriteFile(filepath.Join(dir, "cache.json"), []byte(old), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := LoadCache(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := c.Get("containerd://aa/110/5"); ok || len(c.old) != 0 || len(c.oldInits) != 0 {
-		t.Errorf("older format not ignored: %+v", c)
+	for _, old := range []string{
+		`{"containerd://aa/110/5":{"pid":110,"containerId":"containerd://aa"}}`,
+		// Before the finding was one contract.Finding: its fields would read as empty.
+		`{"entries":{"containerd://aa/110/5":{"PID":110,"ContainerID":"containerd://aa","OSID":"rhel"}}}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "cache.json"), []byte(old), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadCache(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := c.Get("containerd://aa/110/5"); ok || len(c.old) != 0 || len(c.oldInits) != 0 {
+			t.Errorf("older format not ignored: %+v", c)
+		}
 	}
 }
 
@@ -344,5 +350,39 @@ func TestScanCacheSparesStatusOfUnchangedContainers(t *testing.T) {
 				t.Errorf("remembered inits (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Save replaces the file in one step, mode 0600 whatever the old file's mode
+// or the umask (LoadCache trusts nothing else), and leaves nothing beside it.
+func TestCacheSaveIsAtomicAndPrivate(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "c")
+	c, err := LoadCache(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cache.json"), []byte("{}"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	a := ctr("a", 1)
+	c.Put(cacheKey(a, process.Process{PID: 1}), entryOf(a))
+	if err := c.Save([]cri.Container{a}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 || entries[0].Name() != "cache.json" {
+		t.Fatalf("cache dir holds %v (%v), want cache.json alone", entries, err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "cache.json")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("cache.json: %v, %v; want mode 0600", st.Mode(), err)
+	}
+	again, err := LoadCache(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := again.Get(cacheKey(a, process.Process{PID: 1})); !ok {
+		t.Error("the saved entry is not read back")
 	}
 }

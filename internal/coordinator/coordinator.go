@@ -277,7 +277,6 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 	complete := true
 	target := sandbox.Target{HostPID: p.PID, UID: p.UID, GID: p.GID}
 	plan := s.Config.Plan(fingerprint.Process{PID: p.NSPID, Name: p.Name, Cmdline: p.Cmdline, Env: p.Env, Cwd: p.Cwd, Exe: p.Exe})
-	var found contract.Finding
 	for _, inv := range plan {
 		out, err := s.Sandbox.Run(ctx, target, filepath.Join(s.FingerprintsDir, inv.Executable), inv.Args, inv.Stdin, s.Limits)
 		if err != nil {
@@ -303,17 +302,10 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 			complete = false
 			continue
 		}
-		// Plan orders the fingerprints by authority: the first to report a field keeps it.
-		found.Merge(f)
-		for _, r := range f.Runtimes {
-			if entry.Fingerprints == nil {
-				entry.Fingerprints = map[string][]result.Runtime{}
-			}
-			entry.Fingerprints[inv.Name] = append(entry.Fingerprints[inv.Name], result.Runtime{Name: r.Name, Version: r.Version})
-		}
+		// Plan orders the fingerprints by authority: the first to report a field
+		// (or a runtime of a name) keeps it.
+		entry.Merge(inv.Name, f)
 	}
-	entry.OSID, entry.OSVersionID = found.OS, found.OSVersion
-	entry.Kind, entry.KindVersion, entry.KindImplementer = found.Kind, found.KindVersion, found.KindImplementer
 	// A fingerprint that failed may succeed next time: only complete entries are remembered.
 	if s.Cache != nil && complete {
 		s.Cache.Put(key, entry)

@@ -170,9 +170,9 @@ func TestScanRun(t *testing.T) {
 			},
 			want: []result.Container{
 				{PID: 110, PodName: "pod-a", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("a", 64),
-					OSID: "debian", OSVersionID: "12", Kind: "Node.js", KindVersion: "v18.20.4"},
+					Finding: contract.Finding{OS: "debian", OSVersion: "12", Kind: "Node.js", KindVersion: "v18.20.4"}},
 				{PID: 220, PodName: "pod-b", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("b", 64),
-					Kind: "Golang", KindVersion: "go1.26.8"},
+					Finding: contract.Finding{Kind: "Golang", KindVersion: "go1.26.8"}},
 			},
 			wantSum: Summary{Listed: 2, Selected: 2, Scanned: 2, Fingerprints: map[string]result.FingerprintCounts{
 				"os": {Runs: 2}, "version-executable": {Runs: 1}, "native-executable": {Runs: 1},
@@ -185,7 +185,7 @@ func TestScanRun(t *testing.T) {
 			out:   map[string]string{"fpr_os@110": "os-release-id=debian\n"},
 			errs:  map[string]error{"fpr_version_executable@110": sandbox.ErrTimeout},
 			want: []result.Container{{PID: 110, PodName: "pod-a", PodNamespace: "ns",
-				ContainerID: "containerd://" + strings.Repeat("a", 64), OSID: "debian"}},
+				ContainerID: "containerd://" + strings.Repeat("a", 64), Finding: contract.Finding{OS: "debian"}}},
 			wantSum: Summary{Listed: 1, Selected: 1, Scanned: 1, Fingerprints: map[string]result.FingerprintCounts{
 				"os": {Runs: 1}, "version-executable": {Runs: 1, Failures: 1, Timeouts: 1},
 			}},
@@ -200,8 +200,8 @@ func TestScanRun(t *testing.T) {
 				"fpr_native_executable@220":  sandbox.ErrBadExecutable,
 			},
 			want: []result.Container{
-				{PID: 110, PodName: "pod-a", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("a", 64), OSID: "debian"},
-				{PID: 220, PodName: "pod-b", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("b", 64), OSID: "alpine"},
+				{PID: 110, PodName: "pod-a", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("a", 64), Finding: contract.Finding{OS: "debian"}},
+				{PID: 220, PodName: "pod-b", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("b", 64), Finding: contract.Finding{OS: "alpine"}},
 			},
 			wantSum: Summary{Listed: 2, Selected: 2, Scanned: 2, NotStarted: 2, Fingerprints: map[string]result.FingerprintCounts{
 				"os": {Runs: 2}, "version-executable": {Runs: 1, Failures: 1}, "native-executable": {Runs: 1, Failures: 1},
@@ -213,7 +213,7 @@ func TestScanRun(t *testing.T) {
 			procs: workloads{200: goapp},
 			out:   map[string]string{"fpr_os@220": "os-release-id=alpine\n"},
 			want: []result.Container{{PID: 220, PodName: "pod-b", PodNamespace: "ns",
-				ContainerID: "containerd://" + strings.Repeat("b", 64), OSID: "alpine"}},
+				ContainerID: "containerd://" + strings.Repeat("b", 64), Finding: contract.Finding{OS: "alpine"}}},
 			wantSum: Summary{Listed: 2, Selected: 2, Scanned: 1, Failed: 1,
 				FailedBy: map[string]int{ReasonWorkloadNotFound: 1},
 				Fingerprints: map[string]result.FingerprintCounts{
@@ -235,9 +235,24 @@ func TestScanRun(t *testing.T) {
 			out:   map[string]string{"fpr_os@220": "os-release-id=alpine\n"},
 			ids:   []string{"containerd://bbbb", "cccc"},
 			want: []result.Container{{PID: 220, PodName: "pod-b", PodNamespace: "ns",
-				ContainerID: "containerd://" + strings.Repeat("b", 64), OSID: "alpine"}},
+				ContainerID: "containerd://" + strings.Repeat("b", 64), Finding: contract.Finding{OS: "alpine"}}},
 			wantSum: Summary{Listed: 2, Selected: 1, Scanned: 1, Unknown: []string{"cccc"},
 				Fingerprints: map[string]result.FingerprintCounts{"os": {Runs: 1}, "native-executable": {Runs: 1, Failures: 1}}},
+		},
+		{
+			name:  "runtimes are stored with the fingerprint that reported them",
+			list:  &lister{cs: []cri.Container{ctr("b", 200)}},
+			procs: workloads{200: goapp},
+			out: map[string]string{
+				"fpr_os@220":                "os-release-id=alpine\n",
+				"fpr_native_executable@220": "runtime-kind=GraalVM\nruntime=Quarkus=3.15.1\nruntime=Quarkus native=\n",
+			},
+			want: []result.Container{{PID: 220, PodName: "pod-b", PodNamespace: "ns", ContainerID: "containerd://" + strings.Repeat("b", 64),
+				Finding: contract.Finding{OS: "alpine", Kind: "GraalVM",
+					Runtimes: []contract.Runtime{{Name: "Quarkus", Version: "3.15.1"}, {Name: "Quarkus native"}}},
+				ReportedBy: map[string]string{"Quarkus": "native-executable", "Quarkus native": "native-executable"}}},
+			wantSum: Summary{Listed: 1, Selected: 1, Scanned: 1, Fingerprints: map[string]result.FingerprintCounts{
+				"os": {Runs: 1}, "native-executable": {Runs: 1}}},
 		},
 		{
 			name:    "a runtime that cannot be listed means nothing was scanned",

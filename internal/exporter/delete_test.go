@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 )
 
@@ -81,8 +82,9 @@ func TestExporterDeletesTheRootExtractorsResult(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = w.Add(result.Container{PID: 42, PodName: "app", PodNamespace: "shop",
-				ContainerID: "cri-o://" + strings.Repeat("a", 64), OSID: "rhel", OSVersionID: "9.4", Kind: "Java",
-				Fingerprints: map[string][]result.Runtime{"java": {{Name: "Quarkus", Version: "3.15.1"}}}})
+				ContainerID: "cri-o://" + strings.Repeat("a", 64), Finding: contract.Finding{OS: "rhel", OSVersion: "9.4", Kind: "Java",
+					Runtimes: []contract.Runtime{{Name: "Quarkus", Version: "3.15.1"}}},
+				ReportedBy: map[string]string{"Quarkus": "java"}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,15 +1,14 @@
-// Package exporter is the HTTP side of the product (SPEC §2): the
-// /gather_runtime_info handler, which asks the extractor for one extraction,
-// reads the result directory, answers JSON (values obfuscated unless
-// hash=false) and deletes the directory; and /healthz, /readyz and /metrics,
-// whose extractor figures come with each result (result.SummaryFile).
+// Package exporter is the unprivileged HTTP side of the product (SPEC §2):
+// the /gather_runtime_info handler, which asks extractor_server for one
+// extraction (package trigger), reads the result directory, answers JSON
+// (values obfuscated unless hash=false) and deletes the directory; and
+// /healthz, /readyz and /metrics, whose extractor figures come with each
+// result (result.SummaryFile). It links nothing of the privileged side.
 package exporter
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,8 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/extractor"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
+	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
 
 // Path is the endpoint of the exporter's API.
@@ -57,7 +56,7 @@ const (
 )
 
 // Extractor runs one extraction and returns the path of its result
-// directory; *extractor.Client is the real one.
+// directory; *trigger.Client is the real one.
 type Extractor interface {
 	Extract(ctx context.Context, ids []string) (string, error)
 }
@@ -72,7 +71,7 @@ type Options struct {
 	Metrics *Metrics
 	// Ready tells /readyz whether the extractor can take a request, without
 	// running a scan. When nil: the Extractor's Probe method if it has one
-	// (as *extractor.Client does), else always ready.
+	// (as *trigger.Client does), else always ready.
 	Ready func(context.Context) error
 
 	removeAll func(string) error // os.RemoveAll; tests make it fail
@@ -159,7 +158,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	answer, err := h.o.Extractor.Extract(ctx, ids)
 	if err != nil {
-		var serverErr *extractor.ServerError
+		var serverErr *trigger.ServerError
 		switch {
 		case r.Context().Err() != nil:
 			outcome = OutcomeCanceled
@@ -169,13 +168,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			outcome = OutcomeTimeout
 			log.Error("extraction timed out", "timeout", h.o.Timeout)
 			writeError(w, http.StatusInternalServerError, fmt.Sprintf("extraction timed out after %v", h.o.Timeout))
-		case errors.Is(err, extractor.ErrBusy) && errors.As(err, &serverErr):
+		case errors.Is(err, trigger.ErrBusy) && errors.As(err, &serverErr):
 			outcome = OutcomeQueueFull
 			log.Warn("extractor busy, asked the client to retry", "error", err, "retry_after", RetryAfter)
 			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter.Seconds())))
 			writeError(w, http.StatusServiceUnavailable, "extraction refused: "+serverErr.Message)
 		case errors.As(err, &serverErr):
-			if errors.Is(err, extractor.ErrCoordinatorTimeout) {
+			if errors.Is(err, trigger.ErrCoordinatorTimeout) {
 				outcome = OutcomeTimeout
 			}
 			log.Error("extraction failed", "error", err)
@@ -263,7 +262,7 @@ func readIDs(w http.ResponseWriter, r *http.Request) (ids []string, ok bool) {
 	for _, raw := range req.ContainerIDs {
 		// An id that cannot be a container id matches no running
 		// container: skipped, as SPEC §2 says of unknown ids.
-		if id, valid := extractor.NormalizeID(raw); valid && !seen[id] {
+		if id, valid := trigger.NormalizeID(raw); valid && !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
 		}
@@ -321,14 +320,4 @@ func writeBody(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
-}
-
-// Hash obfuscates one value (SPEC §2): the first 12 characters of the
-// unpadded URL-safe base64 of its SHA-256; empty stays empty.
-func Hash(v string) string {
-	if v == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(v))
-	return base64.RawURLEncoding.EncodeToString(sum[:])[:12]
 }

@@ -18,21 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/extractor"
+	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
-
-func TestHash(t *testing.T) {
-	tests := []struct{ value, want string }{
-		{"rhel", "yqx1WBefoIAq"},
-		{"Golang", "UOVueXxKyJ95"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := Hash(tt.value); got != tt.want {
-			t.Errorf("Hash(%q) = %q, want %q", tt.value, got, tt.want)
-		}
-	}
-}
 
 // fakeExtractor stands in for extractor_server in handler tests: it copies a
 // fixture result directory into the data dir, as a coordinator would have
@@ -228,18 +215,18 @@ func TestStatusCodesAndBodies(t *testing.T) {
 		{name: "unknown path", method: "GET", path: "/gather", wantStatus: 404,
 			wantBody: `{"error": "not found: the endpoint is /gather_runtime_info"}` + "\n"},
 		{name: "extractor error line", method: "GET", path: Path,
-			fake:       fakeConfig{err: &extractor.ServerError{Message: "coordinator failed: exit status 1"}},
+			fake:       fakeConfig{err: &trigger.ServerError{Message: "coordinator failed: exit status 1"}},
 			wantStatus: 500, wantBody: `{"error": "extraction failed: coordinator failed: exit status 1"}` + "\n", wantCalls: [][]string{nil}},
 		{name: "extractor queue full: 503, retry later", method: "GET", path: Path,
-			fake:       fakeConfig{err: &extractor.ServerError{Message: extractor.BusyPrefix + "16 requests already waiting"}},
+			fake:       fakeConfig{err: &trigger.ServerError{Message: trigger.BusyPrefix + "16 requests already waiting"}},
 			wantStatus: 503, wantBody: `{"error": "extraction refused: busy: 16 requests already waiting"}` + "\n",
 			wantRetry: "10", wantCalls: [][]string{nil}},
 		{name: "extractor connections full: 503, retry later", method: "GET", path: Path,
-			fake:       fakeConfig{err: &extractor.ServerError{Message: extractor.BusyPrefix + "too many connections"}},
+			fake:       fakeConfig{err: &trigger.ServerError{Message: trigger.BusyPrefix + "too many connections"}},
 			wantStatus: 503, wantBody: `{"error": "extraction refused: busy: too many connections"}` + "\n",
 			wantRetry: "10", wantCalls: [][]string{nil}},
 		{name: "a coordinator failure that mentions busy is no full queue", method: "GET", path: Path,
-			fake:       fakeConfig{err: &extractor.ServerError{Message: "coordinator failed: exit status 1: busy: device"}},
+			fake:       fakeConfig{err: &trigger.ServerError{Message: "coordinator failed: exit status 1: busy: device"}},
 			wantStatus: 500, wantBody: `{"error": "extraction failed: coordinator failed: exit status 1: busy: device"}` + "\n",
 			wantCalls: [][]string{nil}},
 		{name: "extractor unreachable", method: "GET", path: Path,

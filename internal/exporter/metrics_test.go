@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/extractor"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
+	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
 
 // MetricLines returns the sample lines of the named metric families (a
@@ -57,7 +57,7 @@ func TestHealthz(t *testing.T) {
 }
 
 // TestReadyz probes a real loopback listener, up and down, as
-// *extractor.Client does for the real exporter, and proves that the probe
+// *trigger.Client does for the real exporter, and proves that the probe
 // sends no request: the server reads a reset, not an empty request (which
 // would be a scan of every container).
 func TestReadyz(t *testing.T) {
@@ -102,7 +102,7 @@ func TestReadyz(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := NewHandler(Options{Extractor: &extractor.Client{Address: tt.addr}, DataDir: t.TempDir()})
+			h := NewHandler(Options{Extractor: &trigger.Client{Address: tt.addr}, DataDir: t.TempDir()})
 			web := httptest.NewServer(h)
 			defer web.Close()
 			resp, err := http.Get(web.URL + ReadyzPath)
@@ -137,8 +137,8 @@ func TestMetricsCountOutcomes(t *testing.T) {
 		{"POST", `{"containerIds": []}`, fakeConfig{fixture: "clean"}, 0, false},
 		{"POST", `{`, fakeConfig{}, 0, false},
 		{"PUT", "", fakeConfig{}, 0, false},
-		{"GET", "", fakeConfig{err: &extractor.ServerError{Message: extractor.BusyPrefix + "2 requests already waiting"}}, 0, false},
-		{"GET", "", fakeConfig{err: &extractor.ServerError{Message: extractor.TimeoutPrefix + "after 75s and was killed"}}, 0, false},
+		{"GET", "", fakeConfig{err: &trigger.ServerError{Message: trigger.BusyPrefix + "2 requests already waiting"}}, 0, false},
+		{"GET", "", fakeConfig{err: &trigger.ServerError{Message: trigger.TimeoutPrefix + "after 75s and was killed"}}, 0, false},
 		{"GET", "", fakeConfig{block: true}, 20 * time.Millisecond, false},
 		{"GET", "", fakeConfig{err: errors.New("connection refused")}, 0, false},
 		{"GET", "", fakeConfig{answer: "/etc"}, 0, false},

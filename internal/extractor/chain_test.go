@@ -16,19 +16,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/exporter"
 	"github.com/openshift/insights-runtime-extractor/internal/extractor"
+	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
 
 // chainContainer is what the test coordinator reports for every container.
-func chainContainer(hash bool) exporter.ContainerInfo {
+func chainContainer(hash bool) contract.Finding {
 	v := func(s string) string { return s }
 	if hash {
-		v = exporter.Hash
+		v = contract.Hash
 	}
-	return exporter.ContainerInfo{
+	return contract.Finding{
 		OS: v("rhel"), OSVersion: v("8.10"), Kind: v("Java"), KindVersion: v("17.0.13"), KindImplementer: v("Red Hat, Inc."),
-		Runtimes: []exporter.RuntimeInfo{{Name: v("Quarkus"), Version: v("3.15.3.redhat-00002")}},
+		Runtimes: []contract.Runtime{{Name: v("Quarkus"), Version: v("3.15.3.redhat-00002")}},
 	}
 }
 
@@ -38,10 +40,10 @@ func wantJSON(t testing.TB, hash bool, containers ...[3]string) string {
 	rep := exporter.Report{}
 	for _, c := range containers {
 		if rep[c[0]] == nil {
-			rep[c[0]] = map[string]map[string]exporter.ContainerInfo{}
+			rep[c[0]] = map[string]map[string]contract.Finding{}
 		}
 		if rep[c[0]][c[1]] == nil {
-			rep[c[0]][c[1]] = map[string]exporter.ContainerInfo{}
+			rep[c[0]][c[1]] = map[string]contract.Finding{}
 		}
 		rep[c[0]][c[1]][c[2]] = chainContainer(hash)
 	}
@@ -69,7 +71,7 @@ func startChain(t testing.TB, env map[string]string, timeout time.Duration) (*te
 func startChainWith(t testing.TB, env map[string]string, tweak func(*extractor.Config), timeout time.Duration) (*testServer, string) {
 	ts := startServer(t, env, tweak)
 	h := exporter.NewHandler(exporter.Options{
-		Extractor: &extractor.Client{Address: ts.addr},
+		Extractor: &trigger.Client{Address: ts.addr},
 		DataDir:   ts.dataDir,
 		Timeout:   timeout,
 	})
@@ -182,7 +184,7 @@ func TestChainFailures(t *testing.T) {
 		addr := ln.Addr().String()
 		ln.Close()
 		// The client waits for a server that may still be starting: for the request's budget.
-		h := exporter.NewHandler(exporter.Options{Extractor: &extractor.Client{Address: addr}, DataDir: t.TempDir(), Timeout: time.Second})
+		h := exporter.NewHandler(exporter.Options{Extractor: &trigger.Client{Address: addr}, DataDir: t.TempDir(), Timeout: time.Second})
 		web := httptest.NewServer(h)
 		defer web.Close()
 		status, body := httpDo(t, "GET", web.URL+exporter.Path, "")

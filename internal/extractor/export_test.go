@@ -2,7 +2,6 @@ package extractor
 
 import (
 	"log/slog"
-	"net"
 	"time"
 )
 
@@ -21,9 +20,6 @@ func SetPrivilegeCheck(c *Config, check func() error) { c.requirePrivileges = ch
 func WaitForRuntime(endpoint string, wait time.Duration, log *slog.Logger) error {
 	return waitForRuntime(endpoint, wait, log)
 }
-
-// PeerGone exposes peerGone to the tests of the protocol.
-func PeerGone(c net.Conn) bool { return peerGone(c) }
 
 // Waiting returns how many requests wait for the running coordinator.
 func Waiting(s *Server) int64 { return s.waiting.Load() }

@@ -1,3 +1,8 @@
+// Package extractor is extractor_server, the privileged half of the pod: it
+// checks at start that the node can be scanned (capabilities, cgroups,
+// config.toml, fingerprints, container runtime), then serves the trigger
+// protocol (SPEC §3) on loopback by running one coordinator per request, one
+// at a time, and answering the result directory it printed.
 package extractor
 
 import (
@@ -6,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -23,11 +27,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/openshift/insights-runtime-extractor/internal/bounded"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
 	"github.com/openshift/insights-runtime-extractor/internal/privileges"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
+	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
 
 // Defaults of Config, used for zero values.
@@ -48,8 +54,6 @@ const (
 	// put into the server's log.
 	maxStderrLine  = 4096
 	maxStderrLines = 10000
-	// writeTimeout bounds writing an answer line.
-	writeTimeout = 5 * time.Second
 	// maxReason bounds the coordinator's last stderr line relayed in an error
 	// answer: room for a socket path and a hint, still one short line.
 	maxReason = 400
@@ -221,7 +225,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			// Answer without reading: too many clients already.
 			wg.Go(func() {
 				defer conn.Close()
-				s.answerError(conn, s.log, errors.New(BusyPrefix+"too many connections"))
+				s.answerError(conn, s.log, errors.New(trigger.BusyPrefix+"too many connections"))
 			})
 		}
 	}
@@ -230,32 +234,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // errClientGone ends a request whose client reset the connection.
 var errClientGone = errors.New("client gone")
 
-// errProbe is a connection reset before its first byte: a readiness probe
-// (Client.Probe), answered with nothing.
-var errProbe = errors.New("connection reset before any request")
-
-// errTooLarge is a payload over MaxPayload.
-var errTooLarge = fmt.Errorf("request larger than %d bytes", MaxPayload)
-
 func (s *Server) handle(ctx context.Context, conn net.Conn) {
 	defer conn.Close()
 	log := s.log.With("request", s.seq.Add(1))
 	start := time.Now()
 
-	payload, err := s.readRequest(conn)
-	if errors.Is(err, errProbe) {
+	ids, err := trigger.ReadRequest(conn, s.cfg.ReadTimeout)
+	if errors.Is(err, trigger.ErrProbe) {
 		log.Debug("connection reset before any request: a probe (Client.Probe)")
 		return
 	}
-	if err != nil {
-		log.Warn("bad request", "error", err)
-		s.answerError(conn, log, err)
-		if errors.Is(err, errTooLarge) {
-			drain(conn)
-		}
-		return
-	}
-	ids, err := ParseIDs(payload)
 	if err != nil {
 		log.Warn("bad request", "error", err)
 		s.answerError(conn, log, err)
@@ -289,54 +277,18 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		s.answerError(conn, log, err)
 		return
 	}
-	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	_, err = io.WriteString(conn, dir+"\n")
-	if err == nil && !delivered(conn, time.Second) {
-		err = errors.New("the client had closed the connection")
-	}
-	if err != nil {
-		// Nobody will read or delete it.
-		log.Warn("answer not delivered, removing the result", "dir", dir, "error", err)
+	if err := trigger.WriteAnswer(conn, dir); err != nil {
+		// Nobody will read or delete it. Removed before the line is logged,
+		// so that whoever reads the log finds it gone.
 		_ = os.RemoveAll(dir)
+		log.Warn("answer not delivered, removing the result", "dir", dir, "error", err)
 		return
 	}
 	log.Info("extraction done", "dir", dir, "duration", time.Since(start))
 }
 
-// readRequest reads the payload up to the client's half-close.
-func (s *Server) readRequest(conn net.Conn) ([]byte, error) {
-	_ = conn.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
-	defer conn.SetReadDeadline(time.Time{})
-	payload, err := io.ReadAll(io.LimitReader(conn, MaxPayload+1))
-	var netErr net.Error
-	switch {
-	case len(payload) == 0 && errors.Is(err, syscall.ECONNRESET):
-		return nil, errProbe
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return nil, fmt.Errorf("request not ended (half-closed) within %v", s.cfg.ReadTimeout)
-	case err != nil:
-		return nil, fmt.Errorf("read request: %w", err)
-	case len(payload) > MaxPayload:
-		return nil, errTooLarge
-	}
-	return payload, nil
-}
-
-// drain discards what a client still sends after it was answered, for a
-// bounded time, so that closing does not reset the connection before the
-// client has read the answer.
-func drain(conn net.Conn) {
-	if tcp, ok := conn.(*net.TCPConn); ok {
-		_ = tcp.CloseWrite()
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, _ = io.Copy(io.Discard, io.LimitReader(conn, 16*MaxPayload))
-}
-
 func (s *Server) answerError(conn net.Conn, log *slog.Logger, err error) {
-	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	if _, werr := io.WriteString(conn, ErrorPrefix+msg+"\n"); werr != nil {
+	if werr := trigger.WriteError(conn, err); werr != nil {
 		log.Debug("error answer not delivered", "error", werr)
 	}
 }
@@ -353,7 +305,7 @@ func (s *Server) waitTurn(ctx context.Context) (release func(), err error) {
 	}
 	if n := s.waiting.Add(1); n > int64(s.cfg.MaxQueue) {
 		s.waiting.Add(-1)
-		return nil, fmt.Errorf(BusyPrefix+"%d requests already waiting", s.cfg.MaxQueue)
+		return nil, fmt.Errorf(trigger.BusyPrefix+"%d requests already waiting", s.cfg.MaxQueue)
 	}
 	defer s.waiting.Add(-1)
 	// Blocked senders on a channel are served in order: the queue is FIFO.
@@ -381,70 +333,11 @@ func watchPeer(ctx context.Context, conn net.Conn, cancel context.CancelCauseFun
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if peerGone(conn) {
+			if trigger.PeerGone(conn) {
 				cancel(errClientGone)
 				return
 			}
 		}
-	}
-}
-
-// peerGone reports whether the client reset or fully closed the connection
-// in a way the kernel reports as a hang-up. A half-closed client (the normal
-// case) is not gone.
-func peerGone(conn net.Conn) bool {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return true
-	}
-	gone := false
-	err = raw.Control(func(fd uintptr) {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
-			gone = fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0
-		}
-	})
-	return gone || err != nil
-}
-
-// tcpClose is TCP_CLOSE of the kernel's TCP states (include/net/tcp_states.h).
-const tcpClose = 7
-
-// delivered waits, at most within, until the client's kernel acknowledged
-// everything written, and reports false when it answered with a reset
-// instead: the client had closed the connection, not only half-closed it
-// (a bare connect-and-close, like a TCP probe, looks the same as an empty
-// request until then), so nobody will read the answer. When it cannot tell
-// it reports true.
-func delivered(conn net.Conn, within time.Duration) bool {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return true
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return true
-	}
-	deadline := time.Now().Add(within)
-	for {
-		var info *unix.TCPInfo
-		var infoErr error
-		if err := raw.Control(func(fd uintptr) {
-			info, infoErr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
-		}); err != nil || infoErr != nil {
-			return true
-		}
-		switch {
-		case info.State == tcpClose:
-			return false
-		case info.Unacked == 0 || time.Now().After(deadline):
-			return true
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -487,7 +380,7 @@ func (s *Server) extract(ctx context.Context, ids []string, log *slog.Logger) (s
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
-	stdout := &cappedBuffer{max: maxStdout}
+	stdout := &bounded.Buffer{Max: maxStdout}
 	stderr := &lineLogger{log: log}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
@@ -506,7 +399,7 @@ func (s *Server) extract(ctx context.Context, ids []string, log *slog.Logger) (s
 		case errors.Is(cause, errClientGone):
 			return "", errClientGone
 		case errors.Is(cause, context.DeadlineExceeded):
-			return "", fmt.Errorf(TimeoutPrefix+"after %v and was killed", s.cfg.CoordinatorTimeout)
+			return "", fmt.Errorf(trigger.TimeoutPrefix+"after %v and was killed", s.cfg.CoordinatorTimeout)
 		case cause != nil:
 			return "", errors.New("server shutting down: coordinator killed")
 		}
@@ -515,7 +408,7 @@ func (s *Server) extract(ctx context.Context, ids []string, log *slog.Logger) (s
 		}
 		return "", fmt.Errorf("coordinator failed: %w", err)
 	}
-	dir, err := s.resultDir(stdout.String())
+	dir, err := s.resultDir(string(stdout.Bytes()))
 	if err != nil {
 		s.removeResultsSince(started, log)
 		return "", err
@@ -542,7 +435,7 @@ func (s *Server) resultDir(out string) (string, error) {
 	dir := filepath.Clean(line)
 	if line == "" || strings.ContainsAny(line, "\n\r\x00") || !filepath.IsAbs(line) ||
 		filepath.Dir(dir) != filepath.Clean(s.cfg.DataDir) || !strings.HasPrefix(filepath.Base(dir), result.DirPrefix) {
-		return "", fmt.Errorf("coordinator printed no result directory of %s: %s", s.cfg.DataDir, quote(out))
+		return "", fmt.Errorf("coordinator printed no result directory of %s: %s", s.cfg.DataDir, trigger.Quote(out))
 	}
 	st, err := os.Lstat(dir)
 	if err != nil {
@@ -582,21 +475,6 @@ func oneLine(err error) error {
 	}
 	return err
 }
-
-// cappedBuffer keeps the first max bytes written to it and discards the rest.
-type cappedBuffer struct {
-	max int
-	buf []byte
-}
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - len(b.buf); room > 0 {
-		b.buf = append(b.buf, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
-}
-
-func (b *cappedBuffer) String() string { return string(b.buf) }
 
 // lineLogger sends the coordinator's standard error to the server's log,
 // one record per line, with lines and line count bounded.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/openshift/insights-runtime-extractor/internal/extractor"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
+	"github.com/openshift/insights-runtime-extractor/internal/trigger"
 )
 
 // testCoordinator is the test coordinator built once for all tests.
@@ -329,7 +330,7 @@ func TestBadPayloadsGetAnErrorLineAndNoScan(t *testing.T) {
 		{"empty element", "abc,,def", "error: empty container id at position 2\n"},
 		{"binary garbage", "\x00\x01\xff\xfe", `error: invalid container id at position 1: "\x00\x01\xff\xfe"` + "\n"},
 		{"newline inside", "abc\ndef", `error: invalid container id at position 1: "abc\ndef"` + "\n"},
-		{"1 MiB + 1 byte", strings.Repeat("a", extractor.MaxPayload+1), "error: request larger than 1048576 bytes\n"},
+		{"1 MiB + 1 byte", strings.Repeat("a", trigger.MaxPayload+1), "error: request larger than 1048576 bytes\n"},
 		{"almost 1 MiB of distinct ids", distinctIDs(100000), "error: too many container ids: 699999 bytes joined, at most 131071\n"},
 	}
 	for _, tt := range tests {
@@ -624,42 +625,6 @@ func TestClosedClientsResultIsRemoved(t *testing.T) {
 	}
 }
 
-func TestPeerGone(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	tests := []struct {
-		name  string
-		close func(c *net.TCPConn)
-		want  bool
-	}{
-		{"connected client", func(c *net.TCPConn) {}, false},
-		{"half-closed client", func(c *net.TCPConn) { c.CloseWrite() }, false},
-		{"reset client", func(c *net.TCPConn) { c.CloseWrite(); c.SetLinger(0); c.Close() }, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			client, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
-			server, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer server.Close()
-			tt.close(client.(*net.TCPConn))
-			time.Sleep(50 * time.Millisecond)
-			if got := extractor.PeerGone(server); got != tt.want {
-				t.Errorf("PeerGone = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestNewRefusesToStart(t *testing.T) {
 	notExec := filepath.Join(t.TempDir(), "coordinator")
 	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
@@ -705,7 +670,7 @@ func TestNewRefusesToStart(t *testing.T) {
 // request.
 func TestProbeRunsNothing(t *testing.T) {
 	ts := startServer(t, nil, nil)
-	c := &extractor.Client{Address: ts.addr}
+	c := &trigger.Client{Address: ts.addr}
 	const probes = 20
 	for range probes {
 		if err := c.Probe(context.Background()); err != nil {

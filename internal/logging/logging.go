@@ -1,5 +1,6 @@
-// Package logging wires the -log-level and -log-format flags that every binary
-// shares to a log/slog logger, so all binaries log the same way.
+// Package logging is the one logging set-up of every binary: the
+// -log-level and -log-format flags, and the log/slog logger they describe,
+// writing to the io.Writer the caller gives (standard error, as a rule).
 package logging
 
 import (
@@ -22,8 +23,9 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Format, "log-format", "text", "log format: text or json")
 }
 
-// New returns a logger writing to w as the options say, or an error naming
-// the bad option so main can print one clear line.
+// New returns a logger writing to w as the options say: text (the default)
+// or JSON records, at Level and above. A bad option is an error naming it,
+// for main to print as one clear line. The zero Options is info, text.
 func (o Options) New(w io.Writer) (*slog.Logger, error) {
 	level, err := ParseLevel(o.Level)
 	if err != nil {
@@ -40,18 +42,20 @@ func (o Options) New(w io.Writer) (*slog.Logger, error) {
 	}
 }
 
-// ParseLevel accepts the level names of -log-level, case-insensitively.
+// ParseLevel accepts the level names of -log-level, case-insensitively, as
+// slog.Level.UnmarshalText reads them (debug, info, warn, error, and an
+// offset such as info+2), plus "warning" and "" (info), which the flag has
+// always taken.
 func ParseLevel(s string) (slog.Level, error) {
-	switch strings.ToLower(s) {
-	case "debug":
-		return slog.LevelDebug, nil
-	case "info", "":
+	switch {
+	case s == "":
 		return slog.LevelInfo, nil
-	case "warn", "warning":
+	case strings.EqualFold(s, "warning"):
 		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
-	default:
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
 		return 0, fmt.Errorf("invalid -log-level %q: want debug, info, warn or error", s)
 	}
+	return l, nil
 }

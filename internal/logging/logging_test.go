@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -61,5 +62,21 @@ func TestOptionsNew(t *testing.T) {
 				t.Errorf("log %q does not contain %q", out, tt.wantInText)
 			}
 		})
+	}
+}
+
+func TestParseLevel(t *testing.T) {
+	for in, want := range map[string]slog.Level{
+		"": slog.LevelInfo, "debug": slog.LevelDebug, "INFO": slog.LevelInfo, "Warn": slog.LevelWarn,
+		"warning": slog.LevelWarn, "error": slog.LevelError, "info+2": slog.LevelInfo + 2,
+	} {
+		if got, err := ParseLevel(in); err != nil || got != want {
+			t.Errorf("ParseLevel(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"loud", "trace", " info", "5"} {
+		if _, err := ParseLevel(in); err == nil || !strings.Contains(err.Error(), "invalid -log-level") {
+			t.Errorf("ParseLevel(%q) = %v, want an error", in, err)
+		}
 	}
 }

@@ -279,6 +279,12 @@ func (t *Tree) failed(p procfs.Proc, e entry, err error) error {
 
 // readNULList reads a NUL-separated list such as cmdline or environ, at most
 // MaxArgBytes of it and maxEntries entries; an entry cut by the limit is dropped.
+//
+// It is hand-written on purpose: procfs's CmdLine and Environ read the same
+// first MiB but keep the entry the cut splits as if it were whole (a
+// truncated value taken for the real one), and put no bound on the number
+// of entries, which the container chooses (a MiB of one-byte entries is half
+// a million strings).
 func readNULList(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {

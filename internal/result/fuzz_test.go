@@ -4,7 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"unicode/utf8"
+
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 )
 
 // FuzzParseLines: whatever a file holds, parsing never panics and yields
@@ -24,8 +25,9 @@ func FuzzParseLines(f *testing.F) {
 			t.Fatalf("%d lines and %d dropped from %d newlines", len(lines), dropped, strings.Count(string(data), "\n"))
 		}
 		for _, l := range lines {
-			if l.key == "" || strings.Contains(l.key, "=") || !utf8.ValidString(l.key) || !utf8.ValidString(l.value) ||
-				!printable(l.key) || !printable(l.value) || len(l.key)+len(l.value)+2 > MaxLineSize || trimValue(l.value) != l.value {
+			clean, _ := contract.CleanValue(l.value)
+			if strings.Contains(l.key, "=") || !contract.ValidValue(l.key) || (l.value != "" && !contract.ValidValue(l.value)) ||
+				len(l.key)+len(l.value)+2 > MaxLineSize || clean != l.value {
 				t.Fatalf("malformed line %q=%q", l.key, l.value)
 			}
 		}

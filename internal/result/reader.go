@@ -11,9 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 )
 
 // Read returns the containers of the result directory dir, sorted by pid.
@@ -100,13 +101,14 @@ func readContainer(parent int, name string, pid int, log *slog.Logger) (Containe
 	if c.ContainerID == "" || c.PodName == "" || c.PodNamespace == "" {
 		return Container{}, fmt.Errorf("%s lacks %s, %s or %s", ContainerInfoFile, KeyContainerID, KeyPodName, KeyPodNamespace)
 	}
+	f := &c.Finding
 	if props, err := readProperties(fd, OSFile, log); err == nil {
-		c.OSID, c.OSVersionID = props[KeyOSID], props[KeyOSVersionID]
+		f.OS, f.OSVersion = props[contract.KeyOSID], props[contract.KeyOSVersionID]
 	} else if !errors.Is(err, os.ErrNotExist) {
 		log.Warn("ignoring file", "file", OSFile, "error", err)
 	}
 	if props, err := readProperties(fd, RuntimeKindFile, log); err == nil {
-		c.Kind, c.KindVersion, c.KindImplementer = props[KeyKind], props[KeyKindVersion], props[KeyKindImplementer]
+		f.Kind, f.KindVersion, f.KindImplementer = props[contract.KeyKind], props[contract.KeyKindVersion], props[contract.KeyKindImplementer]
 	} else if !errors.Is(err, os.ErrNotExist) {
 		log.Warn("ignoring file", "file", RuntimeKindFile, "error", err)
 	}
@@ -129,21 +131,22 @@ func readContainer(parent int, name string, pid int, log *slog.Logger) (Containe
 			log.Warn("ignoring file", "file", e.Name(), "error", err)
 			continue
 		}
-		var items []Runtime
 		for _, l := range lines {
-			items = append(items, Runtime{Name: l.key, Version: l.value})
+			f.Runtimes = append(f.Runtimes, contract.Runtime{Name: l.key, Version: l.value})
+			if _, named := c.ReportedBy[l.key]; !named {
+				if c.ReportedBy == nil {
+					c.ReportedBy = make(map[string]string)
+				}
+				c.ReportedBy[l.key] = stem
+			}
 		}
-		if len(items) == 0 {
-			continue
-		}
-		slices.SortFunc(items, func(a, b Runtime) int {
-			return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version))
-		})
-		if c.Fingerprints == nil {
-			c.Fingerprints = make(map[string][]Runtime)
-		}
-		c.Fingerprints[stem] = slices.Compact(items)
 	}
+	// The same runtime in two files, or twice in one, is one item; the order
+	// depends on neither the files nor their lines.
+	slices.SortFunc(f.Runtimes, func(a, b contract.Runtime) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version))
+	})
+	f.Runtimes = slices.Compact(f.Runtimes)
 	return c, nil
 }
 
@@ -161,9 +164,10 @@ func readProperties(dirfd int, name string, log *slog.Logger) (map[string]string
 	return props, nil
 }
 
-// readLines reads the well-formed "key=value" lines of one file, trimmed.
-// A line that is too long, not printable UTF-8, lacks '=' or has an empty
-// key is dropped, and the drops are logged once per file.
+// readLines reads the well-formed "key=value" lines of one file, the value
+// cleaned as contract.CleanValue does. A line that is too long, lacks '=',
+// or whose key or non-empty value breaks the value rule (contract.ValidValue)
+// is dropped, and the drops are logged once per file.
 func readLines(dirfd int, name string, log *slog.Logger) ([]property, error) {
 	data, err := readFile(dirfd, name)
 	if err != nil {
@@ -188,8 +192,10 @@ func parseLines(data []byte) (lines []property, dropped int) {
 		}
 		s := string(line)
 		key, value, ok := strings.Cut(s, "=")
-		key, value = strings.TrimSpace(key), trimValue(value)
-		if len(line)+1 > MaxLineSize || !ok || key == "" || !utf8.ValidString(s) || !printable(key) || !printable(value) {
+		key = strings.TrimSpace(key)
+		value, valid := contract.CleanValue(value)
+		// An empty value is kept: "Quarkus=" is a runtime without a version.
+		if len(line)+1 > MaxLineSize || !ok || !contract.ValidValue(key) || (value != "" && !valid) {
 			dropped++
 			continue
 		}

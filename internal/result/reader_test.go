@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 )
 
 const infoA = "container-id=containerd://aaaa\npod-name=pod-a\npod-namespace=ns\n"
@@ -56,8 +58,9 @@ func TestReadIsTolerantOfHostileDirectories(t *testing.T) {
 				})
 			},
 			want: []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns",
-				OSID: "rhel", OSVersionID: "8.10", Kind: "Java", KindVersion: "17.0.13", KindImplementer: "Red Hat, Inc.",
-				Fingerprints: map[string][]Runtime{"java": {{"Quarkus", "3.15.1"}}}}},
+				Finding: contract.Finding{OS: "rhel", OSVersion: "8.10", Kind: "Java", KindVersion: "17.0.13", KindImplementer: "Red Hat, Inc.",
+					Runtimes: []contract.Runtime{{Name: "Quarkus", Version: "3.15.1"}}},
+				ReportedBy: map[string]string{"Quarkus": "java"}}},
 		},
 		{
 			name:  "empty directory is an empty answer",
@@ -139,7 +142,7 @@ func TestReadIsTolerantOfHostileDirectories(t *testing.T) {
 					"10/runtime-kind.txt":   "runtime-kind=Go\n",
 				})
 			},
-			want:    []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns", Kind: "Go"}},
+			want:    []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns", Finding: contract.Finding{Kind: "Go"}}},
 			wantLog: "larger than 65536",
 		},
 		{
@@ -150,7 +153,7 @@ func TestReadIsTolerantOfHostileDirectories(t *testing.T) {
 				pad += strings.Repeat("\n", MaxFileSize-len(line)-len(pad))
 				writeFiles(t, dir, map[string]string{"10/container-info.txt": infoA, "10/os.txt": pad + line})
 			},
-			want:    []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns", OSID: "rhel"}},
+			want:    []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns", Finding: contract.Finding{OS: "rhel"}}},
 			wantLog: "dropped malformed lines",
 		},
 		{
@@ -161,7 +164,7 @@ func TestReadIsTolerantOfHostileDirectories(t *testing.T) {
 					"10/runtime-kind.txt":   "\x7fELF\x02\x01\x01\x00\x00=\xff\xfe\nruntime-kind=Go\nruntime-kind-version=go1\x00.22\n\xc3\x28=bad\n",
 				})
 			},
-			want:    []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns", Kind: "Go"}},
+			want:    []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns", Finding: contract.Finding{Kind: "Go"}}},
 			wantLog: "count=3",
 		},
 		{
@@ -173,7 +176,8 @@ func TestReadIsTolerantOfHostileDirectories(t *testing.T) {
 				})
 			},
 			want: []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns",
-				Fingerprints: map[string][]Runtime{"java": {{"Spring Boot", "3.5.3"}}}}},
+				Finding:    contract.Finding{Runtimes: []contract.Runtime{{Name: "Spring Boot", Version: "3.5.3"}}},
+				ReportedBy: map[string]string{"Spring Boot": "java"}}},
 			wantLog: "count=2",
 		},
 		{
@@ -184,7 +188,7 @@ func TestReadIsTolerantOfHostileDirectories(t *testing.T) {
 					"10/os.txt":             "os-release-id=" + strings.Repeat("a", MaxLineSize) + "\nos-release-version-id=12\n",
 				})
 			},
-			want: []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns", OSVersionID: "12"}},
+			want: []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns", Finding: contract.Finding{OSVersion: "12"}}},
 		},
 		{
 			name: "FIFO and directory in place of files are ignored without blocking",
@@ -209,8 +213,9 @@ func TestReadIsTolerantOfHostileDirectories(t *testing.T) {
 					"10/tomcat-fingerprints.txt": "Apache Tomcat = \"11.0.1\"\n",
 				})
 			},
-			want: []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns", OSID: "rhel", OSVersionID: "8.10",
-				Fingerprints: map[string][]Runtime{"tomcat": {{"Apache Tomcat", "11.0.1"}}}}},
+			want: []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns",
+				Finding:    contract.Finding{OS: "rhel", OSVersion: "8.10", Runtimes: []contract.Runtime{{Name: "Apache Tomcat", Version: "11.0.1"}}},
+				ReportedBy: map[string]string{"Apache Tomcat": "tomcat"}}},
 		},
 		{
 			name: "fingerprint items come out sorted and unique",
@@ -222,7 +227,8 @@ func TestReadIsTolerantOfHostileDirectories(t *testing.T) {
 				})
 			},
 			want: []Container{{PID: 10, ContainerID: "containerd://aaaa", PodName: "pod-a", PodNamespace: "ns",
-				Fingerprints: map[string][]Runtime{"java": {{"Quarkus", ""}, {"Quarkus", "3"}, {"WildFly", "30"}}}}},
+				Finding:    contract.Finding{Runtimes: []contract.Runtime{{Name: "Quarkus", Version: ""}, {Name: "Quarkus", Version: "3"}, {Name: "WildFly", Version: "30"}}},
+				ReportedBy: map[string]string{"Quarkus": "java", "WildFly": "java"}}},
 		},
 		{
 			name: "containers come out sorted by pid",

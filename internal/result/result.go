@@ -1,6 +1,6 @@
-// Package result is the result directory of one extraction (SPEC §4), the only
-// thing the coordinator and the exporter share: the coordinator writes it with
-// a Writer, the exporter reads it with Read.
+// Package result is the result directory of one extraction (SPEC §4): the
+// coordinator writes it with a Writer, the exporter reads it with Read. Its
+// values follow the finding's keys and value rules (package contract).
 //
 //	<data-dir>/out-<stamp>/
 //	  <pid>/container-info.txt      container-id=…  pod-name=…  pod-namespace=…
@@ -14,28 +14,28 @@
 package result
 
 import (
-	"strings"
-	"unicode"
+	"slices"
+
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 )
 
-// File names and keys of SPEC §4.
+// File names and keys of SPEC §4. The keys of os.txt and runtime-kind.txt
+// are those of the finding (contract.KeyOSID …).
 const (
 	ContainerInfoFile  = "container-info.txt"
 	OSFile             = "os.txt"
 	RuntimeKindFile    = "runtime-kind.txt"
 	FingerprintsSuffix = "-fingerprints.txt"
 
-	KeyContainerID     = "container-id"
-	KeyPodName         = "pod-name"
-	KeyPodNamespace    = "pod-namespace"
-	KeyOSID            = "os-release-id"
-	KeyOSVersionID     = "os-release-version-id"
-	KeyKind            = "runtime-kind"
-	KeyKindImplementer = "runtime-kind-implementer"
-	KeyKindVersion     = "runtime-kind-version"
+	KeyContainerID  = "container-id"
+	KeyPodName      = "pod-name"
+	KeyPodNamespace = "pod-namespace"
 
 	// DirPrefix starts the name of every result directory in the data dir.
 	DirPrefix = "out-"
+	// OtherRuntimes is the stem of the fingerprints file of the runtimes
+	// whose fingerprint Container.ReportedBy does not name.
+	OtherRuntimes = "runtimes"
 )
 
 // Bounds of the reader; the writer never produces anything beyond them.
@@ -50,34 +50,31 @@ const (
 	maxFilesPerContainer = 256
 )
 
-// Runtime is one runtime component found in a container (a framework or
-// application server): one line "<Name>=<Version>" of a fingerprints file.
-type Runtime struct{ Name, Version string }
-
 // Container is what one container directory holds.
 type Container struct {
 	PID                                int    // directory name: pid of the scanned process
-	PodName, PodNamespace, ContainerID string // ContainerID is "<runtime>://<64 hex>"
-	OSID, OSVersionID                  string // os.txt
-	Kind, KindVersion, KindImplementer string // runtime-kind.txt
-	// Fingerprints maps a file stem to its items: file "<stem>-fingerprints.txt".
-	Fingerprints map[string][]Runtime
+	PodName, PodNamespace, ContainerID string // container-info.txt; ContainerID is "<runtime>://<64 hex>"
+	// Finding is what was found in the container: os.txt, runtime-kind.txt,
+	// and as its runtimes every line of every fingerprints file.
+	Finding contract.Finding
+	// ReportedBy names, for a runtime name, the fingerprint that reported
+	// it: the runtime is written to "<fingerprint>-fingerprints.txt", so
+	// that the directory shows which fingerprint said what.
+	ReportedBy map[string]string
 }
 
-// trimValue strips the white space and quotes that surround a value (SPEC §4).
-func trimValue(v string) string {
-	return strings.TrimFunc(v, func(r rune) bool {
-		return unicode.IsSpace(r) || r == '"' || r == '\''
-	})
-}
-
-// printable reports whether s is one line of printable UTF-8 text: what a
-// value must be to survive the format and to be safe to show.
-func printable(s string) bool {
-	for _, r := range s {
-		if r == unicode.ReplacementChar || !unicode.IsPrint(r) {
-			return false
+// Merge adds what the fingerprint named fingerprint found to c, as
+// contract.Finding.Merge does (what c already holds is kept), and records
+// that fingerprint as the reporter of the runtimes it added.
+func (c *Container) Merge(fingerprint string, f contract.Finding) {
+	for _, r := range f.Runtimes {
+		known := slices.ContainsFunc(c.Finding.Runtimes, func(have contract.Runtime) bool { return have.Name == r.Name })
+		if _, named := c.ReportedBy[r.Name]; !known && !named {
+			if c.ReportedBy == nil {
+				c.ReportedBy = make(map[string]string)
+			}
+			c.ReportedBy[r.Name] = fingerprint
 		}
 	}
-	return true
+	c.Finding.Merge(f)
 }

@@ -15,7 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
+
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 )
 
 // stampLayout is the time part of a result directory name; a random suffix
@@ -129,9 +130,9 @@ func (w *Writer) own(path string, mode os.FileMode) error {
 // Add writes the directory of one container. It refuses, before writing
 // anything, a container whose values would break the format or not read back
 // as written: an empty pod name, namespace or container id, a value that is
-// not one line of printable UTF-8, a runtime name holding '=', a line longer
-// than MaxLineSize, a bad fingerprint stem. Values are trimmed of surrounding
-// white space and quotes, as the reader does.
+// not one printable line of at most contract.MaxValueLen bytes, a runtime
+// name holding '=', a bad fingerprint name in ReportedBy. Values are cleaned
+// (contract.CleanValue) as the reader cleans them.
 func (w *Writer) Add(c Container) error {
 	if c.PID <= 0 {
 		return fmt.Errorf("container %q: invalid pid %d", c.ContainerID, c.PID)
@@ -193,9 +194,10 @@ func (c Container) files() (map[string]string, error) {
 		return nil, err
 	}
 	files[ContainerInfoFile] = info
+	f := c.Finding
 	for name, props := range map[string][]property{
-		OSFile:          {{KeyOSID, c.OSID}, {KeyOSVersionID, c.OSVersionID}},
-		RuntimeKindFile: {{KeyKind, c.Kind}, {KeyKindImplementer, c.KindImplementer}, {KeyKindVersion, c.KindVersion}},
+		OSFile:          {{contract.KeyOSID, f.OS}, {contract.KeyOSVersionID, f.OSVersion}},
+		RuntimeKindFile: {{contract.KeyKind, f.Kind}, {contract.KeyKindImplementer, f.KindImplementer}, {contract.KeyKindVersion, f.KindVersion}},
 	} {
 		content, err := render(props, omitEmpty)
 		if err != nil {
@@ -205,18 +207,22 @@ func (c Container) files() (map[string]string, error) {
 			files[name] = content
 		}
 	}
-	for stem, items := range c.Fingerprints {
+	byStem := make(map[string][]property)
+	for _, r := range f.Runtimes {
+		stem, named := c.ReportedBy[r.Name]
+		if !named {
+			stem = OtherRuntimes
+		}
 		if !stemPattern.MatchString(stem) {
 			return nil, fmt.Errorf("invalid fingerprint name %q", stem)
 		}
-		var props []property
-		for _, it := range items {
-			name := trimValue(it.Name)
-			if name == "" || strings.Contains(name, "=") {
-				return nil, fmt.Errorf("fingerprint %s: invalid runtime name %q", stem, it.Name)
-			}
-			props = append(props, property{name, it.Version})
+		name, _ := contract.CleanValue(r.Name)
+		if name == "" || strings.Contains(name, "=") {
+			return nil, fmt.Errorf("fingerprint %s: invalid runtime name %q", stem, r.Name)
 		}
+		byStem[stem] = append(byStem[stem], property{name, r.Version})
+	}
+	for stem, props := range byStem {
 		content, err := render(props, keepEmpty)
 		if err != nil {
 			return nil, fmt.Errorf("fingerprint %s: %w", stem, err)
@@ -237,11 +243,12 @@ const (
 	keepEmpty                      // fingerprints: "Quarkus=" is a finding without a version
 )
 
-// render writes unique "key=value" lines sorted by key, then value.
+// render writes unique "key=value" lines sorted by key, then value, each
+// value cleaned and checked by the rules of the finding (contract).
 func render(props []property, empty emptyPolicy) (string, error) {
 	var kept []property
 	for _, p := range props {
-		v := trimValue(p.value)
+		v, ok := contract.CleanValue(p.value)
 		if v == "" {
 			switch empty {
 			case refuseEmpty:
@@ -249,12 +256,13 @@ func render(props []property, empty emptyPolicy) (string, error) {
 			case omitEmpty:
 				continue
 			}
-		}
-		if !utf8.ValidString(p.key) || !printable(p.key) || !utf8.ValidString(v) || !printable(v) {
-			return "", fmt.Errorf("%s: value %q is not one line of printable text", p.key, p.value)
+			ok = true
 		}
 		if n := len(p.key) + len("=") + len(v) + len("\n"); n > MaxLineSize {
 			return "", fmt.Errorf("%s: line of %d bytes is longer than %d", p.key, n, MaxLineSize)
+		}
+		if !ok || !contract.ValidValue(p.key) {
+			return "", fmt.Errorf("%s: value %q is not one line of printable text of at most %d bytes", p.key, p.value, contract.MaxValueLen)
 		}
 		kept = append(kept, property{p.key, v})
 	}

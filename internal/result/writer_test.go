@@ -11,23 +11,27 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 )
 
 // quarkus is a fully detected container, as the coordinator writes it.
 var quarkus = Container{
-	PID:             4242,
-	PodName:         "quarkus-app-5d8f",
-	PodNamespace:    "shop",
-	ContainerID:     "cri-o://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-	OSID:            "rhel",
-	OSVersionID:     "8.10",
-	Kind:            "Java",
-	KindVersion:     "17.0.13",
-	KindImplementer: "Red Hat, Inc.",
-	Fingerprints: map[string][]Runtime{
-		"java":       {{Name: "Quarkus", Version: "3.15.3.redhat-00002"}},
-		"app-server": {{Name: "Vert.x", Version: "4.5.1"}, {Name: "Netty", Version: ""}},
+	PID:          4242,
+	PodName:      "quarkus-app-5d8f",
+	PodNamespace: "shop",
+	ContainerID:  "cri-o://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	Finding: contract.Finding{
+		OS:              "rhel",
+		OSVersion:       "8.10",
+		Kind:            "Java",
+		KindVersion:     "17.0.13",
+		KindImplementer: "Red Hat, Inc.",
+		Runtimes: []contract.Runtime{
+			{Name: "Quarkus", Version: "3.15.3.redhat-00002"}, {Name: "Vert.x", Version: "4.5.1"}, {Name: "Netty", Version: ""},
+		},
 	},
+	ReportedBy: map[string]string{"Quarkus": "java", "Vert.x": "app-server", "Netty": "app-server"},
 }
 
 // TestWriterFilesAreExact pins the bytes of every file: the result directory
@@ -58,7 +62,7 @@ func TestWriterOmitsWhatWasNotDetected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := Container{PID: 7, PodName: "p", PodNamespace: "ns", ContainerID: "containerd://ab", OSID: "alpine", Kind: "  "}
+	c := Container{PID: 7, PodName: "p", PodNamespace: "ns", ContainerID: "containerd://ab", Finding: contract.Finding{OS: "alpine", Kind: "  "}}
 	if err := w.Add(c); err != nil {
 		t.Fatal(err)
 	}
@@ -81,16 +85,21 @@ func TestWriterRefusesValuesThatBreakTheFormat(t *testing.T) {
 		{"empty pod name", func(c *Container) { c.PodName = " " }, "pod-name is empty"},
 		{"empty namespace", func(c *Container) { c.PodNamespace = "" }, "pod-namespace is empty"},
 		{"empty container id", func(c *Container) { c.ContainerID = `""` }, "container-id is empty"},
-		{"newline in a value", func(c *Container) { c.OSVersionID = "8.10\nruntime-kind=Evil" }, "not one line of printable text"},
-		{"carriage return in a value", func(c *Container) { c.Kind = "Java\rX" }, "not one line of printable text"},
-		{"NUL in a value", func(c *Container) { c.KindImplementer = "a\x00b" }, "not one line of printable text"},
-		{"invalid UTF-8", func(c *Container) { c.OSID = "rh\xffel" }, "not one line of printable text"},
-		{"line longer than 4 KiB", func(c *Container) { c.KindVersion = strings.Repeat("9", MaxLineSize) }, "longer than 4096"},
-		{"'=' in a runtime name", func(c *Container) { c.Fingerprints = map[string][]Runtime{"java": {{Name: "a=b", Version: "1"}}} }, `invalid runtime name "a=b"`},
-		{"empty runtime name", func(c *Container) { c.Fingerprints = map[string][]Runtime{"java": {{Name: "", Version: "1"}}} }, "invalid runtime name"},
-		{"newline in a runtime version", func(c *Container) { c.Fingerprints = map[string][]Runtime{"java": {{Name: "Q", Version: "1\n2"}}} }, "not one line"},
-		{"path in a fingerprint name", func(c *Container) { c.Fingerprints = map[string][]Runtime{"../x": {{Name: "Q"}}} }, `invalid fingerprint name "../x"`},
-		{"empty fingerprint name", func(c *Container) { c.Fingerprints = map[string][]Runtime{"": {{Name: "Q"}}} }, `invalid fingerprint name ""`},
+		{"newline in a value", func(c *Container) { c.Finding.OSVersion = "8.10\nruntime-kind=Evil" }, "not one line of printable text"},
+		{"carriage return in a value", func(c *Container) { c.Finding.Kind = "Java\rX" }, "not one line of printable text"},
+		{"NUL in a value", func(c *Container) { c.Finding.KindImplementer = "a\x00b" }, "not one line of printable text"},
+		{"invalid UTF-8", func(c *Container) { c.Finding.OS = "rh\xffel" }, "not one line of printable text"},
+		{"line longer than 4 KiB", func(c *Container) { c.Finding.KindVersion = strings.Repeat("9", MaxLineSize) }, "longer than 4096"},
+		{"'=' in a runtime name", func(c *Container) { c.Finding.Runtimes = []contract.Runtime{{Name: "a=b", Version: "1"}} }, `invalid runtime name "a=b"`},
+		{"empty runtime name", func(c *Container) { c.Finding.Runtimes = []contract.Runtime{{Name: "", Version: "1"}} }, "invalid runtime name"},
+		{"newline in a runtime version", func(c *Container) { c.Finding.Runtimes = []contract.Runtime{{Name: "Q", Version: "1\n2"}} }, "not one line"},
+		{"path in a fingerprint name", func(c *Container) {
+			c.Finding.Runtimes, c.ReportedBy = []contract.Runtime{{Name: "Q"}}, map[string]string{"Q": "../x"}
+		}, `invalid fingerprint name "../x"`},
+		{"empty fingerprint name", func(c *Container) {
+			c.Finding.Runtimes, c.ReportedBy = []contract.Runtime{{Name: "Q"}}, map[string]string{"Q": ""}
+		}, `invalid fingerprint name ""`},
+		{"a value longer than the contract allows", func(c *Container) { c.Finding.OS = strings.Repeat("x", contract.MaxValueLen+1) }, "at most 256 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,17 +162,16 @@ func TestWriterRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range want { // the reader sorts items of a file by name, then version
-		want[i].Fingerprints = map[string][]Runtime{
-			"java":       {{Name: "Quarkus", Version: "3.15.3.redhat-00002"}},
-			"app-server": {{Name: "Netty", Version: ""}, {Name: "Vert.x", Version: "4.5.1"}},
+	for i := range want { // the reader sorts the runtimes by name, then version
+		want[i].Finding.Runtimes = []contract.Runtime{
+			{Name: "Netty", Version: ""}, {Name: "Quarkus", Version: "3.15.3.redhat-00002"}, {Name: "Vert.x", Version: "4.5.1"},
 		}
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("read back %d containers, differ from the %d written:\n%+v\nwant\n%+v", len(got), len(want), got[0], want[0])
 	}
 
-	trimmed := Container{PID: 99, PodName: " p ", PodNamespace: `"ns"`, ContainerID: "'containerd://ab'", OSVersionID: ` "8.10" `}
+	trimmed := Container{PID: 99, PodName: " p ", PodNamespace: `"ns"`, ContainerID: "'containerd://ab'", Finding: contract.Finding{OSVersion: ` "8.10" `}}
 	if err := w.Add(trimmed); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +180,7 @@ func TestWriterRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := got[len(got)-1]
-	if last.PodName != "p" || last.PodNamespace != "ns" || last.ContainerID != "containerd://ab" || last.OSVersionID != "8.10" {
+	if last.PodName != "p" || last.PodNamespace != "ns" || last.ContainerID != "containerd://ab" || last.Finding.OSVersion != "8.10" {
 		t.Errorf("trimmed values read back as %+v", last)
 	}
 }
@@ -306,4 +314,44 @@ func readTree(t *testing.T, dir string) map[string]string {
 		files[e.Name()] = string(data)
 	}
 	return files
+}
+
+// Merge keeps what is already there, as contract.Finding.Merge does, and
+// names the fingerprint of each runtime it adds: that is the file it goes to.
+func TestContainerMergeRecordsTheReporter(t *testing.T) {
+	var c Container
+	c.Merge("os", contract.Finding{OS: "rhel"})
+	c.Merge("java", contract.Finding{Kind: "Java", Runtimes: []contract.Runtime{{Name: "Quarkus", Version: "3.15.1"}}})
+	c.Merge("native-executable", contract.Finding{Kind: "GraalVM", Runtimes: []contract.Runtime{
+		{Name: "Quarkus", Version: "9"}, {Name: "Netty"},
+	}})
+	want := Container{
+		Finding:    contract.Finding{OS: "rhel", Kind: "Java", Runtimes: []contract.Runtime{{Name: "Quarkus", Version: "3.15.1"}, {Name: "Netty"}}},
+		ReportedBy: map[string]string{"Quarkus": "java", "Netty": "native-executable"},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("merged %+v, want %+v", c, want)
+	}
+	c.PID, c.PodName, c.PodNamespace, c.ContainerID = 5, "p", "ns", "cri-o://ab"
+	w, err := Create(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(c); err != nil {
+		t.Fatal(err)
+	}
+	got := readTree(t, filepath.Join(w.Dir(), "5"))
+	if got["java-fingerprints.txt"] != "Quarkus=3.15.1\n" || got["native-executable-fingerprints.txt"] != "Netty=\n" {
+		t.Errorf("fingerprints files %q", got)
+	}
+
+	// A runtime whose fingerprint is not named goes to a file of its own.
+	c.PID, c.ReportedBy = 6, nil
+	if err := w.Add(c); err != nil {
+		t.Fatal(err)
+	}
+	got = readTree(t, filepath.Join(w.Dir(), "6"))
+	if got[OtherRuntimes+FingerprintsSuffix] != "Netty=\nQuarkus=3.15.1\n" {
+		t.Errorf("fingerprints files %q", got)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -140,46 +141,54 @@ func newV1Parent(parent, name string, log *slog.Logger) (*v1Parent, error) {
 // readV1OwnPaths returns this process's memory, pids and cpu cgroups, each relative to its
 // hierarchy's directory under /sys/fs/cgroup.
 func readV1OwnPaths() (map[cgroup1.Name]string, error) {
-	cg, err := os.ReadFile("/proc/self/cgroup")
+	fs, self, err := procSelf()
 	if err != nil {
 		return nil, fmt.Errorf("own cgroup: %w", err)
 	}
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	cgroups, err := self.Cgroups()
+	if err != nil {
+		return nil, fmt.Errorf("own cgroup: %w", err)
+	}
+	mounts, err := fs.GetProcMounts(self.PID)
 	if err != nil {
 		return nil, fmt.Errorf("own mounts: %w", err)
 	}
-	return v1OwnPaths(string(cg), string(mi))
+	return v1OwnPaths(cgroups, mounts)
 }
 
-// v1OwnPaths does readV1OwnPaths's work on the contents of /proc/self/cgroup and
-// /proc/self/mountinfo. /proc/self/cgroup names cgroups from the hierarchy's real root, while
-// the directory mounted here may be a cgroup below it: in a container, its own cgroup is
-// mounted at /sys/fs/cgroup/<controller>, and mountinfo's root field says which. (cgroup1's
-// NestedPath does this for every hierarchy in /proc/self/cgroup and fails on the first one
-// not mounted, as some are not in a container.)
-func v1OwnPaths(procSelfCgroup, mountinfo string) (map[cgroup1.Name]string, error) {
+// procSelf is this process in the /proc of its pid namespace: what /proc/self names.
+func procSelf() (procfs.FS, procfs.Proc, error) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return procfs.FS{}, procfs.Proc{}, err
+	}
+	self, err := fs.Self()
+	return fs, self, err
+}
+
+// v1OwnPaths does readV1OwnPaths's work on this process's cgroups and mounts. /proc/self/cgroup
+// names cgroups from the hierarchy's real root, while the directory mounted here may be a
+// cgroup below it: in a container, its own cgroup is mounted at /sys/fs/cgroup/<controller>,
+// and mountinfo's root field says which. (cgroup1's NestedPath does this for every hierarchy
+// in /proc/self/cgroup and fails on the first one not mounted, as some are not in a
+// container.)
+func v1OwnPaths(cgroups []procfs.Cgroup, mounts []*procfs.MountInfo) (map[cgroup1.Name]string, error) {
 	roots := map[cgroup1.Name]string{}
-	for _, line := range strings.Split(mountinfo, "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(f) < 5 || len(g) < 3 || g[0] != "cgroup" {
+	for _, m := range mounts {
+		if m.FSType != "cgroup" {
 			continue
 		}
-		for _, opt := range strings.Split(g[2], ",") {
+		for opt := range m.SuperOptions {
 			n := cgroup1.Name(opt)
-			if _, seen := roots[n]; !seen || f[4] == filepath.Join(cgroupMount, opt) {
-				roots[n] = f[3]
+			if _, seen := roots[n]; !seen || m.MountPoint == filepath.Join(cgroupMount, opt) {
+				roots[n] = m.Root
 			}
 		}
 	}
 	own := map[cgroup1.Name]string{}
-	for _, line := range strings.Split(procSelfCgroup, "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		for _, c := range strings.Split(parts[1], ",") {
-			own[cgroup1.Name(c)] = parts[2]
+	for _, c := range cgroups {
+		for _, ctrl := range c.Controllers {
+			own[cgroup1.Name(ctrl)] = c.Path
 		}
 	}
 	rel := map[cgroup1.Name]string{}
@@ -361,16 +370,20 @@ var v2Controllers = []string{"memory", "pids", "cpu"}
 // the cgroup namespace's root, which is what is mounted at /sys/fs/cgroup in a container with
 // a private cgroup namespace ("0::/").
 func readOwnV2() (string, error) {
-	b, err := os.ReadFile("/proc/self/cgroup")
+	_, self, err := procSelf()
 	if err != nil {
 		return "", fmt.Errorf("own cgroup v2: %w", err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if p, ok := strings.CutPrefix(line, "0::"); ok && strings.HasPrefix(p, "/") {
-			return filepath.Clean(p), nil
+	cgroups, err := self.Cgroups()
+	if err != nil {
+		return "", fmt.Errorf("own cgroup v2: %w", err)
+	}
+	for _, c := range cgroups {
+		if c.HierarchyID == 0 && len(c.Controllers) == 0 && strings.HasPrefix(c.Path, "/") {
+			return filepath.Clean(c.Path), nil
 		}
 	}
-	return "", fmt.Errorf("own cgroup v2: no \"0::\" line in /proc/self/cgroup: %q", b)
+	return "", fmt.Errorf("own cgroup v2: no \"0::\" line in /proc/self/cgroup: %+v", cgroups)
 }
 
 // delegateV2 makes own (this process's cgroup) able to give the memory, pids and cpu

@@ -7,8 +7,8 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 
+	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -154,15 +154,18 @@ func targetErr(pid int, err error) error {
 
 // readLastCap reads the highest capability number the running kernel knows.
 func readLastCap() (int, error) {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		return 0, fmt.Errorf("read cap_last_cap: %w", err)
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || n < unix.CAP_SETUID || n > 255 {
-		return 0, fmt.Errorf("bad cap_last_cap %q", b)
+	v, err := fs.SysctlInts("kernel.cap_last_cap")
+	if err != nil {
+		return 0, fmt.Errorf("read cap_last_cap: %w", err)
 	}
-	return n, nil
+	if len(v) != 1 || v[0] < unix.CAP_SETUID || v[0] > 255 {
+		return 0, fmt.Errorf("bad cap_last_cap %v", v)
+	}
+	return v[0], nil
 }
 
 // cloexecFrom marks every descriptor of the process from lowest on close-on-exec.

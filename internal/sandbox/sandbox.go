@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,11 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unicode/utf8"
+
+	"github.com/openshift/insights-runtime-extractor/internal/bounded"
 )
 
 // Errors a Run can return, testable with errors.Is.
@@ -285,7 +284,7 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		}
 		stdoutDone <- readResult{out, err}
 	}()
-	stderr := &boundedBuffer{max: stderrKept}
+	stderr := &bounded.Buffer{Max: stderrKept}
 	stderrDone := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(stderr, p.stderrR)
@@ -423,27 +422,4 @@ func exeName(p string) string {
 		}
 	}
 	return p
-}
-
-// boundedBuffer keeps the first max bytes written to it and discards the rest.
-type boundedBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf bytes.Buffer
-}
-
-func (b *boundedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if room := b.max - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(room, len(p))])
-	}
-	return len(p), nil
-}
-
-// String returns the kept bytes as valid UTF-8.
-func (b *boundedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(bytes.ToValidUTF8(b.buf.Bytes(), []byte(string(utf8.RuneError))))
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/prometheus/procfs"
+	"golang.org/x/sys/unix"
 )
 
 func TestLimitsZeroFieldsTakeDefaults(t *testing.T) {
@@ -90,23 +92,6 @@ func TestOpenExecutableAcceptsOnlyExecuteOnlyRegularFiles(t *testing.T) {
 	}
 }
 
-func TestBoundedBufferKeepsOnlyTheFirstBytes(t *testing.T) {
-	b := &boundedBuffer{max: 5}
-	for _, w := range []string{"abc", "defg", "hij"} {
-		if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
-			t.Fatalf("Write(%q) = %d, %v: it must swallow everything", w, n, err)
-		}
-	}
-	if got := b.String(); got != "abcde" {
-		t.Errorf("kept %q, want %q", got, "abcde")
-	}
-	bad := &boundedBuffer{max: 8}
-	bad.Write([]byte("ok\xff\xfe"))
-	if got := bad.String(); got != "ok\uFFFD" {
-		t.Errorf("invalid UTF-8 kept as %q, want it replaced", got)
-	}
-}
-
 func TestReadKeyedCgroupCounters(t *testing.T) {
 	for _, tc := range []struct {
 		file, key string
@@ -149,12 +134,25 @@ func TestExeNameHidesTheHostPath(t *testing.T) {
 }
 
 func TestV1OwnPathsAreRelativeToTheMountedHierarchy(t *testing.T) {
-	read := func(dir, name string) string {
-		b, err := os.ReadFile(filepath.Join("testdata", "cgroup", dir, name))
+	// read parses the fixture <dir>/1/{cgroup,mountinfo}: the /proc files of process 1.
+	read := func(dir string) ([]procfs.Cgroup, []*procfs.MountInfo) {
+		fs, err := procfs.NewFS(filepath.Join("testdata", "cgroup", dir))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return string(b)
+		p, err := fs.Proc(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cgroups, err := p.Cgroups()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mounts, err := fs.GetProcMounts(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cgroups, mounts
 	}
 	for _, tc := range []struct {
 		dir  string
@@ -167,13 +165,27 @@ func TestV1OwnPathsAreRelativeToTheMountedHierarchy(t *testing.T) {
 		{"v1-host", map[cgroup1.Name]string{"memory": "/process_api/c33027e9ba9172de76e741c7c19c5d47", "pids": "/", "cpu": "/"}},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
-			got, err := v1OwnPaths(read(tc.dir, "cgroup"), read(tc.dir, "mountinfo"))
+			got, err := v1OwnPaths(read(tc.dir))
 			if err != nil || !maps.Equal(got, tc.want) {
 				t.Errorf("v1OwnPaths = %v, %v; want %v", got, err, tc.want)
 			}
 		})
 	}
-	if _, err := v1OwnPaths("9:memory:/elsewhere\n", read("v1-container", "mountinfo")); err == nil {
+	_, mounts := read("v1-container")
+	elsewhere := []procfs.Cgroup{{HierarchyID: 9, Controllers: []string{"memory"}, Path: "/elsewhere"}}
+	if _, err := v1OwnPaths(elsewhere, mounts); err == nil {
 		t.Error("a cgroup outside the mounted hierarchy was accepted")
+	}
+}
+
+// The readers of this process's own /proc files work on this machine.
+func TestReadOwnProcFiles(t *testing.T) {
+	n, err := readLastCap()
+	if err != nil || n < unix.CAP_SETUID {
+		t.Errorf("readLastCap = %d, %v", n, err)
+	}
+	_, self, err := procSelf()
+	if err != nil || self.PID != os.Getpid() {
+		t.Errorf("procSelf = %d, %v; want %d", self.PID, err, os.Getpid())
 	}
 }

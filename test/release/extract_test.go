@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 )
 
@@ -117,16 +118,17 @@ func buildExporter(t *testing.T, repo string) string {
 var (
 	quarkusContainer = result.Container{
 		PID: 4242, PodName: "quarkus-app", PodNamespace: "shop", ContainerID: "cri-o://" + strings.Repeat("1a", 32),
-		OSID: "rhel", OSVersionID: "8.10", Kind: "Java", KindVersion: "17.0.13", KindImplementer: "Red Hat, Inc.",
-		Fingerprints: map[string][]result.Runtime{"java": {{Name: "Quarkus", Version: "3.15.3.redhat-00002"}}},
+		Finding: contract.Finding{OS: "rhel", OSVersion: "8.10", Kind: "Java", KindVersion: "17.0.13", KindImplementer: "Red Hat, Inc.",
+			Runtimes: []contract.Runtime{{Name: "Quarkus", Version: "3.15.3.redhat-00002"}}},
+		ReportedBy: map[string]string{"Quarkus": "java"},
 	}
 	nodeContainer = result.Container{
 		PID: 77, PodName: "front", PodNamespace: "shop", ContainerID: "cri-o://" + strings.Repeat("2b", 32),
-		OSID: "debian", OSVersionID: "12", Kind: "Node.js", KindVersion: "v22.6.0",
+		Finding: contract.Finding{OS: "debian", OSVersion: "12", Kind: "Node.js", KindVersion: "v22.6.0"},
 	}
 	goContainer = result.Container{
 		PID: 9, PodName: "router", PodNamespace: "infra", ContainerID: "cri-o://" + strings.Repeat("3c", 32),
-		OSID: "alpine", OSVersionID: "3.20.2", Kind: "Golang", KindVersion: "go1.22.6",
+		Finding: contract.Finding{OS: "alpine", OSVersion: "3.20.2", Kind: "Golang", KindVersion: "go1.22.6"},
 	}
 )
 

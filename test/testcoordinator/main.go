@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/logging"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 )
@@ -182,18 +183,19 @@ func writeResult(dataDir string, ids []string, log *slog.Logger) error {
 		}
 		bare := key[strings.Index(key, "://")+3:]
 		c := result.Container{
-			PID:             100 + i,
-			PodName:         "pod-" + bare[:min(8, len(bare))],
-			PodNamespace:    "ns-" + strconv.Itoa(i%2),
-			ContainerID:     key,
-			OSID:            "rhel",
-			OSVersionID:     "8.10",
-			Kind:            "Java",
-			KindVersion:     "17.0.13",
-			KindImplementer: "Red Hat, Inc.",
-			Fingerprints: map[string][]result.Runtime{
-				"java": {{Name: "Quarkus", Version: "3.15.3.redhat-00002"}},
+			PID:          100 + i,
+			PodName:      "pod-" + bare[:min(8, len(bare))],
+			PodNamespace: "ns-" + strconv.Itoa(i%2),
+			ContainerID:  key,
+			Finding: contract.Finding{
+				OS:              "rhel",
+				OSVersion:       "8.10",
+				Kind:            "Java",
+				KindVersion:     "17.0.13",
+				KindImplementer: "Red Hat, Inc.",
+				Runtimes:        []contract.Runtime{{Name: "Quarkus", Version: "3.15.3.redhat-00002"}},
 			},
+			ReportedBy: map[string]string{"Quarkus": "java"},
 		}
 		if err := w.Add(c); err != nil {
 			return err

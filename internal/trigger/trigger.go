@@ -1,11 +1,16 @@
-// Package extractor is the TCP protocol between the exporter and
-// extractor_server (SPEC §3): the server, which runs one coordinator per
-// request, one at a time, and the client the exporter uses.
+// Package trigger is the TCP protocol between the exporter and
+// extractor_server (SPEC §3), and nothing else: the request (container ids)
+// and its limits, the answer line, the client the exporter uses and the
+// helpers the server reads a request and writes an answer with. Both sides
+// import it; it imports nothing of either.
 //
 // A client connects, writes the container ids joined by ',' (nothing means
 // every container), half-closes its write side and reads one line: the path
 // of the result directory, or "error: <message>" when no extraction happened.
-package extractor
+// A client that gives up resets the connection (it does not close it), so
+// that the server can tell it is gone from a client that merely half-closed;
+// a connection reset before its first byte is a probe and runs nothing.
+package trigger
 
 import (
 	"fmt"
@@ -16,10 +21,10 @@ import (
 const (
 	// MaxPayload is the largest request the server reads (1 MiB).
 	MaxPayload = 1 << 20
-	// maxArgLen is the longest single argument Linux passes to a new
-	// program (MAX_ARG_STRLEN, 32 pages): the ids reach the coordinator as
-	// one comma-joined argument.
-	maxArgLen = 32*4096 - 1
+	// MaxIDsLen bounds the ids of one request, comma-joined: they reach the
+	// coordinator as one argument, and Linux passes no single argument
+	// longer than MAX_ARG_STRLEN (32 pages) to a new program.
+	MaxIDsLen = 32*4096 - 1
 	// ErrorPrefix starts the answer line of a failed request.
 	ErrorPrefix = "error: "
 	// BusyPrefix follows ErrorPrefix when the server refused the request
@@ -58,21 +63,22 @@ func ParseIDs(payload []byte) ([]string, error) {
 			return nil, fmt.Errorf("empty container id at position %d", i+1)
 		}
 		if !ok {
-			return nil, fmt.Errorf("invalid container id at position %d: %s", i+1, quote(raw))
+			return nil, fmt.Errorf("invalid container id at position %d: %s", i+1, Quote(raw))
 		}
 		if !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
 		}
 	}
-	if n := len(strings.Join(ids, ",")); n > maxArgLen {
-		return nil, fmt.Errorf("too many container ids: %d bytes joined, at most %d", n, maxArgLen)
+	if n := len(strings.Join(ids, ",")); n > MaxIDsLen {
+		return nil, fmt.Errorf("too many container ids: %d bytes joined, at most %d", n, MaxIDsLen)
 	}
 	return ids, nil
 }
 
-// quote renders untrusted text as one short, printable, quoted string.
-func quote(s string) string {
+// Quote renders untrusted text (a peer's request, a coordinator's output) as
+// one short, printable, quoted string, fit for an answer line.
+func Quote(s string) string {
 	const max = 80
 	if len(s) > max {
 		return fmt.Sprintf("%q…", s[:max])

@@ -1,4 +1,4 @@
-package extractor
+package trigger
 
 import (
 	"context"
@@ -139,7 +139,7 @@ func ParseAnswer(answer string) (string, error) {
 		return "", errors.New("extractor closed the connection without an answer")
 	}
 	if strings.ContainsAny(line, "\n\x00") {
-		return "", fmt.Errorf("extractor answered more than one line: %s", quote(line))
+		return "", fmt.Errorf("extractor answered more than one line: %s", Quote(line))
 	}
 	return line, nil
 }

@@ -1,4 +1,4 @@
-package extractor
+package trigger
 
 import (
 	"strings"
@@ -26,7 +26,7 @@ func FuzzParseIDs(f *testing.F) {
 			}
 			seen[id] = true
 		}
-		if len(strings.Join(ids, ",")) > maxArgLen {
+		if len(strings.Join(ids, ",")) > MaxIDsLen {
 			t.Fatal("joined ids longer than one argument")
 		}
 	})
