@@ -7,10 +7,10 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
+	"github.com/openshift/insights-runtime-extractor/internal/bounded"
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
@@ -106,36 +106,6 @@ func processEnv(p fingerprint.Process) []string {
 	return env
 }
 
-// capped keeps the first max bytes written and calls full once more arrive.
-type capped struct {
-	mu   sync.Mutex
-	buf  []byte
-	max  int
-	full func()
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	room := c.max - len(c.buf)
-	if len(p) > room {
-		c.buf = append(c.buf, p[:max(room, 0)]...)
-		if c.full != nil {
-			c.full()
-			c.full = nil
-		}
-		return len(p), nil
-	}
-	c.buf = append(c.buf, p...)
-	return len(p), nil
-}
-
-func (c *capped) bytes() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]byte(nil), c.buf...)
-}
-
 // RunVersion runs `<exe> --version` in its own process group, with a 5 s
 // limit and the output capped at 4 KiB per stream: on timeout or too much
 // output the whole group is killed. It returns what was printed.
@@ -153,8 +123,8 @@ func RunVersion(ctx context.Context, exe string, env []string, dir string) (stdo
 	}
 	// If a grandchild escaped the group and holds the pipes, stop waiting.
 	cmd.WaitDelay = time.Second
-	out := &capped{max: versionOutputCap, full: cancel}
-	errOut := &capped{max: versionOutputCap, full: cancel}
+	out := &bounded.Buffer{Max: versionOutputCap, OnOverflow: cancel}
+	errOut := &bounded.Buffer{Max: versionOutputCap, OnOverflow: cancel}
 	cmd.Stdout, cmd.Stderr = out, errOut
 	err = cmd.Run()
 	// A process killed with its group leaves no one behind; make sure of it
@@ -171,5 +141,5 @@ func RunVersion(ctx context.Context, exe string, env []string, dir string) (stdo
 	} else if err != nil {
 		err = fmt.Errorf("%s --version: %w", exe, err)
 	}
-	return out.bytes(), errOut.bytes(), err
+	return out.Bytes(), errOut.Bytes(), err
 }
