@@ -16,8 +16,8 @@ import (
 
 	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
 	"github.com/openshift/insights-runtime-extractor/internal/process"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 // captureStatus, when set, makes the local node test write the Info map of

@@ -16,9 +16,9 @@ import (
 	"google.golang.org/grpc"
 	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
 	"github.com/openshift/insights-runtime-extractor/internal/extractor"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg"
 )
 
 // fakeFingerprints fills dir with every fpr_* a config can need: copies of

@@ -17,7 +17,7 @@ import (
 	"github.com/containerd/cgroups/v3"
 	"golang.org/x/sys/unix"
 
-	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
+	"github.com/openshift/insights-runtime-extractor/test/sandbox/probe/report"
 )
 
 func cgroupsUnified() bool { return cgroups.Mode() == cgroups.Unified }

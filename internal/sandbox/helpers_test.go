@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
+	"github.com/openshift/insights-runtime-extractor/test/sandbox/probe/report"
 )
 
 // testBins holds the static programs the root tests build once (TestMain).
@@ -53,7 +53,7 @@ func runTests(m *testing.M) int {
 			return 1
 		}
 		bins.dir = dir
-		for name, pkg := range map[string]string{"probe": "./probe", "misbehave": "./testdata/misbehave"} {
+		for name, pkg := range map[string]string{"probe": "../../test/sandbox/probe", "misbehave": "../../test/sandbox/misbehave"} {
 			out := filepath.Join(dir, name)
 			cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -18,7 +18,7 @@ import (
 
 	"github.com/containerd/cgroups/v3"
 
-	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
+	"github.com/openshift/insights-runtime-extractor/test/sandbox/probe/report"
 )
 
 const zeroCaps = "0000000000000000"

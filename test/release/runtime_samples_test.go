@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
-	"github.com/openshift/insights-runtime-extractor/internal/runtimesamples"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg/debpkgtest"
+	"github.com/openshift/insights-runtime-extractor/test/runtimesamples"
 )
 
 // TestEveryRuntimeSampleIsBuildableAndChecked: every folder of

@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/cli"
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg/debpkgtest"
+	"github.com/openshift/insights-runtime-extractor/test/samples"
 )
 
 var fprs = []string{"fpr_os", "fpr_version_executable", "fpr_java", "fpr_native_executable"}

@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/keyvalue"
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg/debpkgtest"
+	"github.com/openshift/insights-runtime-extractor/test/samples"
 )
 
 // A fingerprint, holding no capability, may not follow /proc/<pid>/exe of a

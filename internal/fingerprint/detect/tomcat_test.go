@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg/debpkgtest"
 )
 
 const tomcatHome = "/usr/share/tomcat10"

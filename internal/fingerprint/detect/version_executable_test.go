@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg/debpkgtest"
 )
 
 // versionOf asks the tool itself, at test time, what it is.

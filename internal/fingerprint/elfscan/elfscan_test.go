@@ -13,8 +13,8 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg/debpkgtest"
+	"github.com/openshift/insights-runtime-extractor/test/samples"
 )
 
 // goBuild builds a tiny program with the Go toolchain running this test.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/manifest"
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
+	"github.com/openshift/insights-runtime-extractor/test/samples"
 )
 
 func openBytes(t testing.TB, b []byte) (*Jar, error) {

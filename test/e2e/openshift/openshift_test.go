@@ -27,11 +27,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/expect"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/node/workloads"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/openshift/payload"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 	"github.com/openshift/insights-runtime-extractor/test/vm"
 )
 
@@ -132,8 +132,8 @@ func TestOpenShiftNode(t *testing.T) {
 	for _, c := range [][]string{
 		{"build", "-trimpath", "-o", filepath.Join(pay, "run"), "./test/e2e/openshift/guest"},
 		{"test", "-c", "-trimpath", "-o", filepath.Join(pay, payload.SandboxTest), "./internal/sandbox"},
-		{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "probe"), "./internal/sandbox/probe"},
-		{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "misbehave"), "./internal/sandbox/testdata/misbehave"},
+		{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "probe"), "./test/sandbox/probe"},
+		{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "misbehave"), "./test/sandbox/misbehave"},
 	} {
 		goRun(ctx, t, repo, c...)
 	}

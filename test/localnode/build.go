@@ -19,8 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg"
+	"github.com/openshift/insights-runtime-extractor/test/samples"
 )
 
 // Builder builds sample images from recipes, offline.

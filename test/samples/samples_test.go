@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg/debpkgtest"
 )
 
 func needJDK(t *testing.T) string {

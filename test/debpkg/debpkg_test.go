@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/openshift/insights-runtime-extractor/internal/flock"
+	"github.com/openshift/insights-runtime-extractor/test/flock"
 )
 
 // nobody is an effective uid that may not install anything.

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
+	"github.com/openshift/insights-runtime-extractor/test/samples"
 )
 
 // Generated is what a generator made: the workload's command line,
@@ -18,7 +18,7 @@ type Generated = samples.Sample
 // container's "/") from the recipe's params.
 type Generator func(ctx context.Context, root string, params map[string]string) (Generated, error)
 
-// DefaultGenerators are the recipe generators backed by internal/samples:
+// DefaultGenerators are the recipe generators backed by test/samples:
 // real Java product layouts built with the host JDK and a GraalVM-like ELF.
 func DefaultGenerators() map[string]Generator {
 	return map[string]Generator{

@@ -30,7 +30,7 @@ type Recipe struct {
 	Go *GoBuild `json:"go,omitempty"`
 	// Java compiles the folder's *.java files with the host JDK into a jar.
 	Java *JavaBuild `json:"java,omitempty"`
-	// Generate runs a named generator (internal/samples) whose output is
+	// Generate runs a named generator (test/samples) whose output is
 	// added at the image's root; its command line, environment and working
 	// directory are the image's unless the recipe sets them.
 	Generate *Generate `json:"generate,omitempty"`
@@ -51,7 +51,7 @@ type Recipe struct {
 
 // GoBuild puts a static Go program at Output in the image: the recipe
 // folder's package main, or Package (a package path of this module, e.g.
-// "./internal/sandbox/probe") when set.
+// "./test/sandbox/probe") when set.
 type GoBuild struct {
 	Output  string `json:"output"`
 	Package string `json:"package,omitempty"`

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
-	"github.com/openshift/insights-runtime-extractor/internal/flock"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg"
+	"github.com/openshift/insights-runtime-extractor/test/flock"
 )
 
 // DefaultCacheDir holds what is slow to build (the Debian root file system),

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/flock"
+	"github.com/openshift/insights-runtime-extractor/test/flock"
 )
 
 // ErrNeedRoot is returned by Ensure when a package is missing and this

@@ -61,7 +61,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
+	"github.com/openshift/insights-runtime-extractor/test/sandbox/probe/report"
 )
 
 var statusKeys = []string{"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "NSpid"}

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg"
 )
 
 // Need makes sure the Debian packages are installed: it installs the

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg"
 )
 
 // Runtime names a container runtime the local node runs.

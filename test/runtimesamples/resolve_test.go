@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
+	"github.com/openshift/insights-runtime-extractor/test/samples"
 )
 
 // fakeContainer answers the commands Resolve runs with a container's files;

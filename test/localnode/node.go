@@ -22,7 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg"
 )
 
 // ImagePrefix names every image the harness builds: "<prefix><sample>:e2e".
