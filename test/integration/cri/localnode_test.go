@@ -1,4 +1,4 @@
-package cri
+package cri_test
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"flag"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/openshift/insights-runtime-extractor/internal/cri"
 	"github.com/openshift/insights-runtime-extractor/internal/process"
 	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
@@ -81,7 +81,7 @@ func TestRunningContainersOnLocalNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Container{expected(name, web, web.Containers[0]), expected(name, web, web.Containers[1])}
+	want := []cri.Container{expected(name, web, web.Containers[0]), expected(name, web, web.Containers[1])}
 	stopped := web.Containers[2]
 	if err := node.StopContainer(ctx, stopped.ID); err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestRunningContainersOnLocalNode(t *testing.T) {
 		want = append(want, c)
 	}
 
-	client, err := Dial(ctx, node.Endpoint())
+	client, err := cri.Dial(ctx, node.Endpoint())
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
@@ -169,7 +169,7 @@ func TestRunningContainersOnLocalNode(t *testing.T) {
 			{"mixed", []string{sidecar.ID, "nope", app.ID[:5]}, []string{app.ID, sidecar.ID}, []string{"nope"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				sel, unknown := Select(got, tc.ids)
+				sel, unknown := cri.Select(got, tc.ids)
 				var ids []string
 				for _, c := range sel {
 					ids = append(ids, c.ID)
@@ -179,25 +179,26 @@ func TestRunningContainersOnLocalNode(t *testing.T) {
 				}
 			})
 		}
-		if _, err := Find(got, ambiguous); !errors.Is(err, ErrAmbiguousID) {
+		if _, err := cri.Find(got, ambiguous); !errors.Is(err, cri.ErrAmbiguousID) {
 			t.Errorf("Find(%q) error = %v, want ErrAmbiguousID", ambiguous, err)
 		}
 	})
 
 	t.Run("Dial chooses the endpoint", func(t *testing.T) {
 		sock := node.Socket()
-		missing := "unix://" + filepath.Join(node.Dir(), "missing.sock")
+		// Choosing among the default sockets: TestDialTakesTheFirstDefaultThatAnswers
+		// (internal/cri), on a fake runtime.
 		for _, tc := range []struct {
 			name     string
 			endpoint string
-			opts     []Option
+			env      string // $CONTAINER_RUNTIME_ENDPOINT
 		}{
-			{"explicit socket path", sock, nil},
-			{"from the environment", "", []Option{withEnv(map[string]string{EndpointEnv: node.Endpoint()})}},
-			{"first default that answers", "", []Option{withEnv(nil), withDefaults(missing, node.Endpoint())}},
+			{"explicit socket path", sock, ""},
+			{"from the environment", "", node.Endpoint()},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				c, err := Dial(ctx, tc.endpoint, tc.opts...)
+				t.Setenv(cri.EndpointEnv, tc.env)
+				c, err := cri.Dial(ctx, tc.endpoint)
 				if err != nil {
 					t.Fatalf("Dial: %v", err)
 				}
@@ -218,10 +219,10 @@ func TestRunningContainersOnLocalNode(t *testing.T) {
 	})
 
 	t.Run("container gone", func(t *testing.T) {
-		if _, err := client.ContainerPID(ctx, stopped.ID); !errors.Is(err, ErrContainerGone) {
+		if _, err := client.ContainerPID(ctx, stopped.ID); !errors.Is(err, cri.ErrContainerGone) {
 			t.Errorf("ContainerPID(stopped) error = %v, want ErrContainerGone", err)
 		}
-		if _, err := client.ContainerPID(ctx, strings.Repeat("0", 64)); !errors.Is(err, ErrContainerGone) {
+		if _, err := client.ContainerPID(ctx, strings.Repeat("0", 64)); !errors.Is(err, cri.ErrContainerGone) {
 			t.Errorf("ContainerPID(never existed) error = %v, want ErrContainerGone", err)
 		}
 	})
@@ -230,11 +231,11 @@ func TestRunningContainersOnLocalNode(t *testing.T) {
 		if err := node.Stop(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := client.RunningContainers(ctx, nil); !errors.Is(err, ErrUnavailable) {
+		if _, err := client.RunningContainers(ctx, nil); !errors.Is(err, cri.ErrUnavailable) {
 			t.Errorf("RunningContainers after %s stopped: error = %v, want ErrUnavailable", name, err)
 		}
-		if _, err := Dial(ctx, node.Socket()); !errors.Is(err, ErrSocketMissing) && !errors.Is(err, ErrUnavailable) {
-			t.Errorf("Dial after %s stopped: error = %v, want ErrSocketMissing or ErrUnavailable", name, err)
+		if _, err := cri.Dial(ctx, node.Socket()); !errors.Is(err, cri.ErrSocketMissing) && !errors.Is(err, cri.ErrUnavailable) {
+			t.Errorf("Dial after %s stopped: error = %v, want cri.ErrSocketMissing or ErrUnavailable", name, err)
 		}
 	})
 }
@@ -254,8 +255,8 @@ func sleeper(pause *localnode.Sample, name string) localnode.ContainerSpec {
 // expected is what RunningContainers should report for a container the
 // local node started. Its pid is the runtime's own answer, read by the
 // harness without pidFromInfo, and is checked against /proc later.
-func expected(runtime string, p *localnode.Pod, c localnode.Container) Container {
-	return Container{
+func expected(runtime string, p *localnode.Pod, c localnode.Container) cri.Container {
+	return cri.Container{
 		ID: c.ID, Name: c.Name, PodName: p.Name, PodNamespace: p.Namespace, PodUID: p.UID,
 		Runtime: runtime, PID: c.PID,
 	}
@@ -280,7 +281,7 @@ func writeStatus(t *testing.T, ctx context.Context, node *localnode.Node, id, pa
 // checkContainerProcess checks against /proc that pid is the container's
 // init: in its own pid namespace as pid 1, in the container's cgroup,
 // running pause with the container's name as its argument.
-func checkContainerProcess(t *testing.T, c Container, hostPidNS string) {
+func checkContainerProcess(t *testing.T, c cri.Container, hostPidNS string) {
 	t.Helper()
 	proc := "/proc/" + strconv.Itoa(c.PID)
 	ns, err := os.Readlink(proc + "/ns/pid")
@@ -332,9 +333,9 @@ func nsPIDIsOne(status string) bool {
 	return false
 }
 
-func sorted(cs []Container) []Container {
+func sorted(cs []cri.Container) []cri.Container {
 	out := slices.Clone(cs)
-	slices.SortFunc(out, func(a, b Container) int {
+	slices.SortFunc(out, func(a, b cri.Container) int {
 		return strings.Compare(a.PodNamespace+"/"+a.PodName+"/"+a.Name, b.PodNamespace+"/"+b.PodName+"/"+b.Name)
 	})
 	return out
