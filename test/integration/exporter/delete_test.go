@@ -1,9 +1,10 @@
-package exporter
+package exporter_test
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/openshift/insights-runtime-extractor/internal/exporter"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 )
 
@@ -24,9 +26,9 @@ const deleteChildEnv = "EXPORTER_TEST_ANSWER_AS_CHILD"
 func init() {
 	if v, ok := os.LookupEnv(deleteChildEnv); ok {
 		dataDir, dir, _ := strings.Cut(v, "\n")
-		h := NewHandler(Options{Extractor: fixedAnswer(dir), DataDir: dataDir, Log: discardLog()})
+		h := exporter.NewHandler(exporter.Options{Extractor: fixedAnswer(dir), DataDir: dataDir, Log: slog.New(slog.DiscardHandler)})
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Path+"?hash=false", nil))
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, exporter.Path+"?hash=false", nil))
 		fmt.Printf("%d %s", rec.Code, rec.Body)
 		os.Exit(0)
 	}
