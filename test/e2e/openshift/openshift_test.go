@@ -131,7 +131,7 @@ func TestOpenShiftNode(t *testing.T) {
 	log.Info("VM image store filled", "took", time.Since(start).Round(time.Second))
 	for _, c := range [][]string{
 		{"build", "-trimpath", "-o", filepath.Join(pay, "run"), "./test/e2e/openshift/guest"},
-		{"test", "-c", "-trimpath", "-o", filepath.Join(pay, payload.SandboxTest), "./internal/sandbox"},
+		{"test", "-c", "-trimpath", "-tags", "privileged", "-o", filepath.Join(pay, payload.SandboxTest), "./internal/sandbox"},
 		{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "probe"), "./test/sandbox/probe"},
 		{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "misbehave"), "./test/sandbox/misbehave"},
 	} {

@@ -1,5 +1,8 @@
 // Package report holds the JSON documents the sandbox probe prints, shared by
 // the probe and the tests that read what it reports from inside a container.
+// The privileged tests of internal/sandbox, in the product module, which cannot
+// import this one, decode them with a copy (internal/sandbox/probe_report_test.go):
+// change both together.
 package report
 
 // FileID names a file by device and inode, so that two paths can be compared
