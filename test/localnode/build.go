@@ -169,7 +169,9 @@ func (b *Builder) Build(ctx context.Context, names ...string) (*Images, error) {
 	return im, nil
 }
 
-// buildGo builds every Go program of the selected recipes in one go build.
+// buildGo builds every Go program of the selected recipes: one go build per
+// Go module that holds some of them (the repository's, or the test module's
+// for the test programs under test/).
 func (b *Builder) buildGo(ctx context.Context, im *Images) error {
 	var pkgs []string
 	outDir := filepath.Join(b.WorkDir, "bin")
@@ -192,11 +194,48 @@ func (b *Builder) buildGo(ctx context.Context, im *Images) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	args := append([]string{"build", "-trimpath", "-o", outDir + "/"}, pkgs...)
-	cmd := exec.CommandContext(ctx, goTool(), args...)
-	cmd.Dir = b.RepoDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	return runLogged(b.Log, "go build "+strings.Join(pkgs, " "), false, cmd)
+	var modules []string
+	byModule := map[string][]string{}
+	for _, pkg := range pkgs {
+		mod, rel, err := moduleOf(b.RepoDir, pkg)
+		if err != nil {
+			return err
+		}
+		if _, ok := byModule[mod]; !ok {
+			modules = append(modules, mod)
+		}
+		byModule[mod] = append(byModule[mod], rel)
+	}
+	for _, mod := range modules {
+		args := append([]string{"build", "-trimpath", "-o", outDir + "/"}, byModule[mod]...)
+		cmd := exec.CommandContext(ctx, goTool(), args...)
+		cmd.Dir = mod
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+		if err := runLogged(b.Log, "go build "+strings.Join(byModule[mod], " "), false, cmd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moduleOf returns the directory of the Go module that holds pkg (a path
+// relative to repo, "./..."), the nearest go.mod at or above it, and pkg
+// relative to that directory.
+func moduleOf(repo, pkg string) (dir, rel string, err error) {
+	abs := filepath.Join(repo, pkg)
+	for dir = abs; ; dir = filepath.Dir(dir) {
+		if fileExists(filepath.Join(dir, "go.mod")) {
+			break
+		}
+		if dir == repo || dir == filepath.Dir(dir) {
+			return "", "", fmt.Errorf("go package %s: no go.mod at or above it in %s", pkg, repo)
+		}
+	}
+	rel, err = filepath.Rel(dir, abs)
+	if err != nil {
+		return "", "", err
+	}
+	return dir, "./" + filepath.ToSlash(rel), nil
 }
 
 // goTool is the go command of the running toolchain when there is one, so

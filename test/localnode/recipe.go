@@ -50,8 +50,9 @@ type Recipe struct {
 }
 
 // GoBuild puts a static Go program at Output in the image: the recipe
-// folder's package main, or Package (a package path of this module, e.g.
-// "./test/sandbox/probe") when set.
+// folder's package main, or Package (a package path relative to the
+// repository root, e.g. "./test/sandbox/probe", built in the Go module that
+// holds it) when set.
 type GoBuild struct {
 	Output  string `json:"output"`
 	Package string `json:"package,omitempty"`
@@ -130,7 +131,7 @@ func (r *Recipe) validate() error {
 		return fmt.Errorf("go.output %q is not absolute", r.Go.Output)
 	}
 	if r.Go != nil && r.Go.Package != "" && !strings.HasPrefix(r.Go.Package, "./") {
-		return fmt.Errorf("go.package %q: want a path of this module starting with ./", r.Go.Package)
+		return fmt.Errorf("go.package %q: want a path of this repository starting with ./", r.Go.Package)
 	}
 	if r.Java != nil && (r.Java.MainClass == "" || !filepath.IsAbs(r.Java.Jar)) {
 		return fmt.Errorf("java needs mainClass and an absolute jar path")

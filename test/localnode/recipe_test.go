@@ -21,7 +21,7 @@ func TestLoadRecipeRejectsWhatWouldBuildAnotherImage(t *testing.T) {
 		{"no-command", "no entrypoint or cmd"},
 		{"relative-dst", "absolute dst"},
 		{"bad-mode", `mode "rwx"`},
-		{"bad-package", "path of this module"},
+		{"bad-package", "path of this repository"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
