@@ -93,9 +93,9 @@ func TestEnsureWaitsForTheLockOfAnotherInstall(t *testing.T) {
 	if err := unix.Flock(int(held.Fd()), unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now() // before the deadline is set: the wait is measured from there
 	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	err = ensure(ctx, nil, 0, path, []string{absent})
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) < 500*time.Millisecond {
 		t.Fatalf("Ensure with the lock held = %v after %s, want it to wait 500ms for the lock and give up", err, time.Since(start))
