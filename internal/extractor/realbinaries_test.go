@@ -1,5 +1,9 @@
 //go:build linux && privileged
 
+// Built only with -tags privileged (make test, as root): the real extractor_server needs
+// CAP_SYS_ADMIN and CAP_SETUID and makes its sandbox's cgroups. It shares the chain's
+// helpers of this package's tests, so it stays here rather than in test/integration.
+
 package extractor_test
 
 import (

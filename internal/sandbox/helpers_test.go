@@ -1,5 +1,10 @@
 //go:build linux && privileged
 
+// The sandbox's root tests, built only with -tags privileged (make test, as root; the
+// OpenShift VM of the node e2e runs the same binary): they enter namespaces, change
+// credentials and create cgroups, and look at the sandbox's own cgroups from inside the
+// package. The programs they run, probe and misbehave, are of the test module (test/sandbox).
+
 package sandbox
 
 import (
