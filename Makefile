@@ -4,11 +4,15 @@ GO ?= go
 ARCHES ?= amd64 arm64
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 TEST_TIMEOUT ?= 80m
+UNIT_TIMEOUT ?= 5m
 BIN ?= bin
+# The test machinery (node e2e, local node, sample builders, integration tests) is its own
+# Go module, so that the product's go.mod names only what ships.
+TEST_MODULE := test
 
 NODE ?= containerd
 
-.PHONY: all build test lint demo bench build-image e2e-test node-e2e runtime-samples clean
+.PHONY: all build unit test lint lint-product demo bench build-image e2e-test node-e2e runtime-samples clean
 
 all: build
 
@@ -27,22 +31,35 @@ build:
 	  done; \
 	done; echo "build: done in $$((SECONDS - start))s"
 
-## test: lint, every test package (as root: the node e2e on containerd, the OpenShift-like VM, the release tests), then the node e2e on CRI-O
-test: lint
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
-	IRE_NODE=crio $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/e2e/node ./internal/localnode ./internal/cri
+## unit: gofmt, go vet and the tests of the product module: no root, no network, no containers
+unit: lint-product
+	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) ./...
 
-## lint: gofmt and go vet
-lint:
+## test: (root) lint of both modules; the product's tests with its privileged ones (-tags privileged:
+## the sandbox in namespaces and cgroups, the real binaries); every test of the test module (the node
+## e2e on containerd, the OpenShift-like VM, the release and integration tests); the node e2e on CRI-O
+test: lint
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -tags privileged ./...
+	$(GO) -C $(TEST_MODULE) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	IRE_NODE=crio $(GO) -C $(TEST_MODULE) test -count=1 -timeout $(TEST_TIMEOUT) ./e2e/node ./localnode ./integration/cri
+
+## lint: gofmt and go vet in both modules (the privileged tests and the cluster e2e included)
+lint: lint-product
+	$(GO) -C $(TEST_MODULE) vet ./...
+	$(GO) -C $(TEST_MODULE) vet -tags e2e ./e2e/cluster/...
+
+## lint-product: gofmt of every Go file, go vet of the product module (what make unit needs: no download for the test module)
+lint-product:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags privileged ./...
 
 ## node-e2e: (root) the node e2e on one node: NODE=containerd (default) or crio (private, on this machine), or NODE=openshift (a cgroup v2 + systemd + CRI-O VM)
 node-e2e:
 	@case "$(NODE)" in \
-	  containerd|crio) IRE_NODE=$(NODE) $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./test/e2e/node ;; \
-	  openshift) $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./test/e2e/openshift ;; \
+	  containerd|crio) IRE_NODE=$(NODE) $(GO) -C $(TEST_MODULE) test -count=1 -v -timeout $(TEST_TIMEOUT) ./e2e/node ;; \
+	  openshift) $(GO) -C $(TEST_MODULE) test -count=1 -v -timeout $(TEST_TIMEOUT) ./e2e/openshift ;; \
 	  *) echo "node-e2e: NODE=$(NODE): want containerd, crio or openshift" >&2; exit 2 ;; \
 	esac
 
@@ -60,11 +77,11 @@ e2e-test:
 
 ## demo: (root) a local node running sample workloads, the product run as its DaemonSet, the hash=false JSON
 demo:
-	@$(GO) run ./test/e2e/node/demo
+	@$(GO) -C $(TEST_MODULE) run ./e2e/node/demo
 
 ## bench: (root) scan 10, 50, 100 sample containers: wall time, CPU per container, peak RSS per binary
 bench:
-	@$(GO) run ./test/e2e/node/bench $(if $(BENCH_N),-n $(BENCH_N))
+	@$(GO) -C $(TEST_MODULE) run ./e2e/node/bench $(if $(BENCH_N),-n $(BENCH_N))
 
 clean:
 	rm -rf $(BIN)

@@ -21,4 +21,5 @@ if ! kubeconfig_found; then
   echo "e2e-test: no cluster configured: set KUBECONFIG to the kubeconfig of the cluster to test" >&2
   exit 1
 fi
-exec "${GO:-go}" test -tags e2e -count=1 -timeout "${E2E_TIMEOUT:-60m}" -v ./test/e2e/cluster/... "$@"
+# The suite is of the test module (test/go.mod).
+exec "${GO:-go}" -C test test -tags e2e -count=1 -timeout "${E2E_TIMEOUT:-60m}" -v ./e2e/cluster/... "$@"

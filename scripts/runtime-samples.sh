@@ -94,7 +94,9 @@ for s in "${samples[@]}"; do
   if generated "$s"; then
     say "building the sample generator"
     run mkdir -p "$WORK_DIR"
-    run "$GO" build -o "$generator" ./test/e2e/cluster/samplerootfs || die "building the sample generator failed"
+    # The generator is of the test module (test/go.mod): built there.
+    out="$generator"; [[ "$out" = /* ]] || out="../$out"
+    run "$GO" -C test build -o "$out" ./e2e/cluster/samplerootfs || die "building the sample generator failed"
     break
   fi
 done

@@ -360,3 +360,18 @@ func TestWrapCall(t *testing.T) {
 		t.Errorf("wrapCall(Internal) = %v: no sentinel expected", err)
 	}
 }
+
+// With no endpoint and no $CONTAINER_RUNTIME_ENDPOINT, Dial takes the first default socket
+// that answers (on a real runtime: test/integration/cri).
+func TestDialTakesTheFirstDefaultThatAnswers(t *testing.T) {
+	missing := "unix://" + filepath.Join(t.TempDir(), "missing.sock")
+	endpoint := serve(t, &fakeRuntime{name: "cri-o"})
+	c, err := Dial(context.Background(), "", withEnv(nil), withDefaults(missing, endpoint))
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	if c.Runtime() != "cri-o" || c.Endpoint() != endpoint {
+		t.Errorf("connected to %s (%s), want cri-o at %s", c.Endpoint(), c.Runtime(), endpoint)
+	}
+}

@@ -1,3 +1,5 @@
+//go:build linux && privileged
+
 package sandbox
 
 import (
@@ -16,8 +18,6 @@ import (
 
 	"github.com/containerd/cgroups/v3"
 	"golang.org/x/sys/unix"
-
-	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
 )
 
 func cgroupsUnified() bool { return cgroups.Mode() == cgroups.Unified }
@@ -108,7 +108,7 @@ func TestRunCgroupV2PlacementAndKill(t *testing.T) {
 	if out.err != nil {
 		t.Fatal(out.err)
 	}
-	rep := decodeStrict[report.Report](t, out.out)
+	rep := decodeStrict[probeReport](t, out.out)
 	if want := "0::" + run[len(unified):]; !slices.Contains(rep.Cgroup, want) {
 		t.Errorf("probe cgroups %q, want %q", rep.Cgroup, want)
 	}

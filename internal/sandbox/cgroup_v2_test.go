@@ -1,3 +1,5 @@
+//go:build linux && privileged
+
 package sandbox
 
 import (

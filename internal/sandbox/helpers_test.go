@@ -1,3 +1,10 @@
+//go:build linux && privileged
+
+// The sandbox's root tests, built only with -tags privileged (make test, as root; the
+// OpenShift VM of the node e2e runs the same binary): they enter namespaces, change
+// credentials and create cgroups, and look at the sandbox's own cgroups from inside the
+// package. The programs they run, probe and misbehave, are of the test module (test/sandbox).
+
 package sandbox
 
 import (
@@ -13,8 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
 )
 
 // testBins holds the static programs the root tests build once (TestMain).
@@ -53,9 +58,11 @@ func runTests(m *testing.M) int {
 			return 1
 		}
 		bins.dir = dir
-		for name, pkg := range map[string]string{"probe": "./probe", "misbehave": "./testdata/misbehave"} {
+		// They live in the test module (test/): built there, by its go.mod.
+		for name, pkg := range map[string]string{"probe": "./sandbox/probe", "misbehave": "./sandbox/misbehave"} {
 			out := filepath.Join(dir, name)
 			cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+			cmd.Dir = filepath.Join("..", "..", "test")
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if b, err := cmd.CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, b)
@@ -218,13 +225,13 @@ func decodeStrict[T any](t *testing.T, b []byte) T {
 	return v
 }
 
-func statOf(t *testing.T, path string) report.FileID {
+func statOf(t *testing.T, path string) probeFileID {
 	t.Helper()
 	var st syscall.Stat_t
 	if err := syscall.Stat(path, &st); err != nil {
 		t.Fatal(err)
 	}
-	return report.FileID{Dev: st.Dev, Ino: st.Ino}
+	return probeFileID{Dev: st.Dev, Ino: st.Ino}
 }
 
 func readTrim(t *testing.T, path string) string {
@@ -259,7 +266,7 @@ func waitRunning(t *testing.T, s *Sandbox, exe string) running {
 			pids, _ := readPids(filepath.Join(run, "cgroup.procs"))
 			for _, pid := range pids {
 				var st syscall.Stat_t
-				if syscall.Stat(fmt.Sprintf("/proc/%d/exe", pid), &st) != nil || (report.FileID{Dev: st.Dev, Ino: st.Ino}) != want {
+				if syscall.Stat(fmt.Sprintf("/proc/%d/exe", pid), &st) != nil || (probeFileID{Dev: st.Dev, Ino: st.Ino}) != want {
 					continue
 				}
 				dirs := runCgroupDirs{}

@@ -1,4 +1,4 @@
-//go:build race
+//go:build linux && privileged && race
 
 package sandbox
 

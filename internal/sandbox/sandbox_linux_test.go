@@ -1,3 +1,5 @@
+//go:build linux && privileged
+
 package sandbox
 
 import (
@@ -17,8 +19,6 @@ import (
 	"time"
 
 	"github.com/containerd/cgroups/v3"
-
-	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
 )
 
 const zeroCaps = "0000000000000000"
@@ -99,7 +99,7 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 			if out.err != nil {
 				t.Fatalf("Run: %v", out.err)
 			}
-			rep := decodeStrict[report.Report](t, out.out)
+			rep := decodeStrict[probeReport](t, out.out)
 			if len(rep.Errors) > 0 {
 				t.Errorf("probe errors: %q", rep.Errors)
 			}
@@ -271,7 +271,7 @@ func TestEscapeProbeDetectsHostDirectory(t *testing.T) {
 }
 
 // attackFromContainer runs "probe escape" inside c (its namespaces and root) as uid with caps.
-func attackFromContainer(c *container, uid int, caps string, victimNSPID int) (report.Escape, error) {
+func attackFromContainer(c *container, uid int, caps string, victimNSPID int) (probeEscape, error) {
 	args := []string{"-t", strconv.Itoa(c.pid), "-m", "-p", "-r", "-w"}
 	if uid != 0 {
 		args = append(args, "-S", strconv.Itoa(uid), "-G", strconv.Itoa(uid))
@@ -282,9 +282,9 @@ func attackFromContainer(c *container, uid int, caps string, victimNSPID int) (r
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return report.Escape{}, fmt.Errorf("attacker: %w: %s", err, stderr.String())
+		return probeEscape{}, fmt.Errorf("attacker: %w: %s", err, stderr.String())
 	}
-	var rep report.Escape
+	var rep probeEscape
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rep); err != nil {
@@ -322,7 +322,7 @@ func TestRunKillsHangingFingerprintAndOthersStillArrive(t *testing.T) {
 	if good.err != nil {
 		t.Fatalf("healthy container: %v", good.err)
 	}
-	if rep := decodeStrict[report.Report](t, good.out); rep.File != healthy.marker {
+	if rep := decodeStrict[probeReport](t, good.out); rep.File != healthy.marker {
 		t.Errorf("healthy container read %q, want %q", rep.File, healthy.marker)
 	}
 	if good.elapsed >= limit {
@@ -590,7 +590,7 @@ func TestRunConcurrentRunsStayApart(t *testing.T) {
 			t.Errorf("Run: %v", r.res.err)
 			continue
 		}
-		if rep := decodeStrict[report.Report](t, r.res.out); rep.File != r.c.marker {
+		if rep := decodeStrict[probeReport](t, r.res.out); rep.File != r.c.marker {
 			t.Errorf("read %q, want %q", rep.File, r.c.marker)
 		}
 	}
@@ -606,7 +606,7 @@ func TestRunFingerprintsContainerWithPtraceCapability(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep := decodeStrict[report.Report](t, out); rep.Status["CapEff"] != zeroCaps || rep.Status["CapBnd"] != zeroCaps {
+	if rep := decodeStrict[probeReport](t, out); rep.Status["CapEff"] != zeroCaps || rep.Status["CapBnd"] != zeroCaps {
 		t.Errorf("fingerprint capabilities %q / %q, want none", rep.Status["CapEff"], rep.Status["CapBnd"])
 	}
 }
@@ -639,10 +639,10 @@ func TestRunNothingForkedIntoTheContainerLeadsOutside(t *testing.T) {
 		t.Fatalf("watcher: %v: %s", err, stderr.String())
 	}
 	var rep struct {
-		Seen    int                      `json:"seen"`
-		Opened  int                      `json:"opened"`
-		Escapes []json.RawMessage        `json:"escapes"`
-		Files   map[string]report.FileID `json:"files"`
+		Seen    int                    `json:"seen"`
+		Opened  int                    `json:"opened"`
+		Escapes []json.RawMessage      `json:"escapes"`
+		Files   map[string]probeFileID `json:"files"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("watcher output %q: %v", stdout.String(), err)

@@ -33,7 +33,7 @@ fi
 missing=$(for p in $PACKAGES; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || echo "$p"; done)
 if [ -n "$missing" ]; then
   log "apt-get install $missing"
-  exec 8>"${TMPDIR:-/tmp}/insights-runtime-extractor-apt.lock"   # the lock internal/debpkg shares
+  exec 8>"${TMPDIR:-/tmp}/insights-runtime-extractor-apt.lock"   # the lock test/debpkg shares
   flock 8
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null; }

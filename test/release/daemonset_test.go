@@ -23,11 +23,11 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 // runDaemonSetPod imports the images pushed by make build-image into a
-// private containerd (internal/localnode) and runs the pod of each variant
+// private containerd (test/localnode) and runs the pod of each variant
 // of the DaemonSet (Kubernetes, then OpenShift; the exporter and the
 // extractor, not kube-rbac-proxy) through CRI, translated as the kubelet
 // translates it: host PID namespace, the privileged extractor with

@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 // TestMakeRuntimeSamplesBuildsAndPushesOffline runs `make runtime-samples`

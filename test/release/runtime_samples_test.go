@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
-	"github.com/openshift/insights-runtime-extractor/internal/runtimesamples"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg/debpkgtest"
+	"github.com/openshift/insights-runtime-extractor/test/runtimesamples"
 )
 
 // TestEveryRuntimeSampleIsBuildableAndChecked: every folder of
@@ -168,7 +168,7 @@ func TestRuntimeSamplesDryRunPrintsExactlyTheBuildAndPushCommands(t *testing.T) 
 			viaMake: true,
 			env:     []string{"IMAGE_REGISTRY=quay.io/me", "TAG=v1", "BUILD_TOOL=podman", "RUNTIME_SAMPLES=eap python2 jws"},
 			want: `mkdir -p bin/runtime-samples
-go build -o ` + gen + ` ./test/e2e/cluster/samplerootfs
+go -C test build -o ../` + gen + ` ./e2e/cluster/samplerootfs
 rm -rf bin/runtime-samples/eap
 mkdir -p bin/runtime-samples/eap
 cp -R runtime-samples/eap/. bin/runtime-samples/eap
@@ -187,7 +187,7 @@ podman push quay.io/me/insights-runtime-sample-jws:v1 docker://quay.io/me/insigh
 				"BUILD_FLAGS=--pull --platform linux/amd64", "TLS_VERIFY=false", "WORK_DIR=/tmp/ctx dir", "GO=/usr/local/go/bin/go",
 				"RUNTIME_SAMPLES=spring-boot"},
 			want: `mkdir -p /tmp/ctx\ dir
-/usr/local/go/bin/go build -o /tmp/ctx\ dir/samplerootfs ./test/e2e/cluster/samplerootfs
+/usr/local/go/bin/go -C test build -o /tmp/ctx\ dir/samplerootfs ./e2e/cluster/samplerootfs
 rm -rf /tmp/ctx\ dir/spring-boot
 mkdir -p /tmp/ctx\ dir/spring-boot
 cp -R runtime-samples/spring-boot/. /tmp/ctx\ dir/spring-boot

@@ -20,8 +20,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
-	"github.com/openshift/insights-runtime-extractor/internal/flock"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg"
+	"github.com/openshift/insights-runtime-extractor/test/flock"
 )
 
 // guest holds every file the image puts into the guest; all of it is part of

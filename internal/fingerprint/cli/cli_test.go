@@ -15,12 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/contract"
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg/debpkgtest"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/cli"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
 )
 
 var fprs = []string{"fpr_os", "fpr_version_executable", "fpr_java", "fpr_native_executable"}
@@ -58,10 +53,6 @@ func run(t *testing.T, exe string, stdin []byte, args ...string) (stdout, stderr
 
 func TestFingerprintExecutables(t *testing.T) {
 	bin := buildFingerprints(t)
-	c, err := rules.Load(filepath.Join("..", "..", "..", "config.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	t.Run("static, no interpreter", func(t *testing.T) {
 		for _, name := range fprs {
@@ -118,39 +109,6 @@ func TestFingerprintExecutables(t *testing.T) {
 		stdout, stderr, code := run(t, filepath.Join(bin, "fpr_os"), nil, "-root", root)
 		if code != 0 || stdout != "os-release-id=rhel\nos-release-version-id=8.10\n" {
 			t.Errorf("code %d, stdout %q, stderr %q", code, stdout, stderr)
-		}
-	})
-
-	t.Run("fpr_java with the request Plan builds, against a Quarkus tree", func(t *testing.T) {
-		debpkgtest.Need(t, samples.JDKPackages()...)
-		s, err := samples.QuarkusFastJar(t.TempDir(), "3.15.3.redhat-00002")
-		if errors.Is(err, samples.ErrNoJDK) {
-			t.Skip(err)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(s.HostPath("/usr/lib/jvm/jre-17"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(s.HostPath("/usr/lib/jvm/jre-17/release"), []byte("IMPLEMENTOR=\"Red Hat, Inc.\"\nJAVA_VERSION=\"17.0.13\"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		p := fingerprint.Process{PID: 1, Name: "java", Cmdline: s.Cmdline, Env: []string{"JAVA_HOME=/usr/lib/jvm/jre-17"}, Cwd: s.Cwd}
-		plan := c.Plan(p)
-		if len(plan) != 2 || plan[1].Executable != "fpr_java" {
-			t.Fatalf("plan %+v", plan)
-		}
-		args := append([]string{}, plan[1].Args...)
-		args[1] = s.Root // -root: the tree instead of the container's /
-		stdout, stderr, code := run(t, filepath.Join(bin, plan[1].Executable), plan[1].Stdin, args...)
-		want := "runtime-kind=Java\nruntime-kind-implementer=Red Hat, Inc.\nruntime-kind-version=17.0.13\nruntime=Quarkus=3.15.3.redhat-00002\n"
-		if code != 0 || stdout != want {
-			t.Errorf("code %d, stdout %q, stderr %q", code, stdout, stderr)
-		}
-		got, err := contract.DecodeFinding(strings.NewReader(stdout))
-		if err != nil || got.Runtimes[0].Version != "3.15.3.redhat-00002" {
-			t.Errorf("decoded %+v, %v", got, err)
 		}
 	})
 

@@ -5,15 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
-	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/cli"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rootfs"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
@@ -62,49 +58,6 @@ func fingerprintAll(t *testing.T, root string, p fingerprint.Process) contract.F
 		all.Merge(clean)
 	}
 	return all
-}
-
-// withoutOS blanks the OS fields, for tests about the kind path.
-func withoutOS(f contract.Finding) contract.Finding {
-	f.OS, f.OSVersion = "", ""
-	return f
-}
-
-func wantFindings(t *testing.T, got, want contract.Finding) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("findings\n got %+v\nwant %+v", got, want)
-	}
-}
-
-// startLive starts cmd, kills it at the end of the test, and waits until the
-// kernel shows it under the wanted comm (wrappers and shims have exec'd).
-func startLive(t *testing.T, cmd *exec.Cmd, wantComm string) fingerprint.Process {
-	t.Helper()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		comm, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/comm")
-		if err == nil && strings.TrimSpace(string(comm)) == wantComm {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pid %d never showed comm %q (last %q, %v)", cmd.Process.Pid, wantComm, comm, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	// The real code path of the coordinator side: the description from /proc.
-	p, err := cli.ReadProcess("/proc", cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // shellValues sources a KEY=value file with the shell and prints variables:

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/manifest"
-	"github.com/openshift/insights-runtime-extractor/internal/samples"
 )
 
 func openBytes(t testing.TB, b []byte) (*Jar, error) {
@@ -248,17 +247,8 @@ func TestBounds(t *testing.T) {
 }
 
 func FuzzJar(f *testing.F) {
-	dir := f.TempDir()
-	small := filepath.Join(dir, "small.jar")
-	if err := samples.WriteJar(small, samples.Manifest(samples.Attr{Name: "Main-Class", Value: "a.B"}, samples.Attr{Name: "Class-Path", Value: "lib/x.jar"}),
-		samples.Entry{Name: "a/B.class", Data: []byte{0xca, 0xfe, 0xba, 0xbe}}); err != nil {
-		f.Fatal(err)
-	}
-	data, err := os.ReadFile(small)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(data)
+	// testdata/fuzz/FuzzJar/small-jar seeds a small jar as the JDK writes it (made with
+	// test/samples.WriteJar: a manifest with Main-Class and Class-Path, and a/B.class).
 	f.Add(zipOf(f, []byte("#!/bin/sh\n"), 2, []byte("A: b\n"), zip.Store))
 	if real, err := os.ReadFile("/usr/share/tomcat10/bin/bootstrap.jar"); err == nil {
 		f.Add(real)

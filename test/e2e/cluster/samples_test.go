@@ -19,8 +19,8 @@ import (
 	"sigs.k8s.io/e2e-framework/klient/wait/conditions"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
-	"github.com/openshift/insights-runtime-extractor/internal/runtimesamples"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/runtimesamples"
 )
 
 // sample is one runtime sample as the cluster runs it.
@@ -31,7 +31,7 @@ type sample struct {
 	recipe *localnode.Recipe
 	expect *runtimesamples.Expect
 	// generated is set for samples whose content (and command line) a
-	// generator of internal/samples makes: the registry image holds that
+	// generator of test/samples makes: the registry image holds that
 	// content but no command.
 	generated *localnode.Generated
 }

@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 // Document is the exporter's JSON: namespace → pod → container key → fields.

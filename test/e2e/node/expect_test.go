@@ -3,9 +3,9 @@ package node
 import (
 	"context"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/expect"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/node/workloads"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 // document is the exporter's JSON: namespace → pod → container key → fields.

@@ -12,8 +12,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 // A container whose workload hangs when a fingerprint asks for its

@@ -10,8 +10,8 @@ import (
 	. "github.com/onsi/gomega"
 	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/node/workloads"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 // These specs check the node itself: if they fail, the extraction specs

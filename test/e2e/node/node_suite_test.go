@@ -1,5 +1,5 @@
 // Package node is the node e2e: the whole product on a real, private
-// containerd or CRI-O (internal/localnode; $IRE_NODE=containerd, the
+// containerd or CRI-O (test/localnode; $IRE_NODE=containerd, the
 // default, or crio), with every sample of runtime-samples/
 // running as kubelet-like pods, and extractor_server + exporter run as the
 // DaemonSet runs them. It asserts the exact JSON of /gather_runtime_info,
@@ -23,8 +23,8 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/format"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/node/workloads"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 func TestNodeE2E(t *testing.T) {

@@ -15,9 +15,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
-	"github.com/openshift/insights-runtime-extractor/internal/sandbox/probe/report"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/sandbox/probe/report"
 )
 
 // The privilege model (SPEC §8) proven on real containers: the sandbox's

@@ -27,11 +27,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/expect"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/node/workloads"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/openshift/payload"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 	"github.com/openshift/insights-runtime-extractor/test/vm"
 )
 
@@ -129,13 +129,19 @@ func TestOpenShiftNode(t *testing.T) {
 		}
 	}
 	log.Info("VM image store filled", "took", time.Since(start).Round(time.Second))
-	for _, c := range [][]string{
-		{"build", "-trimpath", "-o", filepath.Join(pay, "run"), "./test/e2e/openshift/guest"},
-		{"test", "-c", "-trimpath", "-o", filepath.Join(pay, payload.SandboxTest), "./internal/sandbox"},
-		{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "probe"), "./internal/sandbox/probe"},
-		{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "misbehave"), "./internal/sandbox/testdata/misbehave"},
+	// The driver and the sandbox's programs are of the test module; the
+	// sandbox's privileged tests, of the product's.
+	testModule := filepath.Join(repo, "test")
+	for _, c := range []struct {
+		dir  string
+		args []string
+	}{
+		{testModule, []string{"build", "-trimpath", "-o", filepath.Join(pay, "run"), "./e2e/openshift/guest"}},
+		{repo, []string{"test", "-c", "-trimpath", "-tags", "privileged", "-o", filepath.Join(pay, payload.SandboxTest), "./internal/sandbox"}},
+		{testModule, []string{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "probe"), "./sandbox/probe"}},
+		{testModule, []string{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "misbehave"), "./sandbox/misbehave"}},
 	} {
-		goRun(ctx, t, repo, c...)
+		goRun(ctx, t, c.dir, c.args...)
 	}
 	for _, f := range []string{"probe", "misbehave"} {
 		if err := os.Chmod(filepath.Join(pay, payload.SandboxBins, f), 0o111); err != nil {
@@ -436,10 +442,11 @@ func crictl(ctx context.Context, t *testing.T, repo string) string {
 	return filepath.Join(lines[len(lines)-1], "bin", "crictl")
 }
 
-func goRun(ctx context.Context, t *testing.T, repo string, args ...string) {
+// goRun runs the go command in dir (a module's root).
+func goRun(ctx context.Context, t *testing.T, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = repo
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)

@@ -2,7 +2,7 @@
 // (a recipe.json with "generate") into a directory standing for the image's
 // "/": the rootfs/ that the sample's Containerfile copies. `make
 // runtime-samples` runs it for the registry build, with the same generators
-// (internal/samples, the host JDK) as the node e2e, so the cluster e2e and
+// (test/samples, the host JDK) as the node e2e, so the cluster e2e and
 // the node e2e run the same sample content.
 package main
 
@@ -16,7 +16,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 const usage = `usage: samplerootfs -recipe runtime-samples/<name> -rootfs <dir>

@@ -19,8 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/node/workloads"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 func main() {

@@ -13,8 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/openshift/insights-runtime-extractor/internal/debpkg"
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
+	"github.com/openshift/insights-runtime-extractor/test/debpkg"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 // JavaHome is where Debian's OpenJDK 17 lives in the Debian samples.

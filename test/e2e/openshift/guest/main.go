@@ -35,8 +35,8 @@ import (
 	"golang.org/x/sys/unix"
 	rt "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/openshift/insights-runtime-extractor/internal/localnode"
 	"github.com/openshift/insights-runtime-extractor/test/e2e/openshift/payload"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 const (

@@ -4,7 +4,7 @@
 // results disk). The host side asserts; the driver only acts and records.
 package payload
 
-import "github.com/openshift/insights-runtime-extractor/internal/localnode"
+import "github.com/openshift/insights-runtime-extractor/test/localnode"
 
 // Paths inside the VM.
 const (
