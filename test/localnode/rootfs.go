@@ -50,7 +50,7 @@ func Debian12() DebianRecipe {
 		Suite:    "bookworm",
 		Mirror:   mirror,
 		Variant:  "minbase",
-		Packages: []string{"python3", "nodejs", "openjdk-17-jre-headless", "tomcat10"},
+		Packages: []string{"python3", "nodejs", "openjdk-17-jre-headless", "tomcat10", "jetty9", "ruby"},
 		Trim: []string{
 			"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*",
 			"usr/share/doc/*", "usr/share/man/*", "usr/share/locale/*", "usr/share/info/*",

@@ -240,8 +240,24 @@ func expectedEntry(ctx context.Context, cfg *envconf.Config, s sample, pod, cont
 		var v string
 		v, err = exec("node", "--version")
 		e.set("kindVersion", v)
+	case s.name == "ruby":
+		e.set("kind", "Ruby")
+		var v string
+		v, err = exec("ruby", "--version")
+		e.set("kindVersion", v)
 	case s.name == "java-plain":
 		err = java()
+	case s.name == "jetty":
+		if err = java(); err == nil {
+			var out string
+			if out, err = exec("java", "-Djetty.home=/usr/share/jetty9", "-Djetty.base=/usr/share/jetty9", "-jar", "/usr/share/jetty9/start.jar", "--version"); err == nil {
+				m := regexp.MustCompile(`(?m)^\s*\d+:\s+(\S+) \| \S*/jetty9?-server[^/\s]*\.jar$`).FindStringSubmatch(out)
+				if m == nil {
+					return nil, fmt.Errorf("no jetty-server jar in start.jar --version output: %s", out)
+				}
+				e.setRuntime("Eclipse Jetty", m[1])
+			}
+		}
 	case s.name == "tomcat":
 		if err = java(); err == nil {
 			var out string

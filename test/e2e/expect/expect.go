@@ -17,6 +17,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -219,8 +220,17 @@ func EntryOf(ctx context.Context, im *localnode.Images, s *localnode.Sample, spe
 	case s.Name == "nodejs":
 		e.Kind = "Node.js"
 		e.KindVersion, err = exec(ctx, id, "node", "--version")
+	case s.Name == "ruby":
+		e.Kind = "Ruby"
+		e.KindVersion, err = exec(ctx, id, "ruby", "--version")
 	case s.Name == "java-plain":
 		err = java()
+	case s.Name == "jetty":
+		if err = java(); err == nil {
+			var v string
+			v, err = jettyVersion(ctx, exec, id)
+			e.Runtimes = [][2]string{{"Eclipse Jetty", v}}
+		}
 	case s.Name == "tomcat":
 		if err = java(); err == nil {
 			var v string
@@ -257,6 +267,24 @@ func tomcatVersion(ctx context.Context, exec Exec, id string) (string, error) {
 	}
 	return "", fmt.Errorf("no Server version in version.sh output: %s", out)
 }
+
+// jettyVersion asks Jetty itself (start.jar --version), which lists the
+// version of each jar of its class path: the one of jetty-server is Jetty's.
+func jettyVersion(ctx context.Context, exec Exec, id string) (string, error) {
+	out, err := exec(ctx, id, "java", "-Djetty.home=/usr/share/jetty9", "-Djetty.base=/usr/share/jetty9",
+		"-jar", "/usr/share/jetty9/start.jar", "--version")
+	if err != nil {
+		return "", err
+	}
+	if m := jettyServerJar.FindStringSubmatch(out); m != nil {
+		return m[1], nil
+	}
+	return "", fmt.Errorf("no jetty-server jar in start.jar --version output: %s", out)
+}
+
+// jettyServerJar is the line of start.jar --version for the server jar:
+// " 3:         9.4.57.v20241219 | /usr/share/java/jetty9-server.jar".
+var jettyServerJar = regexp.MustCompile(`(?m)^\s*\d+:\s+(\S+) \| \S*/jetty9?-server[^/\s]*\.jar$`)
 
 // osRelease reads ID and VERSION_ID of the rootfs's os-release.
 func osRelease(rootfs string) (id, version string, err error) {

@@ -59,6 +59,7 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 		single("golang", "go-server", "go-server", "server"),
 		single("python", "python", "python", "app"),
 		single("nodejs", "nodejs", "nodejs", "app"),
+		single("ruby", "ruby", "ruby", "app"),
 		{"java", "java-home", []string{"java-plain"}, func(s func(string) *localnode.Sample) localnode.PodSpec {
 			c := s("java-plain").Container("app")
 			c.Env = append(c.Env, "JAVA_HOME="+JavaHome)
@@ -68,6 +69,7 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 		single("java", "tomcat", "tomcat", "tomcat"),
 		single("frameworks", "spring-boot", "spring-boot", "app"),
 		single("frameworks", "quarkus", "quarkus", "app"),
+		single("frameworks", "jetty", "jetty", "server"),
 		single("frameworks", "wildfly", "wildfly", "server"),
 		single("frameworks", "eap", "eap", "server"),
 		single("frameworks", "graalvm-quarkus", "graalvm-quarkus", "app"),
