@@ -73,7 +73,9 @@ func waitForLeaves(t *testing.T, pid int, names ...string) (*Tree, map[string]in
 			byName[tree.procs[l].comm] = l
 		}
 		slices.Sort(got)
-		if slices.Equal(got, names) {
+		// comm changes before exec is over: wait until each leaf's command
+		// line reads too, or a describe would catch it half-way.
+		if slices.Equal(got, names) && allDescribed(tree, byName) {
 			return tree, byName
 		}
 		if time.Now().After(deadline) {
@@ -81,6 +83,15 @@ func waitForLeaves(t *testing.T, pid int, names ...string) (*Tree, map[string]in
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func allDescribed(tree *Tree, leaves map[string]int) bool {
+	for _, l := range leaves {
+		if p, err := tree.describe(l); err != nil || len(p.Cmdline) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func TestWorkloadOfRealProcesses(t *testing.T) {
