@@ -1,6 +1,8 @@
-// The tests of internal/result that need root: the coordinator writes as root, the
-// exporter reads and deletes as another user. They skip with one line when not root.
-package result_test
+//go:build linux && privileged
+
+// The tests of the result directory that need root: the coordinator writes
+// as root, the exporter reads and deletes as another user.
+package result
 
 import (
 	"os"
@@ -8,29 +10,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
-
-	"github.com/openshift/insights-runtime-extractor/internal/contract"
-	"github.com/openshift/insights-runtime-extractor/internal/result"
 )
-
-// quarkus is a fully detected container, as the coordinator writes it.
-var quarkus = result.Container{
-	PID:          4242,
-	PodName:      "quarkus-app-5d8f",
-	PodNamespace: "shop",
-	ContainerID:  "cri-o://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-	Finding: contract.Finding{
-		OS:              "rhel",
-		OSVersion:       "8.10",
-		Kind:            "Java",
-		KindVersion:     "17.0.13",
-		KindImplementer: "Red Hat, Inc.",
-		Runtimes: []contract.Runtime{
-			{Name: "Quarkus", Version: "3.15.3.redhat-00002"}, {Name: "Vert.x", Version: "4.5.1"}, {Name: "Netty", Version: ""},
-		},
-	},
-	ReportedBy: map[string]string{"Quarkus": "java", "Vert.x": "app-server", "Netty": "app-server"},
-}
 
 // TestWriterGivesTreeToDataDirOwner runs as root: the coordinator (root)
 // writes, the exporter must be able to read and delete: as the data dir's
@@ -38,7 +18,7 @@ var quarkus = result.Container{
 // and group fsGroup, as another user of that group.
 func TestWriterGivesTreeToDataDirOwner(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: chown to another user")
+		t.Fatal("needs root (the privileged tests run as root in make test): chown to another user")
 	}
 	tests := []struct {
 		name             string
@@ -71,7 +51,7 @@ func TestWriterGivesTreeToDataDirOwner(t *testing.T) {
 			if err := os.Chmod(dataDir, tc.mode); err != nil {
 				t.Fatal(err)
 			}
-			w, err := result.Create(dataDir)
+			w, err := Create(dataDir)
 			if err != nil {
 				t.Fatal(err)
 			}
