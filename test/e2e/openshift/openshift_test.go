@@ -155,7 +155,7 @@ func TestOpenShiftNode(t *testing.T) {
 		Execs:          map[string][][]string{},
 		SubsetPods:     []string{"frameworks/quarkus", "shapes/two-containers"},
 	}
-	for _, p := range workloads.All(im) {
+	for _, p := range workloads.VM(im) {
 		plan.Pods = append(plan.Pods, payload.Pod{Spec: p.Spec, Samples: p.Samples})
 	}
 	for _, p := range containment {
