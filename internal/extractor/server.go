@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openshift/insights-runtime-extractor/internal/bounded"
+	"github.com/openshift/insights-runtime-extractor/internal/coordinator"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
 	"github.com/openshift/insights-runtime-extractor/internal/privileges"
@@ -71,8 +72,13 @@ type Config struct {
 	FingerprintsDir string
 	CgroupParent    string
 	Concurrency     int
-	LogLevel        string
-	LogFormat       string
+	// ScanTimeout is the coordinator's -scan-timeout (0: its default); it
+	// must end before CoordinatorTimeout, so that a scan that runs out of
+	// time still answers with what it finished.
+	ScanTimeout      time.Duration
+	ContainerTimeout time.Duration // the coordinator's -container-timeout (0: its default)
+	LogLevel         string
+	LogFormat        string
 
 	CoordinatorTimeout time.Duration // a coordinator running longer is killed with its process group
 	ReadTimeout        time.Duration // a client must send its request and half-close within it
@@ -116,6 +122,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = DefaultMaxQueue
+	}
+	// The coordinator's default when ScanTimeout is 0.
+	if budget := cmp.Or(cfg.ScanTimeout, coordinator.DefaultScanTimeout); budget >= cfg.CoordinatorTimeout {
+		return nil, fmt.Errorf("-scan-timeout %s must be shorter than -coordinator-timeout %s: a coordinator killed at its limit answers nothing", budget, cfg.CoordinatorTimeout)
 	}
 	check := cfg.requirePrivileges
 	if check == nil {
@@ -358,6 +368,14 @@ func (s *Server) coordinatorArgs(ids []string) []string {
 	}
 	if c.Concurrency > 0 {
 		args = append(args, "-concurrency", strconv.Itoa(c.Concurrency))
+	}
+	for _, f := range []struct {
+		name  string
+		value time.Duration
+	}{{"-scan-timeout", c.ScanTimeout}, {"-container-timeout", c.ContainerTimeout}} {
+		if f.value > 0 {
+			args = append(args, f.name, f.value.String())
+		}
 	}
 	if len(ids) > 0 {
 		args = append(args, strings.Join(ids, ","))

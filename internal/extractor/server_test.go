@@ -514,7 +514,7 @@ func childPID(t *testing.T, ts *testServer) int {
 
 func TestHangingCoordinatorIsKilledWithItsProcessGroup(t *testing.T) {
 	ts := startServer(t, map[string]string{"TESTCOORDINATOR_MODE": "hang"}, func(c *extractor.Config) {
-		c.CoordinatorTimeout = 700 * time.Millisecond
+		c.CoordinatorTimeout, c.ScanTimeout = 700*time.Millisecond, 500*time.Millisecond
 	})
 	start := time.Now()
 	answer := make(chan string, 1)
