@@ -126,7 +126,7 @@ func TestScanCancelledIsAFailure(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	s := Scan{Config: cfg, Containers: containers, Processes: snapshot(procs), Store: &store{},
-		Sandbox: &hangingRunner{runner: runner{out: out}, hang: map[int]bool{110: true}},
+		Sandbox:         &hangingRunner{runner: runner{out: out}, hang: map[int]bool{110: true}},
 		FingerprintsDir: "/fpr", Log: slog.New(slog.DiscardHandler), ScanTimeout: time.Hour}
 	if _, err := s.Run(ctx, nil); err == nil {
 		t.Fatal("a cancelled scan succeeded")

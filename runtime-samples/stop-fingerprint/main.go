@@ -1,0 +1,52 @@
+// Command stopper is a hostile workload for the node e2e: it stops
+// (SIGSTOP) every process that appears in its pid namespace, as a container
+// can do to a fingerprint, which runs there under the container's uid. A
+// stopped fingerprint never ends by itself: the scan must bound what it
+// costs (a container budget, then a backoff) and answer for the others.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	// What runs at start (itself, a shared pause) is left alone.
+	before := pids()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-sigs:
+			return
+		case <-tick.C:
+			for pid := range pids() {
+				if !before[pid] {
+					_ = syscall.Kill(pid, syscall.SIGSTOP)
+				}
+			}
+		}
+	}
+}
+
+// pids lists the processes of this pid namespace, as its /proc shows them.
+func pids() map[int]bool {
+	out := map[int]bool{}
+	d, err := os.Open("/proc")
+	if err != nil {
+		return out
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	for _, n := range names {
+		if pid, err := strconv.Atoi(n); err == nil {
+			out[pid] = true
+		}
+	}
+	return out
+}
