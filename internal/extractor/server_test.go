@@ -487,6 +487,32 @@ func TestClientGoneWhileRunningKillsTheCoordinator(t *testing.T) {
 	}
 }
 
+// A client that half-closes and then simply closes its socket (no reset:
+// nothing more reaches the server) has left all the same: its coordinator is
+// killed, not run to the end for nobody.
+func TestClientThatClosesAfterTheHalfCloseKillsTheCoordinator(t *testing.T) {
+	ts := startServer(t, map[string]string{"TESTCOORDINATOR_MODE": "hang"}, nil)
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := conn.(*net.TCPConn)
+	if err := tcp.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	child := waitChild(t, ts)
+	if err := tcp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the coordinator's child to be killed", func() bool { return processGone(child) })
+	waitFor(t, 5*time.Second, "the drop to be logged", func() bool {
+		return strings.Contains(ts.log.String(), "client gone while the coordinator ran")
+	})
+	if dirs := ts.outDirs(t); dirs != nil {
+		t.Errorf("the killed run left %q", dirs)
+	}
+}
+
 // waitChild returns the pid of the hanging coordinator's child, running.
 func waitChild(t *testing.T, ts *testServer) int {
 	t.Helper()

@@ -88,9 +88,10 @@ func drain(conn net.Conn) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(conn, 16*MaxPayload))
 }
 
-// PeerGone reports whether the client reset or fully closed the connection
-// in a way the kernel reports as a hang-up: it gave up on its request. A
-// half-closed client (the normal case) is not gone.
+// PeerGone reports whether the client gave up on its request: it reset or
+// fully closed the connection in a way the kernel reports as a hang-up, or,
+// on loopback, it closed its socket after the half-close (peerClosed). A
+// half-closed client that still waits (the normal case) is not gone.
 func PeerGone(conn net.Conn) bool {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
@@ -107,7 +108,11 @@ func PeerGone(conn net.Conn) bool {
 			gone = fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0
 		}
 	})
-	return gone || err != nil
+	if gone || err != nil {
+		return true
+	}
+	closed, _ := peerClosed(conn)
+	return closed
 }
 
 // tcpClose is TCP_CLOSE of the kernel's TCP states (include/net/tcp_states.h).

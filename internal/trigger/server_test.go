@@ -23,6 +23,10 @@ func TestPeerGone(t *testing.T) {
 		{"connected client", func(c *net.TCPConn) {}, false},
 		{"half-closed client", func(c *net.TCPConn) { c.CloseWrite() }, false},
 		{"reset client", func(c *net.TCPConn) { c.CloseWrite(); c.SetLinger(0); c.Close() }, true},
+		// Nothing reaches the server after the half-close: only the client's
+		// own socket, orphaned, tells that it left.
+		{"client that half-closed, then closed", func(c *net.TCPConn) { c.CloseWrite(); c.Close() }, true},
+		{"client that closed without a half-close", func(c *net.TCPConn) { c.Close() }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
