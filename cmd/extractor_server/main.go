@@ -33,6 +33,7 @@ func main() {
 	fs.DurationVar(&cfg.ContainerTimeout, "container-timeout", coordinator.DefaultContainerTimeout, "budget of all fingerprint runs of one container, passed to the coordinator")
 	fs.DurationVar(&cfg.CoordinatorTimeout, "coordinator-timeout", extractor.DefaultCoordinatorTimeout, "a coordinator running longer is killed with its process group")
 	fs.IntVar(&cfg.MaxQueue, "max-queue", extractor.DefaultMaxQueue, "requests that may wait for the running coordinator; more are refused")
+	fs.IntVar(&cfg.MaxPending, "max-pending", extractor.DefaultMaxPending, "connections that may be sending their request at once, apart from the queue; more are refused, and one silent for "+extractor.DefaultFirstByteTimeout.String()+" is dropped")
 	logOpts.Register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: extractor_server [flags]\n\nRuns the coordinator once per TCP request, one at a time.\n\n")
