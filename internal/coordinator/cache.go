@@ -46,13 +46,15 @@ const (
 	backoffMax   = 24 * time.Hour
 )
 
-// Backoff is a workload whose fingerprints timed out: the scans skip it
-// until Until. Period is the length of the last backoff, which the next
-// timeout doubles.
+// Backoff is a workload whose fingerprints timed out: the scans run none of
+// them until Until. Period is the length of the last backoff, which the next
+// timeout doubles. Entry, when set, is what the fingerprints that did finish
+// found: the scans answer it meanwhile, as the scan that timed out did.
 type Backoff struct {
-	Container string        `json:"container"` // its container key, to forget it with its container
-	Until     time.Time     `json:"until"`
-	Period    time.Duration `json:"period"`
+	Container string            `json:"container"` // its container key, to forget it with its container
+	Until     time.Time         `json:"until"`
+	Period    time.Duration     `json:"period"`
+	Entry     *result.Container `json:"entry,omitempty"`
 }
 
 // Init is a container's init process: a pid and its start time (clock ticks
@@ -180,33 +182,34 @@ func (c *Cache) PutInit(key string, i Init) {
 	c.nowInits[key] = i
 }
 
-// BackedOff tells whether the workload key of the container ctr is to be
-// skipped at now, and until when.
-func (c *Cache) BackedOff(key, ctr string, now time.Time) (time.Time, bool) {
+// BackedOff returns the backoff of the workload key of the container ctr
+// when it holds at now.
+func (c *Cache) BackedOff(key, ctr string, now time.Time) (Backoff, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b, ok := c.backoffs[key]
 	if !ok || b.Container != ctr || !now.Before(b.Until) {
-		return time.Time{}, false
+		return Backoff{}, false
 	}
 	// A clock set back must not hold a container for longer than the longest period.
 	if b.Until.Sub(now) > backoffMax {
-		return time.Time{}, false
+		return Backoff{}, false
 	}
-	return b.Until, true
+	return b, true
 }
 
 // PutBackoff remembers that the fingerprints of workload key, of container
 // ctr, timed out at now: it is skipped for backoffFirst, or for twice its
-// last period when it timed out before.
-func (c *Cache) PutBackoff(key, ctr string, now time.Time) {
+// last period when it timed out before. entry, when not nil, is what the
+// others found, answered meanwhile.
+func (c *Cache) PutBackoff(key, ctr string, now time.Time, entry *result.Container) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	period := backoffFirst
 	if b, ok := c.backoffs[key]; ok && b.Container == ctr && b.Period > 0 {
 		period = min(2*b.Period, backoffMax)
 	}
-	c.backoffs[key] = Backoff{Container: ctr, Until: now.Add(period), Period: period}
+	c.backoffs[key] = Backoff{Container: ctr, Until: now.Add(period), Period: period, Entry: entry}
 }
 
 // ClearBackoff forgets the backoff of workload key: its fingerprints finished.

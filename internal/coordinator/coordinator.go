@@ -115,7 +115,7 @@ const (
 	ReasonNotWritten       = "not_written"        // its entry could not be stored
 	ReasonScanTimeout      = "scan_timeout"       // the scan's budget ran out before it was finished
 	ReasonContainerTimeout = "container_timeout"  // its fingerprints used up its own budget
-	ReasonBackedOff        = "backed_off"         // its fingerprints timed out recently: skipped for a while
+	ReasonBackedOff        = "backed_off"         // its fingerprints used up its budget recently: skipped for a while
 )
 
 // Counts is the summary as written into the result directory for the exporter.
@@ -320,8 +320,18 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 			mu.Unlock()
 			return s.Store.Add(entry)
 		}
-		if until, ok := s.Cache.BackedOff(key, c.Key(), s.now()); ok {
-			return failure(ReasonBackedOff, fmt.Errorf("its fingerprints timed out before: skipped until %s", until.UTC().Format(time.RFC3339)))
+		if b, ok := s.Cache.BackedOff(key, c.Key(), s.now()); ok {
+			if b.Entry == nil {
+				return failure(ReasonBackedOff, fmt.Errorf("its fingerprints timed out before: skipped until %s", b.Until.UTC().Format(time.RFC3339)))
+			}
+			// What the fingerprints that finished found, as the scan that timed out answered.
+			entry := *b.Entry
+			entry.PodName, entry.PodNamespace = c.PodName, c.PodNamespace
+			s.Log.Debug("fingerprints timed out before: answering what the others found", "container", c.Key(), "until", b.Until)
+			mu.Lock()
+			sum.CacheHits++
+			mu.Unlock()
+			return s.Store.Add(entry)
 		}
 	}
 	if context.Cause(ctx) == errScanBudget {
@@ -341,7 +351,7 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 			return failure(ReasonScanTimeout, cause)
 		case errContainerBudget:
 			if s.Cache != nil {
-				s.Cache.PutBackoff(key, c.Key(), s.now())
+				s.Cache.PutBackoff(key, c.Key(), s.now(), nil)
 			}
 			return failure(ReasonContainerTimeout, fmt.Errorf("%w after %s", cause, s.ContainerTimeout))
 		}
@@ -416,12 +426,13 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 	}
 	// A fingerprint that failed may succeed next time: only complete entries
 	// are remembered. One that timed out costs its own time limit: the next
-	// scans skip its container for a while, so that a container that stops
-	// its fingerprints (SIGSTOP) costs one limit per backoff period.
+	// scans run no fingerprint in its container for a while and answer this
+	// entry, so that a container that stops its fingerprints (SIGSTOP) costs
+	// one limit per backoff period.
 	if s.Cache != nil {
 		switch {
 		case timedOut:
-			s.Cache.PutBackoff(key, c.Key(), s.now())
+			s.Cache.PutBackoff(key, c.Key(), s.now(), &entry)
 		case complete:
 			s.Cache.Put(key, entry)
 			s.Cache.ClearBackoff(key)
