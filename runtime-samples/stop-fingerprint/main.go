@@ -3,6 +3,11 @@
 // can do to a fingerprint, which runs there under the container's uid. A
 // stopped fingerprint never ends by itself: the scan must bound what it
 // costs (a container budget, then a backoff) and answer for the others.
+//
+// A fingerprint may be done in a few milliseconds, before it is seen. So,
+// asked for its --version (with a config.toml rule naming it), it stops the
+// fingerprint that asked, its parent, and hangs: the fingerprint is then
+// stopped by one or the other, for certain.
 package main
 
 import (
@@ -14,6 +19,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "--version" {
+		_ = syscall.Kill(os.Getppid(), syscall.SIGSTOP)
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
 	// What runs at start (itself, a shared pause) is left alone.
 	before := pids()
 	sigs := make(chan os.Signal, 1)

@@ -22,10 +22,21 @@ import (
 // Before the budgets one such container cost every fingerprint's full time
 // limit on every scan, and a few of them blanked the whole node (HTTP 500).
 var _ = Describe("A container that stops its fingerprints", Label("extraction", "budget"), Ordered, func() {
-	var pod *localnode.Pod
+	var (
+		pod    *localnode.Pod
+		config string
+	)
 
 	BeforeAll(func(ctx SpecContext) {
-		var err error
+		// The shipped rules plus one naming the stopper, so that a fingerprint
+		// asks for its --version: it stops that fingerprint for certain, where
+		// a fingerprint done in a few milliseconds may escape its watch.
+		base, err := os.ReadFile(filepath.Join(state.env.RepoDir, "config.toml"))
+		Expect(err).NotTo(HaveOccurred())
+		config = filepath.Join(state.env.WorkDir, "config-stopper.toml")
+		rule := "\n[[fingerprints.version-executables]]\nprocess-names = [\"stopper\"]\nruntime-kind-name = \"Stopper\"\n"
+		Expect(os.WriteFile(config, append(base, rule...), 0o644)).To(Succeed())
+
 		pod, err = state.env.Node.RunPod(ctx, localnode.PodSpec{Name: "stop-fingerprint", Namespace: "hostile",
 			Containers: []localnode.ContainerSpec{state.env.Images.Sample("stop-fingerprint").Container("stopper")}})
 		Expect(err).NotTo(HaveOccurred())
@@ -41,7 +52,7 @@ var _ = Describe("A container that stops its fingerprints", Label("extraction", 
 	// workers, so that the containers never cached (a scratch image has no
 	// os-release to find) are scanned while the stopper holds the other.
 	It("leaves only itself out when the scan's budget runs out", func(ctx SpecContext) {
-		ds, err := startDaemonSet(ctx, "daemonset-budget", filepath.Join(state.env.RepoDir, "config.toml"),
+		ds, err := startDaemonSet(ctx, "daemonset-budget", config,
 			"-scan-timeout", "8s", "-container-timeout", "30s", "-concurrency", "2")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(ds.Stop()).To(Succeed()) })
@@ -84,7 +95,7 @@ var _ = Describe("A container that stops its fingerprints", Label("extraction", 
 	// no fingerprint there at all (the others come from the cache), and still
 	// answers every other container exactly.
 	It("costs its container budget once, then is backed off from", func(ctx SpecContext) {
-		ds, err := startDaemonSet(ctx, "daemonset-backoff", filepath.Join(state.env.RepoDir, "config.toml"),
+		ds, err := startDaemonSet(ctx, "daemonset-backoff", config,
 			"-container-timeout", "3s")
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(ds.Stop()).To(Succeed()) })
