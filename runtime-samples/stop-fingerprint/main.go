@@ -28,6 +28,14 @@ func main() {
 	}
 	// What runs at start (itself, a shared pause) is left alone.
 	before := pids()
+	// The init of its pid namespace: it reaps what is left to it, as an init does.
+	go func() {
+		for {
+			if _, err := syscall.Wait4(-1, nil, 0, nil); err != nil {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	}()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	tick := time.NewTicker(2 * time.Millisecond)

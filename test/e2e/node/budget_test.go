@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -87,7 +88,7 @@ var _ = Describe("A container that stops its fingerprints", Label("extraction", 
 		Expect(metric(ctx, ds, `containers_failed_total{reason="scan_timeout"}`)-failed).To(Equal(1.0), ds.Log("extractor_server"))
 		Expect(metric(ctx, ds, "scans_budget_exhausted_total") - exhausted).To(Equal(1.0))
 		Expect(ds.Log("extractor_server")).To(ContainSubstring("scan budget exhausted"))
-		Eventually(func() []string { return strangers(pod.Containers[0].PID) }).Should(BeEmpty(), "the stopped fingerprints were not killed")
+		Eventually(func() []string { return strangers(pod.Containers[0].PID) }).WithTimeout(10*time.Second).Should(BeEmpty(), "the stopped fingerprints were not killed")
 	})
 
 	// Its fingerprints use up its container's budget (3s) once: it is left
@@ -119,7 +120,7 @@ var _ = Describe("A container that stops its fingerprints", Label("extraction", 
 		Expect(metric(ctx, ds, `containers_failed_total{reason="backed_off"}`)).To(Equal(1.0), ds.Log("extractor_server"))
 		Expect(metric(ctx, ds, `containers_failed_total{reason="container_timeout"}`)).To(Equal(1.0), "the second scan waited for it again")
 		Expect(metric(ctx, ds, "fingerprint_runs_total")).To(Equal(runs), "the second scan ran fingerprints")
-		Eventually(func() []string { return strangers(pod.Containers[0].PID) }).Should(BeEmpty(), "the stopped fingerprints were not killed")
+		Eventually(func() []string { return strangers(pod.Containers[0].PID) }).WithTimeout(10*time.Second).Should(BeEmpty(), "the stopped fingerprints were not killed")
 	})
 })
 
@@ -153,8 +154,9 @@ func metric(ctx context.Context, ds *localnode.DaemonSet, series string) float64
 	return sum
 }
 
-// strangers lists the processes that share the pid namespace of the host
-// pid init, other than init itself: what is left of the fingerprints run there.
+// strangers lists the live processes that share the pid namespace of the
+// host pid init, other than init itself: what is left of the fingerprints run
+// there. Zombies (left to the container's init to reap) hold nothing.
 func strangers(init int) []string {
 	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", init))
 	Expect(err).NotTo(HaveOccurred())
@@ -162,9 +164,20 @@ func strangers(init int) []string {
 	matches, _ := filepath.Glob("/proc/[0-9]*/ns/pid")
 	for _, m := range matches {
 		pid := filepath.Base(filepath.Dir(filepath.Dir(m)))
-		if l, err := os.Readlink(m); err == nil && l == ns && pid != strconv.Itoa(init) {
+		if l, err := os.Readlink(m); err == nil && l == ns && pid != strconv.Itoa(init) && !zombie(pid) {
 			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// zombie tells whether the process pid has exited and waits to be reaped.
+func zombie(pid string) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
+	if err != nil {
+		return true // gone
+	}
+	// The state follows the command name, which may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z'
 }
