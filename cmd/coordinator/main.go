@@ -57,6 +57,8 @@ func run(args []string) error {
 		useCache    = fs.Bool("cache", true, "answer from the previous scans for workloads that did not change (kept in <data-dir>/.scan-cache)")
 		cgroupRoot  = fs.String("cgroup-parent", "", "cgroup (as in /proc/self/cgroup) under which fingerprints run; default: this process's own (on cgroup v2 its processes move into a leaf below it)")
 		fprTimeout  = fs.Duration("fingerprint-timeout", sandbox.DefaultTimeout, "wall-clock limit of one fingerprint run")
+		scanTimeout = fs.Duration("scan-timeout", coordinator.DefaultScanTimeout, "budget of the whole scan: when it runs out, the containers finished are the result and the others are left out")
+		ctrTimeout  = fs.Duration("container-timeout", coordinator.DefaultContainerTimeout, "budget of all fingerprint runs of one container: one that uses it up is left out and skipped by the next scans for a while")
 		logOpts     logging.Options
 	)
 	logOpts.Register(fs)
@@ -71,6 +73,12 @@ func run(args []string) error {
 	}
 	if *fprTimeout <= 0 {
 		return usageError{fmt.Errorf("-fingerprint-timeout must be positive, got %s", *fprTimeout)}
+	}
+	if *scanTimeout <= 0 {
+		return usageError{fmt.Errorf("-scan-timeout must be positive, got %s", *scanTimeout)}
+	}
+	if *ctrTimeout <= 0 {
+		return usageError{fmt.Errorf("-container-timeout must be positive, got %s", *ctrTimeout)}
 	}
 	var ids []string
 	for id := range strings.SplitSeq(fs.Arg(0), ",") {
@@ -115,12 +123,14 @@ func run(args []string) error {
 		Processes: func() (coordinator.Workloads, error) {
 			return process.Snapshot("/proc")
 		},
-		Sandbox:         sb,
-		Store:           w,
-		FingerprintsDir: *fprDir,
-		Limits:          sandbox.Limits{Timeout: *fprTimeout},
-		Concurrency:     *concurrency,
-		Log:             log,
+		Sandbox:          sb,
+		Store:            w,
+		FingerprintsDir:  *fprDir,
+		Limits:           sandbox.Limits{Timeout: *fprTimeout},
+		Concurrency:      *concurrency,
+		Log:              log,
+		ScanTimeout:      *scanTimeout,
+		ContainerTimeout: *ctrTimeout,
 	}
 	if *useCache {
 		cache, err := coordinator.LoadCache(filepath.Join(*dataDir, ".scan-cache"))
@@ -144,7 +154,7 @@ func run(args []string) error {
 	}
 	log.Info("scan done", "dir", w.Dir(), "runtime", client.Runtime(), "listed", sum.Listed,
 		"selected", sum.Selected, "scanned", sum.Scanned, "failed", sum.Failed, "unknown", len(sum.Unknown),
-		"cache_hits", sum.CacheHits, "fingerprints_not_started", sum.NotStarted,
+		"cache_hits", sum.CacheHits, "fingerprints_not_started", sum.NotStarted, "budget_exhausted", sum.BudgetExhausted,
 		"duration", time.Since(start).Round(time.Millisecond))
 	fmt.Println(w.Dir())
 	return nil

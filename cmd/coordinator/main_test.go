@@ -19,6 +19,8 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 		{"ids are one comma-separated argument", []string{"a", "b"}, true, `unexpected argument "b"`},
 		{"no concurrency", []string{"-concurrency", "0"}, true, "-concurrency must be at least 1, got 0"},
 		{"no time for fingerprints", []string{"-fingerprint-timeout", "0s"}, true, "-fingerprint-timeout must be positive, got 0s"},
+		{"no scan budget", []string{"-scan-timeout", "0s"}, true, "-scan-timeout must be positive, got 0s"},
+		{"no container budget", []string{"-container-timeout", "-1s"}, true, "-container-timeout must be positive, got -1s"},
 		{"bad log level", []string{"-log-level", "loud"}, true, `invalid -log-level "loud"`},
 	}
 	for _, tc := range tests {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/openshift/insights-runtime-extractor/internal/cmdline"
+	"github.com/openshift/insights-runtime-extractor/internal/coordinator"
 	"github.com/openshift/insights-runtime-extractor/internal/extractor"
 	"github.com/openshift/insights-runtime-extractor/internal/logging"
 )
@@ -28,8 +29,11 @@ func main() {
 	fs.StringVar(&cfg.FingerprintsDir, "fingerprints-dir", "", "`directory` of the fpr_* executables passed to the coordinator (default: its own)")
 	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "`cgroup` under which fingerprints run, passed to the coordinator (default: its own; on cgroup v2 its processes move into a leaf below it)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "containers scanned in parallel, passed to the coordinator (0: its default)")
+	fs.DurationVar(&cfg.ScanTimeout, "scan-timeout", coordinator.DefaultScanTimeout, "budget of one scan, passed to the coordinator: when it runs out, the containers finished are the answer; below -coordinator-timeout")
+	fs.DurationVar(&cfg.ContainerTimeout, "container-timeout", coordinator.DefaultContainerTimeout, "budget of all fingerprint runs of one container, passed to the coordinator")
 	fs.DurationVar(&cfg.CoordinatorTimeout, "coordinator-timeout", extractor.DefaultCoordinatorTimeout, "a coordinator running longer is killed with its process group")
 	fs.IntVar(&cfg.MaxQueue, "max-queue", extractor.DefaultMaxQueue, "requests that may wait for the running coordinator; more are refused")
+	fs.IntVar(&cfg.MaxPending, "max-pending", extractor.DefaultMaxPending, "connections that may be sending their request at once, apart from the queue; more are refused, and one silent for "+extractor.DefaultFirstByteTimeout.String()+" is dropped")
 	logOpts.Register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: extractor_server [flags]\n\nRuns the coordinator once per TCP request, one at a time.\n\n")

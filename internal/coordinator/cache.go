@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/google/renameio/v2"
 
@@ -33,6 +34,27 @@ type Cache struct {
 	now      map[string]result.Container
 	oldInits map[string]Init
 	nowInits map[string]Init
+	backoffs map[string]Backoff // by cacheKey
+}
+
+// Backoff periods: a workload whose fingerprints timed out is skipped for
+// backoffFirst, and for twice as long after each further timeout, up to
+// backoffMax. The Insights Operator gathers every few hours: a container that
+// keeps stopping its fingerprints soon costs nothing at all.
+const (
+	backoffFirst = 15 * time.Minute
+	backoffMax   = 24 * time.Hour
+)
+
+// Backoff is a workload whose fingerprints timed out: the scans run none of
+// them until Until. Period is the length of the last backoff, which the next
+// timeout doubles. Entry, when set, is what the fingerprints that did finish
+// found: the scans answer it meanwhile, as the scan that timed out did.
+type Backoff struct {
+	Container string            `json:"container"` // its container key, to forget it with its container
+	Until     time.Time         `json:"until"`
+	Period    time.Duration     `json:"period"`
+	Entry     *result.Container `json:"entry,omitempty"`
 }
 
 // Init is a container's init process: a pid and its start time (clock ticks
@@ -49,8 +71,9 @@ type Init struct {
 // contract.Finding, and must not be read as the new form, where its fields
 // would be silently empty for as long as the container runs.
 type cacheFile struct {
-	Entries map[string]result.Container `json:"containers"`
-	Inits   map[string]Init             `json:"inits"` // by container key
+	Entries  map[string]result.Container `json:"containers"`
+	Inits    map[string]Init             `json:"inits"`    // by container key
+	Backoffs map[string]Backoff          `json:"backoffs"` // by cacheKey
 }
 
 // LoadCache reads the cache in dir, creating dir (mode 0700) when missing.
@@ -62,6 +85,7 @@ func LoadCache(dir string) (*Cache, error) {
 		path: filepath.Join(dir, "cache.json"),
 		old:  map[string]result.Container{}, now: map[string]result.Container{},
 		oldInits: map[string]Init{}, nowInits: map[string]Init{},
+		backoffs: map[string]Backoff{},
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
 		return c, fmt.Errorf("create scan cache dir: %w", err)
@@ -95,6 +119,9 @@ func LoadCache(dir string) (*Cache, error) {
 	}
 	if file.Inits != nil {
 		c.oldInits = file.Inits
+	}
+	if file.Backoffs != nil {
+		c.backoffs = file.Backoffs
 	}
 	return c, nil
 }
@@ -155,8 +182,45 @@ func (c *Cache) PutInit(key string, i Init) {
 	c.nowInits[key] = i
 }
 
-// Save writes the entries of the containers still running (keyed as
-// cacheKey does), so the file never outgrows the node's container count,
+// BackedOff returns the backoff of the workload key of the container ctr
+// when it holds at now.
+func (c *Cache) BackedOff(key, ctr string, now time.Time) (Backoff, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.backoffs[key]
+	if !ok || b.Container != ctr || !now.Before(b.Until) {
+		return Backoff{}, false
+	}
+	// A clock set back must not hold a container for longer than the longest period.
+	if b.Until.Sub(now) > backoffMax {
+		return Backoff{}, false
+	}
+	return b, true
+}
+
+// PutBackoff remembers that the fingerprints of workload key, of container
+// ctr, timed out at now: it is skipped for backoffFirst, or for twice its
+// last period when it timed out before. entry, when not nil, is what the
+// others found, answered meanwhile.
+func (c *Cache) PutBackoff(key, ctr string, now time.Time, entry *result.Container) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	period := backoffFirst
+	if b, ok := c.backoffs[key]; ok && b.Container == ctr && b.Period > 0 {
+		period = min(2*b.Period, backoffMax)
+	}
+	c.backoffs[key] = Backoff{Container: ctr, Until: now.Add(period), Period: period, Entry: entry}
+}
+
+// ClearBackoff forgets the backoff of workload key: its fingerprints finished.
+func (c *Cache) ClearBackoff(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.backoffs, key)
+}
+
+// Save writes the entries and backoffs of the containers still running (keyed
+// as cacheKey does), so the file never outgrows the node's container count,
 // and the init processes this scan confirmed: a remembered one it did not
 // confirm may be stale.
 func (c *Cache) Save(running []cri.Container) error {
@@ -179,8 +243,14 @@ func (c *Cache) Save(running []cri.Container) error {
 			inits[k] = i
 		}
 	}
+	backoffs := make(map[string]Backoff, len(c.backoffs))
+	for k, b := range c.backoffs {
+		if alive[b.Container] {
+			backoffs[k] = b
+		}
+	}
 	c.mu.Unlock()
-	data, err := json.Marshal(cacheFile{Entries: keep, Inits: inits})
+	data, err := json.Marshal(cacheFile{Entries: keep, Inits: inits, Backoffs: backoffs})
 	if err != nil {
 		return fmt.Errorf("encode scan cache: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
@@ -61,8 +62,21 @@ type Scan struct {
 	Limits          sandbox.Limits
 	Concurrency     int
 	Log             *slog.Logger
-	// Cache, when set, answers for workloads scanned before and learns the new ones.
+	// Cache, when set, answers for workloads scanned before and learns the new
+	// ones; it also remembers the workloads whose fingerprints timed out, which
+	// the following scans skip for a while (Cache.BackedOff).
 	Cache *Cache
+	// ScanTimeout, when positive, is the scan's budget: when it runs out the
+	// fingerprints still running are killed, the containers not finished are
+	// left out (ReasonScanTimeout) and Run returns what was finished, without
+	// an error. The caller's own cancellation still fails the scan.
+	ScanTimeout time.Duration
+	// ContainerTimeout, when positive, bounds all fingerprint runs of one
+	// container: a container that uses it up is left out (ReasonContainerTimeout)
+	// so that it never costs the others their answer.
+	ContainerTimeout time.Duration
+	// Now is the clock of the backoff; nil means time.Now.
+	Now func() time.Time
 }
 
 // Summary tells how a scan went; failures are per container and never stop the others.
@@ -78,7 +92,20 @@ type Summary struct {
 	// NotStarted counts the fingerprint runs that could not even start
 	// (sandbox.ErrNotStarted): a broken installation, not a bad container.
 	NotStarted int
+	// BudgetExhausted tells that ScanTimeout ran out before every selected
+	// container was finished: FailedBy[ReasonScanTimeout] were left out.
+	BudgetExhausted bool
 }
+
+// Defaults of the budgets. The Insights Operator gives a node 2 minutes;
+// extractor_server kills a coordinator after 75 s and the exporter gives up
+// after 90 s: a scan that ends its budget at 60 s still answers well within
+// all three. A container's budget is above one fingerprint's wall-clock limit
+// (sandbox.DefaultTimeout), so that a slow fingerprint alone never uses it up.
+const (
+	DefaultScanTimeout      = 60 * time.Second
+	DefaultContainerTimeout = 15 * time.Second
+)
 
 // Reasons a selected container is left out of the result; they become the
 // reason label of the exporter's containers_failed metric.
@@ -86,6 +113,9 @@ const (
 	ReasonWorkloadNotFound = "workload_not_found" // no process to fingerprint under its init pid
 	ReasonContainerGone    = "container_gone"     // it stopped during the scan
 	ReasonNotWritten       = "not_written"        // its entry could not be stored
+	ReasonScanTimeout      = "scan_timeout"       // the scan's budget ran out before it was finished
+	ReasonContainerTimeout = "container_timeout"  // its fingerprints used up its own budget
+	ReasonBackedOff        = "backed_off"         // its fingerprints used up its budget recently: skipped for a while
 )
 
 // Counts is the summary as written into the result directory for the exporter.
@@ -93,6 +123,7 @@ func (s Summary) Counts() result.Summary {
 	return result.Summary{
 		Listed: s.Listed, Selected: s.Selected, Scanned: s.Scanned, Unknown: len(s.Unknown),
 		CacheHits: s.CacheHits, Failed: s.FailedBy, Fingerprints: s.Fingerprints,
+		BudgetExhausted: s.BudgetExhausted,
 	}
 }
 
@@ -120,8 +151,16 @@ func reasonOf(err error) string {
 // ErrNothingScanned is returned when the runtime could not even be asked for its containers.
 var ErrNothingScanned = errors.New("nothing could be scanned")
 
-// Run scans the running containers whose ids match ids (all of them when ids is empty).
+// Run scans the running containers whose ids match ids (all of them when ids
+// is empty). When ScanTimeout runs out, Run returns the containers finished so
+// far and no error; when ctx ends first, it returns ctx's error.
 func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
+	parent := ctx
+	if s.ScanTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, s.ScanTimeout, errScanBudget)
+		defer cancel()
+	}
 	var known cri.KnownPIDs
 	if s.Cache != nil {
 		known = func(key string) (int, bool) {
@@ -166,12 +205,20 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 				err := s.scanOne(ctx, procs, c, &sum, &mu)
 				mu.Lock()
 				if err != nil {
+					reason := reasonOf(err)
 					sum.Failed++
 					if sum.FailedBy == nil {
 						sum.FailedBy = map[string]int{}
 					}
-					sum.FailedBy[reasonOf(err)]++
-					s.Log.Warn("container not scanned", "container", c.Key(), "pod", c.PodNamespace+"/"+c.PodName, "error", err)
+					sum.FailedBy[reason]++
+					switch reason {
+					case ReasonScanTimeout:
+						// One WARN for all of them, below.
+					case ReasonBackedOff:
+						s.Log.Info("container skipped", "container", c.Key(), "pod", c.PodNamespace+"/"+c.PodName, "reason", err)
+					default:
+						s.Log.Warn("container not scanned", "container", c.Key(), "pod", c.PodNamespace+"/"+c.PodName, "error", err)
+					}
 				} else {
 					sum.Scanned++
 				}
@@ -179,15 +226,41 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 			}
 		})
 	}
+	// Every selected container goes to a worker, even after the budget ran
+	// out: an entry in the cache still answers, at no cost.
 	for _, c := range selected {
 		select {
 		case jobs <- c:
-		case <-ctx.Done():
+		case <-parent.Done():
+		}
+		if parent.Err() != nil {
+			break
 		}
 	}
 	close(jobs)
 	wg.Wait()
-	return sum, ctx.Err()
+	if err := parent.Err(); err != nil {
+		return sum, err
+	}
+	if n := sum.FailedBy[ReasonScanTimeout]; n > 0 {
+		sum.BudgetExhausted = true
+		s.Log.Warn("scan budget exhausted: the containers not finished are left out of this answer",
+			"budget", s.ScanTimeout, "unfinished", n, "finished", sum.Scanned, "selected", sum.Selected)
+	}
+	return sum, nil
+}
+
+// errScanBudget is the cause of the scan's context when ScanTimeout ran out.
+var errScanBudget = errors.New("scan budget exhausted")
+
+// errContainerBudget is the cause of a container's context when ContainerTimeout ran out.
+var errContainerBudget = errors.New("container budget exhausted")
+
+func (s *Scan) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // confirmInits checks the init pids the cache gave in place of a status call
@@ -247,6 +320,42 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 			mu.Unlock()
 			return s.Store.Add(entry)
 		}
+		if b, ok := s.Cache.BackedOff(key, c.Key(), s.now()); ok {
+			if b.Entry == nil {
+				return failure(ReasonBackedOff, fmt.Errorf("its fingerprints timed out before: skipped until %s", b.Until.UTC().Format(time.RFC3339)))
+			}
+			// What the fingerprints that finished found, as the scan that timed out answered.
+			entry := *b.Entry
+			entry.PodName, entry.PodNamespace = c.PodName, c.PodNamespace
+			s.Log.Debug("fingerprints timed out before: answering what the others found", "container", c.Key(), "until", b.Until)
+			mu.Lock()
+			sum.CacheHits++
+			mu.Unlock()
+			return s.Store.Add(entry)
+		}
+	}
+	if context.Cause(ctx) == errScanBudget {
+		return failure(ReasonScanTimeout, errScanBudget)
+	}
+	if s.ContainerTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, s.ContainerTimeout, errContainerBudget)
+		defer cancel()
+	}
+	timedOut := false
+	// unfinished is why the container is left out when a budget ran out, and
+	// remembers a container that used up its own, so that the next scans skip it.
+	unfinished := func() error {
+		switch cause := context.Cause(ctx); cause {
+		case errScanBudget:
+			return failure(ReasonScanTimeout, cause)
+		case errContainerBudget:
+			if s.Cache != nil {
+				s.Cache.PutBackoff(key, c.Key(), s.now(), nil)
+			}
+			return failure(ReasonContainerTimeout, fmt.Errorf("%w after %s", cause, s.ContainerTimeout))
+		}
+		return nil
 	}
 	// count records one fingerprint run: err is why it yielded nothing, if so.
 	count := func(name string, err error) {
@@ -281,6 +390,12 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 		out, err := s.Sandbox.Run(ctx, target, filepath.Join(s.FingerprintsDir, inv.Executable), inv.Args, inv.Stdin, s.Limits)
 		if err != nil {
 			count(inv.Name, err)
+			if ferr := unfinished(); ferr != nil {
+				return ferr
+			}
+			if errors.Is(err, sandbox.ErrTimeout) {
+				timedOut = true
+			}
 			if errors.Is(err, sandbox.ErrTargetGone) {
 				return failure(ReasonContainerGone, fmt.Errorf("run %s: %w", inv.Executable, err))
 			}
@@ -306,9 +421,22 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 		// (or a runtime of a name) keeps it.
 		entry.Merge(inv.Name, f)
 	}
-	// A fingerprint that failed may succeed next time: only complete entries are remembered.
-	if s.Cache != nil && complete {
-		s.Cache.Put(key, entry)
+	if err := unfinished(); err != nil {
+		return err
+	}
+	// A fingerprint that failed may succeed next time: only complete entries
+	// are remembered. One that timed out costs its own time limit: the next
+	// scans run no fingerprint in its container for a while and answer this
+	// entry, so that a container that stops its fingerprints (SIGSTOP) costs
+	// one limit per backoff period.
+	if s.Cache != nil {
+		switch {
+		case timedOut:
+			s.Cache.PutBackoff(key, c.Key(), s.now(), &entry)
+		case complete:
+			s.Cache.Put(key, entry)
+			s.Cache.ClearBackoff(key)
+		}
 	}
 	return s.Store.Add(entry)
 }

@@ -53,6 +53,7 @@ type Metrics struct {
 	fingerprintFails   *prometheus.CounterVec
 	fingerprintTimeout *prometheus.CounterVec
 	cacheHits          prometheus.Counter
+	budgetExhausted    prometheus.Counter
 	cleanupFailures    prometheus.Counter
 
 	mu      sync.Mutex
@@ -91,6 +92,9 @@ func NewMetrics() *Metrics {
 		fingerprintTimeout: counterVec("fingerprint_timeouts_total",
 			"Fingerprint runs killed at their time limit, by fingerprint.", "fingerprint"),
 		cacheHits: counter("cache_hits_total", "Containers answered from the extractor's scan cache, without a fingerprint run."),
+		budgetExhausted: counter("scans_budget_exhausted_total",
+			"Answered scans whose budget (the coordinator's -scan-timeout) ran out before every requested container was finished; "+
+				"containers_failed_total{reason=\"scan_timeout\"} counts the containers left out."),
 		cleanupFailures: counter("result_cleanup_failures_total",
 			"Result directories the exporter could not delete after answering."),
 	}
@@ -105,7 +109,7 @@ func NewMetrics() *Metrics {
 	info.WithLabelValues(version, goVersion, revision).Set(1)
 	m.reg.MustRegister(m.scans, m.scanDuration, m.containersSeen, m.containersReported, m.containersUnknown,
 		m.containersFailed, m.fingerprintRuns, m.fingerprintFails, m.fingerprintTimeout, m.cacheHits,
-		m.cleanupFailures, info,
+		m.budgetExhausted, m.cleanupFailures, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -125,6 +129,9 @@ func (m *Metrics) addSummary(s result.Summary) {
 	m.containersSeen.Add(float64(s.Listed))
 	m.containersUnknown.Add(float64(s.Unknown))
 	m.cacheHits.Add(float64(s.CacheHits))
+	if s.BudgetExhausted {
+		m.budgetExhausted.Inc()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for reason, n := range s.Failed {

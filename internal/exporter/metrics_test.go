@@ -225,6 +225,19 @@ insights_runtime_extractor_fingerprint_timeouts_total{fingerprint="os"} 0
 `,
 		},
 		{
+			name: "a scan whose budget ran out answers and says how many containers it left out",
+			scans: []string{
+				"containers-failed.scan_timeout=3\ncontainers-failed.container_timeout=1\ncontainers-listed=9\ncontainers-scanned=5\nscan-budget-exhausted=1\n",
+				"containers-failed.backed_off=1\ncontainers-listed=9\ncontainers-scanned=8\nscan-budget-exhausted=0\n",
+			},
+			metrics: []string{"scans_budget_exhausted_total", "containers_failed_total"},
+			want: `insights_runtime_extractor_containers_failed_total{reason="backed_off"} 1
+insights_runtime_extractor_containers_failed_total{reason="container_timeout"} 1
+insights_runtime_extractor_containers_failed_total{reason="scan_timeout"} 3
+insights_runtime_extractor_scans_budget_exhausted_total 1
+`,
+		},
+		{
 			name:    "scans add up; junk lines are dropped",
 			scans:   []string{"containers-listed=5\n", "containers-listed=-3\ncontainers-listed=x\n\x00\n", "containers-listed=2\n"},
 			metrics: []string{"containers_seen_total"},

@@ -28,6 +28,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/openshift/insights-runtime-extractor/internal/bounded"
+	"github.com/openshift/insights-runtime-extractor/internal/coordinator"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rules"
 	"github.com/openshift/insights-runtime-extractor/internal/privileges"
@@ -41,6 +42,12 @@ const (
 	DefaultCoordinatorTimeout = 75 * time.Second
 	DefaultReadTimeout        = 10 * time.Second
 	DefaultMaxQueue           = 16
+	// DefaultFirstByteTimeout is how long a connection may stay silent. The
+	// only client, the exporter in the same pod, writes as soon as it is
+	// connected; two seconds also cover an exporter starved of CPU.
+	DefaultFirstByteTimeout = 2 * time.Second
+	// DefaultMaxPending bounds the connections still reading their request.
+	DefaultMaxPending = 64
 )
 
 const (
@@ -71,12 +78,22 @@ type Config struct {
 	FingerprintsDir string
 	CgroupParent    string
 	Concurrency     int
-	LogLevel        string
-	LogFormat       string
+	// ScanTimeout is the coordinator's -scan-timeout (0: its default); it
+	// must end before CoordinatorTimeout, so that a scan that runs out of
+	// time still answers with what it finished.
+	ScanTimeout      time.Duration
+	ContainerTimeout time.Duration // the coordinator's -container-timeout (0: its default)
+	LogLevel         string
+	LogFormat        string
 
 	CoordinatorTimeout time.Duration // a coordinator running longer is killed with its process group
 	ReadTimeout        time.Duration // a client must send its request and half-close within it
+	FirstByteTimeout   time.Duration // a client must send its first byte (or half-close) within it
 	MaxQueue           int           // requests waiting for the running coordinator; more are refused
+	// MaxPending bounds the connections still reading their request, apart
+	// from the queue: idle connections can hold none of the queue's places,
+	// and are dropped after FirstByteTimeout.
+	MaxPending int
 
 	Log *slog.Logger
 
@@ -94,7 +111,7 @@ type Server struct {
 	log     *slog.Logger
 	turn    chan struct{} // holds a token while a coordinator runs
 	waiting atomic.Int64
-	conns   chan struct{} // bounds the connections being handled
+	pending chan struct{} // bounds the connections still reading their request
 	seq     atomic.Uint64
 }
 
@@ -116,6 +133,16 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = DefaultMaxQueue
+	}
+	if cfg.FirstByteTimeout <= 0 {
+		cfg.FirstByteTimeout = DefaultFirstByteTimeout
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	// The coordinator's default when ScanTimeout is 0.
+	if budget := cmp.Or(cfg.ScanTimeout, coordinator.DefaultScanTimeout); budget >= cfg.CoordinatorTimeout {
+		return nil, fmt.Errorf("-scan-timeout %s must be shorter than -coordinator-timeout %s: a coordinator killed at its limit answers nothing", budget, cfg.CoordinatorTimeout)
 	}
 	check := cfg.requirePrivileges
 	if check == nil {
@@ -159,10 +186,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, oneLine(err)
 	}
 	return &Server{
-		cfg:   cfg,
-		log:   cfg.Log,
-		turn:  make(chan struct{}, 1),
-		conns: make(chan struct{}, cfg.MaxQueue+4),
+		cfg:     cfg,
+		log:     cfg.Log,
+		turn:    make(chan struct{}, 1),
+		pending: make(chan struct{}, cfg.MaxPending),
 	}, nil
 }
 
@@ -215,17 +242,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			}
 			continue
 		}
+		// A connection takes a place among the pending ones until its
+		// request is read; then the queue (MaxQueue) bounds it.
 		select {
-		case s.conns <- struct{}{}:
-			wg.Go(func() {
-				defer func() { <-s.conns }()
-				s.handle(ctx, conn)
-			})
+		case s.pending <- struct{}{}:
+			wg.Go(func() { s.handle(ctx, conn, sync.OnceFunc(func() { <-s.pending })) })
 		default:
 			// Answer without reading: too many clients already.
 			wg.Go(func() {
 				defer conn.Close()
-				s.answerError(conn, s.log, errors.New(trigger.BusyPrefix+"too many connections"))
+				s.answerError(conn, s.log, trigger.ErrTooManyConnections)
 			})
 		}
 	}
@@ -234,14 +260,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // errClientGone ends a request whose client reset the connection.
 var errClientGone = errors.New("client gone")
 
-func (s *Server) handle(ctx context.Context, conn net.Conn) {
+// handle serves one connection; read gives up its place among the pending
+// connections.
+func (s *Server) handle(ctx context.Context, conn net.Conn, read func()) {
 	defer conn.Close()
+	defer read()
 	log := s.log.With("request", s.seq.Add(1))
 	start := time.Now()
 
-	ids, err := trigger.ReadRequest(conn, s.cfg.ReadTimeout)
+	ids, err := trigger.ReadRequest(conn, s.cfg.FirstByteTimeout, s.cfg.ReadTimeout)
+	read()
 	if errors.Is(err, trigger.ErrProbe) {
 		log.Debug("connection reset before any request: a probe (Client.Probe)")
+		return
+	}
+	if errors.Is(err, trigger.ErrIdle) {
+		log.Info("idle connection dropped", "error", err)
+		s.answerError(conn, log, err)
 		return
 	}
 	if err != nil {
@@ -358,6 +393,14 @@ func (s *Server) coordinatorArgs(ids []string) []string {
 	}
 	if c.Concurrency > 0 {
 		args = append(args, "-concurrency", strconv.Itoa(c.Concurrency))
+	}
+	for _, f := range []struct {
+		name  string
+		value time.Duration
+	}{{"-scan-timeout", c.ScanTimeout}, {"-container-timeout", c.ContainerTimeout}} {
+		if f.value > 0 {
+			args = append(args, f.name, f.value.String())
+		}
 	}
 	if len(ids) > 0 {
 		args = append(args, strings.Join(ids, ","))

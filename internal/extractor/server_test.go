@@ -427,6 +427,66 @@ func TestQueueIsBounded(t *testing.T) {
 	}
 }
 
+// idle opens n connections to addr that never send a byte.
+func idle(t *testing.T, addr string, n int) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
+	return conns
+}
+
+// Idle connections, more than the queue has places, hold none of them: a
+// real client is served at once, long before they are dropped.
+func TestIdleConnectionsDoNotHoldTheQueue(t *testing.T) {
+	ts := startServer(t, nil, func(c *extractor.Config) { c.FirstByteTimeout = time.Minute })
+	idle(t, ts.addr, 30)
+	time.Sleep(100 * time.Millisecond) // every one accepted
+	if a := request(t, ts.addr, "abc"); !strings.HasPrefix(a, ts.dataDir+"/out-") {
+		t.Fatalf("a real client behind 30 idle connections was answered %q", a)
+	}
+}
+
+// Beyond MaxPending silent connections the server refuses, until their
+// first-byte limit drops them; a client that started its request is not
+// held to that limit.
+func TestIdleConnectionsAreDroppedAtTheFirstByteLimit(t *testing.T) {
+	ts := startServer(t, nil, func(c *extractor.Config) {
+		c.MaxPending, c.FirstByteTimeout = 4, 500*time.Millisecond
+	})
+	conns := idle(t, ts.addr, 4)
+	time.Sleep(100 * time.Millisecond)
+	if got, want := request(t, ts.addr, "abc"), "error: busy: too many connections\n"; got != want {
+		t.Errorf("with every pending place held: %q, want %q", got, want)
+	}
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(c)
+		if err != nil || string(got) != "error: no request within 500ms\n" {
+			t.Errorf("idle connection answered %q, %v", got, err)
+		}
+	}
+	slow, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	io.WriteString(slow, "ab")
+	time.Sleep(time.Second) // twice the first-byte limit
+	io.WriteString(slow, "c")
+	slow.(*net.TCPConn).CloseWrite()
+	slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if got, _ := io.ReadAll(slow); !strings.HasPrefix(string(got), ts.dataDir+"/out-") {
+		t.Errorf("a slow client that had started was answered %q", got)
+	}
+}
+
 // distinctIDs returns n distinct hex ids, comma-joined.
 func distinctIDs(n int) string {
 	ids := make([]string, n)
@@ -487,6 +547,32 @@ func TestClientGoneWhileRunningKillsTheCoordinator(t *testing.T) {
 	}
 }
 
+// A client that half-closes and then simply closes its socket (no reset:
+// nothing more reaches the server) has left all the same: its coordinator is
+// killed, not run to the end for nobody.
+func TestClientThatClosesAfterTheHalfCloseKillsTheCoordinator(t *testing.T) {
+	ts := startServer(t, map[string]string{"TESTCOORDINATOR_MODE": "hang"}, nil)
+	conn, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := conn.(*net.TCPConn)
+	if err := tcp.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	child := waitChild(t, ts)
+	if err := tcp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the coordinator's child to be killed", func() bool { return processGone(child) })
+	waitFor(t, 5*time.Second, "the drop to be logged", func() bool {
+		return strings.Contains(ts.log.String(), "client gone while the coordinator ran")
+	})
+	if dirs := ts.outDirs(t); dirs != nil {
+		t.Errorf("the killed run left %q", dirs)
+	}
+}
+
 // waitChild returns the pid of the hanging coordinator's child, running.
 func waitChild(t *testing.T, ts *testServer) int {
 	t.Helper()
@@ -514,7 +600,7 @@ func childPID(t *testing.T, ts *testServer) int {
 
 func TestHangingCoordinatorIsKilledWithItsProcessGroup(t *testing.T) {
 	ts := startServer(t, map[string]string{"TESTCOORDINATOR_MODE": "hang"}, func(c *extractor.Config) {
-		c.CoordinatorTimeout = 700 * time.Millisecond
+		c.CoordinatorTimeout, c.ScanTimeout = 700*time.Millisecond, 500*time.Millisecond
 	})
 	start := time.Now()
 	answer := make(chan string, 1)
@@ -609,9 +695,13 @@ func TestClosedClientsResultIsRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close()
-	waitFor(t, 5*time.Second, "the run", func() bool { return len(ts.runs(t)) == 1 })
-	waitFor(t, 5*time.Second, "the undelivered answer to be noticed", func() bool {
-		return strings.Contains(ts.log.String(), "answer not delivered, removing the result")
+	// A connect-and-close is an empty request whose client is gone: its
+	// coordinator is killed when the server sees it gone (the usual case), or
+	// its answer is refused when the run ended first; either way no result stays.
+	waitFor(t, 5*time.Second, "the gone client to be noticed", func() bool {
+		log := ts.log.String()
+		return strings.Contains(log, "answer not delivered, removing the result") ||
+			strings.Contains(log, "client gone while the coordinator ran") || strings.Contains(log, "client gone while waiting")
 	})
 	if dirs := ts.outDirs(t); dirs != nil {
 		t.Errorf("left %q", dirs)

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCoordinatorArgs(t *testing.T) {
@@ -20,10 +21,12 @@ func TestCoordinatorArgs(t *testing.T) {
 			want: []string{"-config", "/config.toml", "-data-dir", "/data"}},
 		{name: "every pass-through flag, ids comma-joined last",
 			cfg: Config{ConfigPath: "/c.toml", DataDir: "/d", RuntimeEndpoint: "unix:///run/crio/crio.sock",
-				FingerprintsDir: "/", CgroupParent: "/insights", Concurrency: 3, LogLevel: "debug", LogFormat: "json"},
+				FingerprintsDir: "/", CgroupParent: "/insights", Concurrency: 3, LogLevel: "debug", LogFormat: "json",
+				ScanTimeout: 50 * time.Second, ContainerTimeout: 12 * time.Second},
 			ids: []string{"abc", "cri-o://def"},
 			want: []string{"-config", "/c.toml", "-data-dir", "/d", "-runtime-endpoint", "unix:///run/crio/crio.sock",
-				"-fingerprints-dir", "/", "-cgroup-parent", "/insights", "-log-level", "debug", "-log-format", "json", "-concurrency", "3", "abc,cri-o://def"}},
+				"-fingerprints-dir", "/", "-cgroup-parent", "/insights", "-log-level", "debug", "-log-format", "json", "-concurrency", "3",
+				"-scan-timeout", "50s", "-container-timeout", "12s", "abc,cri-o://def"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,5 +110,20 @@ func TestClip(t *testing.T) {
 				t.Errorf("clip(%q, %d) = %q (%d bytes), want %q", tt.in, tt.max, got, len(got), tt.want)
 			}
 		})
+	}
+}
+
+// A scan budget at or beyond the coordinator's limit would let the
+// coordinator be killed before it answers what it finished: refused at start.
+func TestNewRefusesAScanBudgetBeyondTheCoordinatorLimit(t *testing.T) {
+	for _, cfg := range []Config{
+		{ScanTimeout: 80 * time.Second},                                       // the default limit, 75s
+		{CoordinatorTimeout: 30 * time.Second},                                // the default budget, 60s
+		{ScanTimeout: 30 * time.Second, CoordinatorTimeout: 30 * time.Second}, // equal
+	} {
+		_, err := New(cfg)
+		if err == nil || !strings.Contains(err.Error(), "-scan-timeout") {
+			t.Errorf("New(%+v) = %v; want the budget refused", cfg, err)
+		}
 	}
 }

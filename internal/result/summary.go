@@ -24,6 +24,7 @@ import (
 //	fingerprint-failures.java=1
 //	fingerprint-runs.java=3
 //	fingerprint-timeouts.java=1
+//	scan-budget-exhausted=0
 //
 // Keys are sorted like every file of the directory; "<family>.<label>" keys
 // carry one count per label. Unknown keys are ignored, so either side may be
@@ -37,6 +38,7 @@ const (
 	KeyScanned             = "containers-scanned"
 	KeyUnknown             = "containers-unknown"
 	KeyCacheHits           = "cache-hits"
+	KeyBudgetExhausted     = "scan-budget-exhausted" // 1 when the scan's budget ran out, else 0
 	KeyFailedPrefix        = "containers-failed."
 	KeyFingerprintRuns     = "fingerprint-runs."
 	KeyFingerprintFailures = "fingerprint-failures."
@@ -67,6 +69,9 @@ type Summary struct {
 	Failed map[string]int
 	// Fingerprints counts the sandboxed runs of each fingerprint.
 	Fingerprints map[string]FingerprintCounts
+	// BudgetExhausted tells that the scan's budget ran out before every
+	// selected container was finished; Failed["scan_timeout"] says how many were not.
+	BudgetExhausted bool
 }
 
 // FingerprintCounts are the runs of one fingerprint during a scan. A timeout
@@ -98,10 +103,14 @@ func (s Summary) render() (string, error) {
 		}
 		return nil
 	}
+	exhausted := 0
+	if s.BudgetExhausted {
+		exhausted = 1
+	}
 	for _, p := range []struct {
 		key string
 		n   int
-	}{{KeyListed, s.Listed}, {KeySelected, s.Selected}, {KeyScanned, s.Scanned}, {KeyUnknown, s.Unknown}, {KeyCacheHits, s.CacheHits}} {
+	}{{KeyListed, s.Listed}, {KeySelected, s.Selected}, {KeyScanned, s.Scanned}, {KeyUnknown, s.Unknown}, {KeyCacheHits, s.CacheHits}, {KeyBudgetExhausted, exhausted}} {
 		if err := add(p.key, p.n); err != nil {
 			return "", err
 		}
@@ -189,6 +198,11 @@ func (s *Summary) set(key string, n int) bool {
 		s.Unknown = n
 	case KeyCacheHits:
 		s.CacheHits = n
+	case KeyBudgetExhausted:
+		if n > 1 {
+			return false
+		}
+		s.BudgetExhausted = n == 1
 	default:
 		family, label, ok := cutFamily(key)
 		if !ok {

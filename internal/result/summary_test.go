@@ -14,15 +14,18 @@ import (
 
 var sampleSummary = Summary{
 	Listed: 3, Selected: 3, Scanned: 2, Unknown: 0, CacheHits: 1,
-	Failed: map[string]int{"container_gone": 1},
+	Failed: map[string]int{"container_gone": 1, "scan_timeout": 2, "backed_off": 1},
 	Fingerprints: map[string]FingerprintCounts{
 		"os":   {Runs: 3, Failures: 0, Timeouts: 0},
 		"java": {Runs: 2, Failures: 1, Timeouts: 1},
 	},
+	BudgetExhausted: true,
 }
 
 const sampleSummaryFile = `cache-hits=1
+containers-failed.backed_off=1
 containers-failed.container_gone=1
+containers-failed.scan_timeout=2
 containers-listed=3
 containers-scanned=2
 containers-selected=3
@@ -33,6 +36,7 @@ fingerprint-runs.java=2
 fingerprint-runs.os=3
 fingerprint-timeouts.java=1
 fingerprint-timeouts.os=0
+scan-budget-exhausted=1
 `
 
 // TestSummaryFileIsExact pins the bytes: the file is read by an exporter
@@ -56,8 +60,8 @@ func TestSummaryFileIsExact(t *testing.T) {
 	if err != nil || dropped != 0 || !reflect.DeepEqual(got, sampleSummary) {
 		t.Errorf("ReadSummary = %+v, %d dropped, %v; want %+v", got, dropped, err, sampleSummary)
 	}
-	if got.FailedTotal() != 1 {
-		t.Errorf("FailedTotal = %d, want 1", got.FailedTotal())
+	if got.FailedTotal() != 4 {
+		t.Errorf("FailedTotal = %d, want 4", got.FailedTotal())
 	}
 }
 
@@ -147,6 +151,8 @@ func TestParseSummary(t *testing.T) {
 			return m
 		}()}, 5},
 		{"every family", sampleSummaryFile, sampleSummary, 0},
+		{"budget exhausted is 0 or 1", "scan-budget-exhausted=0\n", Summary{}, 0},
+		{"budget exhausted beyond 1 is dropped", "scan-budget-exhausted=2\n", Summary{}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

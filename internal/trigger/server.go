@@ -25,22 +25,35 @@ var (
 	ErrProbe = errors.New("connection reset before any request")
 	// ErrTooLarge is a request over MaxPayload.
 	ErrTooLarge = fmt.Errorf("request larger than %d bytes", MaxPayload)
+	// ErrTooManyConnections refuses a connection unread: the server already
+	// reads as many requests as it allows.
+	ErrTooManyConnections = errors.New(BusyPrefix + "too many connections")
 	// errNotDelivered is an answer the client's kernel refused.
 	errNotDelivered = errors.New("the client had closed the connection")
 )
 
-// ReadRequest reads one request up to the client's half-close, which must
-// come within timeout, and returns the ids it asks for (nil: every
-// container). ErrProbe means there is nothing to answer; any other error is
-// to be answered with WriteError.
-func ReadRequest(conn net.Conn, timeout time.Duration) ([]string, error) {
-	_ = conn.SetReadDeadline(time.Now().Add(timeout))
+// ErrIdle is a connection that sent nothing, not even its half-close,
+// within the first-byte limit of ReadRequest: an idle connection, dropped
+// so that it holds no place a real client needs.
+var ErrIdle = errors.New("no request")
+
+// ReadRequest reads one request up to the client's half-close and returns the
+// ids it asks for (nil: every container). Its first byte, or the half-close
+// of an empty request, must come within firstByte; the half-close within
+// timeout. ErrProbe means there is nothing to answer; any other error
+// (ErrIdle among them) is to be answered with WriteError.
+func ReadRequest(conn net.Conn, firstByte, timeout time.Duration) ([]string, error) {
+	start := time.Now()
+	r := &firstByteReader{conn: conn, rest: start.Add(timeout)}
+	_ = conn.SetReadDeadline(start.Add(min(firstByte, timeout)))
 	defer conn.SetReadDeadline(time.Time{})
-	payload, err := io.ReadAll(io.LimitReader(conn, MaxPayload+1))
+	payload, err := io.ReadAll(io.LimitReader(r, MaxPayload+1))
 	var netErr net.Error
 	switch {
 	case len(payload) == 0 && errors.Is(err, syscall.ECONNRESET):
 		return nil, ErrProbe
+	case errors.As(err, &netErr) && netErr.Timeout() && !r.started:
+		return nil, fmt.Errorf("%w within %v", ErrIdle, min(firstByte, timeout))
 	case errors.As(err, &netErr) && netErr.Timeout():
 		return nil, fmt.Errorf("request not ended (half-closed) within %v", timeout)
 	case err != nil:
@@ -51,14 +64,32 @@ func ReadRequest(conn net.Conn, timeout time.Duration) ([]string, error) {
 	return ParseIDs(payload)
 }
 
-// WriteError answers "error: <err>" on one line. After ErrTooLarge it then
+// firstByteReader moves the read deadline from the first byte's to the
+// whole request's once the first byte arrived.
+type firstByteReader struct {
+	conn    net.Conn
+	rest    time.Time
+	started bool
+}
+
+func (r *firstByteReader) Read(p []byte) (int, error) {
+	n, err := r.conn.Read(p)
+	if n > 0 && !r.started {
+		r.started = true
+		_ = r.conn.SetReadDeadline(r.rest)
+	}
+	return n, err
+}
+
+// WriteError answers "error: <err>" on one line. After ErrTooLarge or
+// ErrTooManyConnections, answered before the request was read, it then
 // discards what the client still sends, for a bounded time, so that closing
 // does not reset the connection before the client has read the answer.
 func WriteError(conn net.Conn, err error) error {
 	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	_, werr := io.WriteString(conn, ErrorPrefix+msg+"\n")
-	if errors.Is(err, ErrTooLarge) {
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrTooManyConnections) {
 		drain(conn)
 	}
 	return werr
@@ -88,9 +119,10 @@ func drain(conn net.Conn) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(conn, 16*MaxPayload))
 }
 
-// PeerGone reports whether the client reset or fully closed the connection
-// in a way the kernel reports as a hang-up: it gave up on its request. A
-// half-closed client (the normal case) is not gone.
+// PeerGone reports whether the client gave up on its request: it reset or
+// fully closed the connection in a way the kernel reports as a hang-up, or,
+// on loopback, it closed its socket after the half-close (peerClosed). A
+// half-closed client that still waits (the normal case) is not gone.
 func PeerGone(conn net.Conn) bool {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
@@ -107,7 +139,11 @@ func PeerGone(conn net.Conn) bool {
 			gone = fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0
 		}
 	})
-	return gone || err != nil
+	if gone || err != nil {
+		return true
+	}
+	closed, _ := peerClosed(conn)
+	return closed
 }
 
 // tcpClose is TCP_CLOSE of the kernel's TCP states (include/net/tcp_states.h).

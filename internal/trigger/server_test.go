@@ -23,6 +23,10 @@ func TestPeerGone(t *testing.T) {
 		{"connected client", func(c *net.TCPConn) {}, false},
 		{"half-closed client", func(c *net.TCPConn) { c.CloseWrite() }, false},
 		{"reset client", func(c *net.TCPConn) { c.CloseWrite(); c.SetLinger(0); c.Close() }, true},
+		// Nothing reaches the server after the half-close: only the client's
+		// own socket, orphaned, tells that it left.
+		{"client that half-closed, then closed", func(c *net.TCPConn) { c.CloseWrite(); c.Close() }, true},
+		{"client that closed without a half-close", func(c *net.TCPConn) { c.Close() }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +62,7 @@ func serveOnce(t *testing.T, ln net.Listener, answer any) <-chan error {
 			return
 		}
 		defer conn.Close()
-		ids, err := ReadRequest(conn, 5*time.Second)
+		ids, err := ReadRequest(conn, 5*time.Second, 5*time.Second)
 		if err != nil {
 			got <- err
 			return
@@ -109,5 +113,47 @@ func TestClientAndServerSides(t *testing.T) {
 	}
 	if err := <-seen; !errors.Is(err, ErrProbe) {
 		t.Errorf("a probe read as %v, want ErrProbe", err)
+	}
+}
+
+// The first byte must come soon; the rest of the request may take longer.
+func TestReadRequestDeadlines(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tests := []struct {
+		name    string
+		client  func(c *net.TCPConn)
+		wantErr error // nil: the request is read
+	}{
+		{"idle", func(c *net.TCPConn) {}, ErrIdle},
+		{"slow after its first byte", func(c *net.TCPConn) {
+			c.Write([]byte("ab"))
+			time.Sleep(400 * time.Millisecond)
+			c.Write([]byte("c"))
+			c.CloseWrite()
+		}, nil},
+		{"empty, half-closed at once", func(c *net.TCPConn) { c.CloseWrite() }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
+			server, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer server.Close()
+			go tt.client(client.(*net.TCPConn))
+			_, err = ReadRequest(server, 200*time.Millisecond, 5*time.Second)
+			if (tt.wantErr == nil && err != nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
+				t.Errorf("ReadRequest = %v, want %v", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -4,7 +4,9 @@
 // running as kubelet-like pods, and extractor_server + exporter run as the
 // DaemonSet runs them. It asserts the exact JSON of /gather_runtime_info,
 // proves the privilege model of the fingerprint sandbox on real containers,
-// and that a hanging fingerprint costs only its own container's entry.
+// that a hanging fingerprint costs only its own container's entry, and that
+// a container stopping its fingerprints costs its budget once, then is backed
+// off from, while a scan whose budget runs out still answers what it finished.
 //
 // It needs root; otherwise it skips with one line. It is part of `make test`.
 package node
@@ -169,7 +171,7 @@ func processesMentioning(s string) []string {
 
 // startDaemonSet runs extractor_server + exporter with the DaemonSet's flags
 // on the suite's node, with their own data directory.
-func startDaemonSet(ctx context.Context, name, config string) (*localnode.DaemonSet, error) {
+func startDaemonSet(ctx context.Context, name, config string, extractorArgs ...string) (*localnode.DaemonSet, error) {
 	dir := filepath.Join(state.env.WorkDir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -181,5 +183,7 @@ func startDaemonSet(ctx context.Context, name, config string) (*localnode.Daemon
 		Endpoint: state.env.Node.Endpoint(),
 		LogDir:   dir,
 		Log:      state.log,
+
+		ExtraExtractorArgs: extractorArgs,
 	})
 }

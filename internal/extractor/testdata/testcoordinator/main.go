@@ -58,6 +58,8 @@ func run() error {
 	fs.String("runtime-endpoint", "", "CRI endpoint")
 	fs.String("fingerprints-dir", "", "fingerprints dir")
 	fs.Int("concurrency", 0, "parallel scans")
+	fs.Duration("scan-timeout", 0, "scan budget")
+	fs.Duration("container-timeout", 0, "container budget")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
