@@ -18,9 +18,19 @@ const helperArg0 = "insights-runtime-extractor-sandbox-helper"
 const (
 	helperMntNS = 3 + iota
 	helperPidNS
+	helperNetNS
+	helperIPCNS
+	helperUTSNS
+	helperCgroupNS
 	helperRoot
 	helperExe
+	// helperSelf is the helper's own sealed image: executed through /proc/self/fd, then closed.
+	helperSelf
 )
+
+// helperNamespaces are the target's namespace files the helper receives, in descriptor order
+// from helperMntNS.
+var helperNamespaces = []string{"ns/mnt", "ns/pid", "ns/net", "ns/ipc", "ns/uts", "ns/cgroup"}
 
 // helperExitSetup is the helper's exit status when it could not start the fingerprint; it then
 // wrote one line starting with helperErrPrefix on standard error.
@@ -65,7 +75,7 @@ func decodeHelperArgs(args []string) (helperArgs, error) {
 // namespace would share the coordinator's memory and a copy of its descriptors until its
 // execve, in plain view of the container (a process there with CAP_SYS_PTRACE can attach to it
 // in that window). The helper is started by the coordinator in the host's pid namespace, which
-// no container sees, from a fresh image holding nothing but its four descriptors; it joins the
+// no container sees, from a fresh image holding nothing but its descriptors; it joins the
 // container, gives up every privilege, and only then forks the fingerprint — with a real fork,
 // so that the fingerprint, until its own execve, shares nothing but a copy of the helper.
 func init() {
@@ -84,6 +94,7 @@ func helperMain(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	unix.Close(helperSelf)
 	for fd := helperMntNS; fd <= helperExe; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 			return fail(fmt.Errorf("descriptor %d: %w", fd, err))
@@ -92,7 +103,11 @@ func helperMain(args []string) int {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fail(fmt.Errorf("not dumpable: %w", err))
 	}
-	if err := enterThread(a); err != nil {
+	filter, err := seccompFilter()
+	if err != nil {
+		return fail(err)
+	}
+	if err := enterThread(a, filter); err != nil {
 		return fail(err)
 	}
 
@@ -148,12 +163,14 @@ func helperMain(args []string) int {
 	return helperExitSetup
 }
 
-// enterThread puts the calling (locked) thread into the target's mount namespace, root and pid
-// namespace (for its children), then leaves it with the target's ids, no supplementary groups,
-// no capabilities in any set and no_new_privs. Credentials are per thread in Linux and Go's
+// enterThread puts the calling (locked) thread into the target's mount namespace, root, net,
+// ipc, uts and cgroup namespaces and pid namespace (for its children), then leaves it with the
+// target's ids, no supplementary groups, no capabilities in any set, no_new_privs and the
+// seccomp filter: what the fingerprint runs from the container (a --version) must see the
+// container's network, hostname and IPC, not the extractor's. Credentials are per thread in Linux and Go's
 // syscall.Setuid changes every thread: the raw system calls change this one only, which is the
 // one that forks.
-func enterThread(a helperArgs) error {
+func enterThread(a helperArgs, filter []unix.SockFilter) error {
 	// Without its own fs struct, a thread of a multi-threaded process cannot join a mount ns.
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fmt.Errorf("unshare(CLONE_FS): %w", err)
@@ -172,8 +189,11 @@ func enterThread(a helperArgs) error {
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
 	}
-	if err := unix.Setns(helperPidNS, unix.CLONE_NEWPID); err != nil {
-		return fmt.Errorf("setns pid: %w", err)
+	for fd, ns := range map[int]int{helperPidNS: unix.CLONE_NEWPID, helperNetNS: unix.CLONE_NEWNET,
+		helperIPCNS: unix.CLONE_NEWIPC, helperUTSNS: unix.CLONE_NEWUTS, helperCgroupNS: unix.CLONE_NEWCGROUP} {
+		if err := unix.Setns(fd, ns); err != nil {
+			return fmt.Errorf("setns %s: %w", helperNamespaces[fd-helperMntNS], err)
+		}
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("set no_new_privs: %w", err)
@@ -203,7 +223,8 @@ func enterThread(a helperArgs) error {
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capset: %w", err)
 	}
-	return nil
+	// Last: it denies setns.
+	return loadSeccomp(filter)
 }
 
 // childExec is all the forked child runs: a new session (its own process group, no

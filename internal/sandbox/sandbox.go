@@ -128,6 +128,7 @@ type Sandbox struct {
 	log     *slog.Logger
 	cg      cgroupParent
 	lastCap int
+	exes    exeCopies
 	runSeq  atomic.Uint64
 	closed  atomic.Bool
 }
@@ -178,6 +179,7 @@ func (s *Sandbox) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.exes.close()
 	if err := s.cg.remove(); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
@@ -212,6 +214,14 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.Timeout)
 	defer cancel()
+	exe, err := s.exes.executable(exePath)
+	if err != nil {
+		return nil, err
+	}
+	self, err := s.exes.helper()
+	if err != nil {
+		return nil, err
+	}
 
 	cg, err := s.cg.newRun(fmt.Sprintf("run-%d", s.runSeq.Add(1)), l)
 	if err != nil {
@@ -247,7 +257,7 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	started := make(chan startResult, 1)
 	exited := make(chan error, 1)
 	go enterAndRun(entry{
-		hostPID: t.HostPID, exePath: exePath, cmd: cmd, cg: cg,
+		hostPID: t.HostPID, exe: exe, self: self, cmd: cmd, cg: cg,
 		helper: helperArgs{uid: t.UID, gid: t.GID, lastCap: s.lastCap, argv: append([]string{exeName(exePath)}, args...)},
 	}, started, exited)
 	st := <-started

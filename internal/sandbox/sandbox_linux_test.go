@@ -5,12 +5,16 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,7 +80,7 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 			}
 			// In every controller: the fingerprint and the sandbox helper that forked it, nothing
 			// else (on v1 the forking thread of this process is taken out right after the fork).
-			self, _ := os.Readlink("/proc/self/exe")
+			self := memfdLink(helperArg0)
 			for _, ctrl := range []string{"memory", "pids", "cpu"} {
 				var pids []int
 				var err error
@@ -107,7 +111,7 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 			wantStatus := map[string]string{
 				"Uid": ids(tc.uid), "Gid": ids(tc.gid), "Groups": "",
 				"CapInh": zeroCaps, "CapPrm": zeroCaps, "CapEff": zeroCaps, "CapBnd": zeroCaps, "CapAmb": zeroCaps,
-				"NoNewPrivs": "1", "Seccomp": "0", "NSpid": strconv.Itoa(r.nsPID),
+				"NoNewPrivs": "1", "Seccomp": "2", "NSpid": strconv.Itoa(r.nsPID),
 			}
 			for k, want := range wantStatus {
 				if got, ok := rep.Status[k]; !ok || got != want {
@@ -117,7 +121,8 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 			if rep.Dumpable != 0 {
 				t.Errorf("dumpable = %d, want 0", rep.Dumpable)
 			}
-			for ns, link := range map[string]string{"mnt": "mnt", "pid": "pid", "pid_for_children": "pid"} {
+			for ns, link := range map[string]string{"mnt": "mnt", "pid": "pid", "pid_for_children": "pid",
+				"net": "net", "ipc": "ipc", "uts": "uts", "cgroup": "cgroup"} {
 				want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", c.pid, link))
 				if err != nil {
 					t.Fatal(err)
@@ -126,8 +131,14 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 					t.Errorf("ns %s = %q, want the target's %q", ns, rep.NS[ns], want)
 				}
 			}
-			if hostNS, _ := os.Readlink("/proc/self/ns/mnt"); rep.NS["mnt"] == hostNS {
-				t.Errorf("probe is in the host mount namespace %s", hostNS)
+			for _, ns := range []string{"mnt", "net", "ipc", "uts", "cgroup"} {
+				if hostNS, _ := os.Readlink("/proc/self/ns/" + ns); rep.NS[ns] == hostNS {
+					t.Errorf("probe is in the host %s namespace %s", ns, hostNS)
+				}
+			}
+			// The seccomp filter answers EPERM where the kernel would say EBADF and ESRCH.
+			if want := map[string]string{"setns": "EPERM", "ptrace": "EPERM"}; !maps.Equal(rep.Syscalls, want) {
+				t.Errorf("denied system calls answered %v, want %v", rep.Syscalls, want)
 			}
 			targetRoot := statOf(t, fmt.Sprintf("/proc/%d/root", c.pid))
 			if rep.Root != targetRoot || rep.Cwd != targetRoot || rep.CwdPath != "/" {
@@ -219,8 +230,11 @@ func TestRunProcessOfTargetCannotReachHostThroughFingerprint(t *testing.T) {
 				case l.Error != "":
 				case l.Type == "dir" && (l.Link != "cwd" && l.Link != "root" || *l.ID != rep.Root):
 					t.Errorf("%s is directory %v, want only cwd/root and only the container root %v", l.Link, *l.ID, rep.Root)
-				case l.Type == "file" && (l.Link != "exe" || *l.ID != probeID):
-					t.Errorf("%s is file %v, want only exe and only the probe binary %v", l.Link, *l.ID, probeID)
+				case strings.HasPrefix(l.Link, "fd/") && l.Type == "file" && strings.HasPrefix(l.Path, "/proc/"):
+					// The probe reading its own /proc files, the container's, while it reports.
+				case l.Type == "file" && (l.Link != "exe" || *l.ID == probeID || l.Path != memfdLink("probe")):
+					t.Errorf("%s is file %v (%q), want only exe and only the sealed copy %q of the probe binary, not the host file %v",
+						l.Link, *l.ID, l.Path, memfdLink("probe"), probeID)
 				case strings.HasPrefix(l.Link, "fd/") && l.Type != "fifo" && l.Type != "other":
 					t.Errorf("%s is a %s, want pipes (fifo) or the probe's own anonymous inodes", l.Link, l.Type)
 				}
@@ -228,6 +242,15 @@ func TestRunProcessOfTargetCannotReachHostThroughFingerprint(t *testing.T) {
 			for _, link := range []string{"cwd", "root", "exe"} {
 				if got[link] != tc.reachable {
 					t.Errorf("%s opened = %v, want %v (links %+v)", link, got[link], tc.reachable, rep.Links)
+				}
+			}
+			// Its memory maps name no host file: only the sealed copy and the kernel's own.
+			if tc.reachable && (rep.MapsError != "" || len(rep.Maps) == 0) {
+				t.Errorf("maps unreadable (%q) or empty: the attack proves nothing of them", rep.MapsError)
+			}
+			for _, m := range rep.Maps {
+				if m != memfdLink("probe") && !strings.HasPrefix(m, "[") {
+					t.Errorf("maps name %q, want only the sealed copy %q and [kernel] mappings", m, memfdLink("probe"))
 				}
 			}
 			if tc.reachable && (rep.FDList != "" || !got["fd/0"] || !got["fd/1"] || !got["fd/2"]) {
@@ -466,21 +489,33 @@ func TestRunReportsAFingerprintThatCannotStart(t *testing.T) {
 	requireRoot(t)
 	c := startContainer(t, 0, 0)
 	s := newSandbox(t)
+	static, err := os.ReadFile(bins.misbehave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dynamic, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherArch := slices.Clone(static)
+	binary.LittleEndian.PutUint16(otherArch[18:], uint16(elf.EM_AARCH64)) // e_machine
+	if runtime.GOARCH == "arm64" {
+		binary.LittleEndian.PutUint16(otherArch[18:], uint16(elf.EM_X86_64))
+	}
 	tests := []struct {
 		name    string
-		content string
+		content []byte
 		want    string
 	}{
-		// As a dynamic executable whose loader the container lacks.
-		{name: "its interpreter is missing in the container", content: "#!/nonexistent/interpreter\n",
-			want: "execute the fingerprint: no such file or directory"},
-		{name: "not an executable format", content: "\x7fELF but not really",
-			want: "execute the fingerprint: exec format error"},
+		// A dynamic executable would run the container's ld.so: refused before it runs.
+		{name: "it is dynamically linked", content: dynamic, want: "dynamically linked (PT_INTERP): it would load the container's ld.so"},
+		{name: "it is a script", content: []byte("#!/nonexistent/interpreter\n"), want: "not an ELF executable: bad magic number '[35 33 47 110]' in record at byte 0x0"},
+		{name: "it is for another architecture", content: otherArch, want: "execute the fingerprint: exec format error"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			exe := filepath.Join(t.TempDir(), "fpr_broken")
-			if err := os.WriteFile(exe, []byte(tc.content), 0o111); err != nil {
+			if err := os.WriteFile(exe, tc.content, 0o111); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.Chmod(exe, 0o111); err != nil {
@@ -643,16 +678,38 @@ func TestRunNothingForkedIntoTheContainerLeadsOutside(t *testing.T) {
 		Opened  int                    `json:"opened"`
 		Escapes []json.RawMessage      `json:"escapes"`
 		Files   map[string]probeFileID `json:"files"`
+		Exes    map[string]string      `json:"exes"`
+		Maps    map[string]string      `json:"maps"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("watcher output %q: %v", stdout.String(), err)
 	}
-	self := statOf(t, "/proc/self/exe")
-	preExec := 0
+	// Executed from sealed memfds: no exe, and nothing mapped, is a host file (the test binary
+	// the helper runs, or the fingerprint's).
+	hostFiles := map[probeFileID]string{statOf(t, "/proc/self/exe"): "this test binary", statOf(t, bins.misbehave): "the fingerprint"}
 	for link, id := range rep.Files {
-		if strings.HasSuffix(link, "/exe") && id == self {
-			preExec++ // a copy of the helper: a fingerprint caught before its execve
+		if what, ok := hostFiles[id]; ok {
+			t.Errorf("%s is the host file of %s", link, what)
 		}
+	}
+	preExec := 0
+	for exe, pid := range rep.Exes {
+		switch exe {
+		case "": // gone before its link was read
+		case memfdLink(helperArg0):
+			preExec++ // a copy of the helper: a fingerprint caught before its execve
+		case memfdLink("misbehave"):
+		default:
+			t.Errorf("pid %s: exe %q, want a sealed copy", pid, exe)
+		}
+	}
+	for m, pid := range rep.Maps {
+		if m != memfdLink(helperArg0) && m != memfdLink("misbehave") && !strings.HasPrefix(m, "[") {
+			t.Errorf("pid %s maps %q, want only the sealed copies and [kernel] mappings", pid, m)
+		}
+	}
+	if len(rep.Maps) == 0 {
+		t.Error("the watcher read no maps: it proves nothing of them")
 	}
 	t.Logf("%d runs; the watcher saw %d new processes (%d before their execve) and opened %d links", runs, rep.Seen, preExec, rep.Opened)
 	if rep.Seen == 0 || rep.Opened == 0 {

@@ -132,6 +132,15 @@ var _ = Describe("A fingerprint run through the sandbox", Label("privileges"), O
 		for _, l := range r.Links {
 			Expect(l.Escaped).To(BeFalse(), "%s leads outside the container: %+v", l.Link, l)
 		}
+		// The fingerprint runs a sealed memfd copy: its exe and maps name no host file.
+		sealed := "/memfd:probe (deleted)"
+		Expect(r.Links).To(ContainElement(And(HaveField("Link", "exe"), HaveField("Error", ""), HaveField("Path", sealed))),
+			"exe is not the sealed copy")
+		Expect(r.MapsError).To(BeEmpty())
+		Expect(r.Maps).NotTo(BeEmpty())
+		for _, m := range r.Maps {
+			Expect(m == sealed || strings.HasPrefix(m, "[")).To(BeTrue(), "maps name %q", m)
+		}
 		cancel()
 		Eventually(done).WithTimeout(10 * time.Second).Should(Receive())
 	})
