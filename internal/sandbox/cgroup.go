@@ -551,8 +551,33 @@ func (r *v2Run) remove() error {
 
 // ---- shared helpers ----
 
-// sandboxPrefix starts the name of every sandbox's cgroup, followed by "<pid>-<random hex>".
+// sandboxPrefix starts the name of every sandbox's cgroup, followed by
+// "<pid>-<start time>-<random hex>" of the process that made it.
 const sandboxPrefix = "insights-runtime-extractor-sandbox-"
+
+// ownerAlive says whether the process named by "<pid>-<start time>-<hex>" (a sandbox cgroup's
+// name after sandboxPrefix) still runs: a live process with that pid and another start time
+// took a dead owner's pid, which kill(pid, 0) cannot tell. A malformed name counts as alive:
+// it is not ours to remove.
+func ownerAlive(name string) bool {
+	f := strings.SplitN(name, "-", 3)
+	if len(f) != 3 {
+		return true
+	}
+	pid, err1 := strconv.Atoi(f[0])
+	start, err2 := strconv.ParseUint(f[1], 10, 64)
+	if err1 != nil || err2 != nil || pid <= 0 {
+		return true
+	}
+	st, err := startTimeOf(pid)
+	switch {
+	case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH):
+		return false
+	case err != nil:
+		return true // cannot tell: leave it
+	}
+	return st == start
+}
 
 // sweepStale removes what sandboxes of dead processes left in dir: their fingerprints (the
 // child of a thread in another pid namespace cannot be tied to its parent's death, see Run)
@@ -567,10 +592,8 @@ func sweepStale(dir string, log *slog.Logger) {
 		if !ok || !e.IsDir() {
 			continue
 		}
-		pidStr, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil || pid <= 0 || unix.Kill(pid, 0) != unix.ESRCH {
-			continue // malformed, or its owner is alive
+		if ownerAlive(rest) {
+			continue
 		}
 		stale := filepath.Join(dir, e.Name())
 		runs, _ := os.ReadDir(stale)

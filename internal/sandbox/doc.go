@@ -51,7 +51,11 @@
 //     but the helper is killed first, so that the helper reaps the fingerprint (a zombie left
 //     to the container's init might never be reaped), then whatever is left. New kills and
 //     removes what sandboxes of dead processes left behind (their cgroup names carry their
-//     pid).
+//     pid and its start time: a live process that took a dead owner's pid is told apart).
+//   - PID reuse: with Target.StartTime, the target's start time is read through the same
+//     /proc/<pid> descriptor as its namespace files, after they were opened (starttime.go).
+//   - Parent death: the forked child checks getppid() after asking for SIGKILL on its
+//     parent's death, so that a helper that died before that is noticed.
 //   - The main thread never moves to a run's cgroup: /proc/self shows the main thread's view.
 //   - cgroup v1 (and hybrid): memory (and memory+swap when accounted), pids and cpu (CFS
 //     quota) limits, under this process's own cgroup found from mountinfo (in a pod, the

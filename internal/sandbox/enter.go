@@ -14,12 +14,13 @@ import (
 
 // entry is what the locked goroutine needs to start one fingerprint.
 type entry struct {
-	hostPID int
-	exe     *os.File  // the sealed copy of the fingerprint executable
-	self    *os.File  // the sealed copy of this process's image, run as the helper
-	cmd     *exec.Cmd // Path, Args and ExtraFiles are filled in by start
-	cg      runCgroup
-	helper  helperArgs
+	hostPID   int
+	startTime uint64    // 0: not checked
+	exe       *os.File  // the sealed copy of the fingerprint executable
+	self      *os.File  // the sealed copy of this process's image, run as the helper
+	cmd       *exec.Cmd // Path, Args and ExtraFiles are filled in by start
+	cg        runCgroup
+	helper    helperArgs
 }
 
 // startResult tells Run whether the helper started, and which thread forked it.
@@ -87,6 +88,16 @@ func (e entry) start(tid int) error {
 		defer files[i].Close()
 	}
 
+	// After the opens, through the same descriptor: the files are the described process's.
+	if e.startTime != 0 {
+		st, err := startTimeAt(proc)
+		if err != nil {
+			return targetErr(e.hostPID, err)
+		}
+		if st != e.startTime {
+			return fmt.Errorf("%w: pid %d now names a process started at %d, not %d", ErrTargetGone, e.hostPID, st, e.startTime)
+		}
+	}
 	if err := e.cg.enter(tid, e.cmd.SysProcAttr); err != nil {
 		return err
 	}

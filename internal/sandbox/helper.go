@@ -103,6 +103,11 @@ func helperMain(args []string) int {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fail(fmt.Errorf("not dumpable: %w", err))
 	}
+	// Before entering: the container's /proc does not know this process.
+	ppid, err := childParentPID()
+	if err != nil {
+		return fail(err)
+	}
 	filter, err := seccompFilter()
 	if err != nil {
 		return fail(err)
@@ -131,7 +136,7 @@ func helperMain(args []string) int {
 		return fail(fmt.Errorf("fork: %w", errno))
 	}
 	if pid == 0 {
-		childExec(errPipe[1], argv, envv, empty)
+		childExec(errPipe[1], argv, envv, empty, ppid)
 	}
 	unix.Close(errPipe[1])
 
@@ -227,6 +232,23 @@ func enterThread(a helperArgs, filter []unix.SockFilter) error {
 	return loadSeccomp(filter)
 }
 
+// childParentPID is what getppid() says in the forked child while the helper lives: 0 when the
+// child is in the container's own pid namespace, which does not see the helper; the helper's
+// pid when the target shares the helper's (a pod with hostPID).
+func childParentPID() (uintptr, error) {
+	var target, own unix.Stat_t
+	if err := unix.Fstat(helperPidNS, &target); err != nil {
+		return 0, fmt.Errorf("stat the target's pid namespace: %w", err)
+	}
+	if err := unix.Stat("/proc/self/ns/pid", &own); err != nil {
+		return 0, fmt.Errorf("stat own pid namespace: %w", err)
+	}
+	if target.Dev == own.Dev && target.Ino == own.Ino {
+		return uintptr(unix.Getpid()), nil
+	}
+	return 0, nil
+}
+
 // childExec is all the forked child runs: a new session (its own process group, no
 // controlling terminal), death with the helper, then the fingerprint through its descriptor, which does not depend
 // on the container's /proc. Only raw system calls: the child is a copy of one thread of a Go
@@ -234,10 +256,16 @@ func enterThread(a helperArgs, filter []unix.SockFilter) error {
 //
 //go:nosplit
 //go:norace
-func childExec(errFD int, argv, envv []*byte, empty *byte) {
+func childExec(errFD int, argv, envv []*byte, empty *byte, ppid uintptr) {
 	syscall.RawSyscall(syscall.SYS_SETSID, 0, 0, 0)
 	// Dies with the helper (which dies with the caller): nothing outlives a dead coordinator.
 	syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
+	// Unless the helper died before that: then the parent is a reaper, not the helper.
+	if p, _, _ := syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0); p != ppid {
+		for {
+			syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 126, 0, 0)
+		}
+	}
 	_, _, errno := syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(helperExe),
 		uintptr(unsafe.Pointer(empty)), uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])),
 		uintptr(unix.AT_EMPTY_PATH), 0)

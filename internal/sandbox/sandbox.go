@@ -65,6 +65,10 @@ const killGrace = 2 * time.Second
 type Target struct {
 	HostPID  int    // pid in the caller's pid namespace
 	UID, GID uint32 // the fingerprint runs with these ids and no supplementary groups
+	// StartTime is the process's start time (field 22 of /proc/<pid>/stat) when it was
+	// described: Run checks it after opening the namespaces, so that a pid reused meanwhile
+	// fails with ErrTargetGone instead of entering another process. 0: not checked.
+	StartTime uint64
 }
 
 // Limits bound one run. Zero fields take the Default* values.
@@ -166,7 +170,12 @@ func newWith(opts Options, parent func(name string, log *slog.Logger) (cgroupPar
 	if _, err := rand.Read(suffix[:]); err != nil {
 		return nil, fmt.Errorf("sandbox: random cgroup name: %w", err)
 	}
-	name := fmt.Sprintf("%s%d-%s", sandboxPrefix, os.Getpid(), hex.EncodeToString(suffix[:]))
+	// The start time with the pid: sweepStale tells a dead owner from a reused pid.
+	start, err := startTimeOf(os.Getpid())
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: own start time: %w", err)
+	}
+	name := fmt.Sprintf("%s%d-%d-%s", sandboxPrefix, os.Getpid(), start, hex.EncodeToString(suffix[:]))
 	cg, err := parent(name, log)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
@@ -257,7 +266,7 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	started := make(chan startResult, 1)
 	exited := make(chan error, 1)
 	go enterAndRun(entry{
-		hostPID: t.HostPID, exe: exe, self: self, cmd: cmd, cg: cg,
+		hostPID: t.HostPID, startTime: t.StartTime, exe: exe, self: self, cmd: cmd, cg: cg,
 		helper: helperArgs{uid: t.UID, gid: t.GID, lastCap: s.lastCap, argv: append([]string{exeName(exePath)}, args...)},
 	}, started, exited)
 	st := <-started

@@ -471,6 +471,41 @@ func TestRunTargetGone(t *testing.T) {
 	}
 }
 
+// A pid is checked with the start time it was described with, after the namespaces were
+// opened: another process that took the pid is not entered.
+func TestRunTargetPIDReused(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 0, 0)
+	s := newSandbox(t)
+	start, err := startTimeOf(c.pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.Run(context.Background(), Target{HostPID: c.pid, StartTime: start}, bins.misbehave, []string{"echo", "x"}, nil, Limits{}); err != nil || string(out) != "x\n" {
+		t.Fatalf("Run with the target's start time = %q, %v", out, err)
+	}
+	_, err = s.Run(context.Background(), Target{HostPID: c.pid, StartTime: start - 1}, bins.misbehave, []string{"echo", "x"}, nil, Limits{})
+	if !errors.Is(err, ErrTargetGone) || !strings.Contains(err.Error(), "now names a process started at") {
+		t.Fatalf("Run with another start time = %v, want ErrTargetGone", err)
+	}
+}
+
+// A target in the sandbox's own pid namespace (a pod with hostPID) sees the helper as the
+// fingerprint's parent: the check that the helper did not die before the parent-death signal
+// was set must expect the helper's pid there, not 0.
+func TestRunTargetInOwnPIDNamespace(t *testing.T) {
+	requireRoot(t)
+	sleeper := exec.Command(bins.misbehave, "hang")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	out, err := newSandbox(t).Run(context.Background(), Target{HostPID: sleeper.Process.Pid}, bins.misbehave, []string{"echo", "x"}, nil, Limits{})
+	if err != nil || string(out) != "x\n" {
+		t.Fatalf("Run = %q, %v", out, err)
+	}
+}
+
 func TestRunRefusesReadableExecutable(t *testing.T) {
 	requireRoot(t)
 	c := startContainer(t, 0, 0)
