@@ -49,8 +49,8 @@ type runCgroup interface {
 	leave(tid int) error
 	// kill kills every process in the cgroup and waits (bounded) for it to be empty.
 	kill() error
-	// killExcept kills every process in the cgroup but spare, and waits (bounded) for them.
-	killExcept(spare int) error
+	// killExcept kills every process in the cgroup but those of spare, and waits (bounded) for them.
+	killExcept(spare ...int) error
 	// events reports the limit events recorded so far.
 	events() limitEvents
 	// dir returns the cgroup directory of controller ("memory", "pids", "cpu" on v1; any on v2).
@@ -276,11 +276,11 @@ func (r *v1Run) leave(tid int) error {
 }
 
 func (r *v1Run) kill() error {
-	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"), 0)
+	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"))
 }
 
-func (r *v1Run) killExcept(spare int) error {
-	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"), spare)
+func (r *v1Run) killExcept(spare ...int) error {
+	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"), spare...)
 }
 
 func (r *v1Run) events() limitEvents {
@@ -528,11 +528,11 @@ func (r *v2Run) kill() error {
 	if err := os.WriteFile(filepath.Join(r.path, "cgroup.kill"), []byte("1"), 0); err == nil {
 		return waitEmpty(procs)
 	}
-	return killAll(procs, 0) // kernels before 5.14
+	return killAll(procs) // kernels before 5.14
 }
 
-func (r *v2Run) killExcept(spare int) error {
-	return killAll(filepath.Join(r.path, "cgroup.procs"), spare)
+func (r *v2Run) killExcept(spare ...int) error {
+	return killAll(filepath.Join(r.path, "cgroup.procs"), spare...)
 }
 
 func (r *v2Run) events() limitEvents {
@@ -603,7 +603,7 @@ func sweepStale(dir string, log *slog.Logger) {
 				continue
 			}
 			run := filepath.Join(stale, r.Name())
-			if err := killAll(filepath.Join(run, "cgroup.procs"), 0); err != nil {
+			if err := killAll(filepath.Join(run, "cgroup.procs")); err != nil {
 				errs = append(errs, err)
 			}
 			if err := rmdirRetry(run); err != nil {
@@ -624,7 +624,7 @@ func sweepStale(dir string, log *slog.Logger) {
 // killAll SIGKILLs every process listed in procsFile but spare until none is left (a process
 // may fork between the read and the kill, hence the loop; the pids limit bounds it). The
 // calling process is never killed: on v1 its locked thread is briefly a member of the cgroup.
-func killAll(procsFile string, spare int) error {
+func killAll(procsFile string, spare ...int) error {
 	self := os.Getpid()
 	deadline := time.Now().Add(drainWait)
 	for {
@@ -637,7 +637,7 @@ func killAll(procsFile string, spare int) error {
 		}
 		live := 0
 		for _, pid := range pids {
-			if pid == self || pid == spare || pid <= 0 {
+			if pid == self || slices.Contains(spare, pid) || pid <= 0 {
 				continue
 			}
 			live++

@@ -111,8 +111,8 @@ func TestRunCgroupV2PlacementAndKill(t *testing.T) {
 	r := waitRunning(t, s, bins.probe)
 	run := r.cgroup["pids"]
 	// Born there: no thread of this process ever enters a v2 run cgroup.
-	if pids, err := readPids(filepath.Join(run, "cgroup.procs")); err != nil || slices.Contains(pids, os.Getpid()) || len(pids) != 2 {
-		t.Errorf("run cgroup procs %v (%v), want the fingerprint and its helper", pids, err)
+	if pids, err := readPids(filepath.Join(run, "cgroup.procs")); err != nil || slices.Contains(pids, os.Getpid()) || len(pids) != 3 {
+		t.Errorf("run cgroup procs %v (%v), want the fingerprint, its reaper and their helper", pids, err)
 	}
 	out := <-res
 	if out.err != nil {

@@ -32,24 +32,29 @@
 //     credentials are per thread in Linux).
 //  4. From that thread it forks with a real fork (no shared memory): the child is born in the
 //     container's pid namespace, mount namespace and root, in the cgroup, with those
-//     credentials; it starts a new session, asks for SIGKILL when the helper dies, and
-//     execveat()s the executable's descriptor (AT_EMPTY_PATH: no reliance on the container's
-//     /proc). Until that execve it is a copy of the helper's small memory, holding nothing
-//     but descriptors of its own container and of the executable. The helper waits for it
-//     and exits with its status (a SIGKILL is passed on as a SIGKILL).
+//     credentials; it starts a new session, asks for SIGKILL when the helper dies, becomes
+//     the child subreaper of what it starts, and forks the fingerprint, which starts a
+//     session of its own, asks for SIGKILL when this reaper dies and execveat()s the
+//     executable's descriptor (AT_EMPTY_PATH: no reliance on the container's /proc). The
+//     reaper reaps every descendant (orphans are reparented to it, not to the container's
+//     init, which might never reap them); once the fingerprint has exited it kills its
+//     remaining children and reaps them, then exits with the fingerprint's status. Both are
+//     copies of the helper's small memory, holding nothing but descriptors of their own
+//     container and of the executable's sealed copy. The helper waits for the reaper and
+//     exits with its status (a SIGKILL is passed on as a SIGKILL).
 //
 // Not dumpable: with no CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH left, the execute-only (0111)
-// executable (the memfd copy is made 0111 too) cannot be read by its execve caller, so the kernel makes the fingerprint
-// non-dumpable even for a root target whose uid does not change. Run refuses an executable
-// that anyone may read.
+// executable (the memfd copy is made 0111 too) cannot be read by its execve caller, so the
+// kernel makes the fingerprint non-dumpable even for a root target whose uid does not change.
+// Run refuses an executable that anyone may read.
 //
 // Other choices, each proven by the package tests:
 //   - Descriptors: the fingerprint gets its three pipes and nothing else. They are our own
 //     pipes, not os/exec's copying goroutines, so Wait returns when the helper exits even if
 //     descendants hold a stream.
 //   - Killing: on timeout, output overflow or cancellation, everything in the run's cgroup
-//     but the helper is killed first, so that the helper reaps the fingerprint (a zombie left
-//     to the container's init might never be reaped), then whatever is left. New kills and
+//     but the helper and the reaper is killed first, so that the reaper reaps it all (a
+//     zombie left to the container's init might never be reaped), then whatever is left. New kills and
 //     removes what sandboxes of dead processes left behind (their cgroup names carry their
 //     pid and its start time: a live process that took a dead owner's pid is told apart).
 //   - PID reuse: with Target.StartTime, the target's start time is read through the same
@@ -66,7 +71,7 @@
 //     a private cgroup namespace, or a systemd unit with Delegate=yes), and the cgroup itself
 //     becomes the parent of the sandboxes.
 //   - The helper and its Go runtime count against the run's memory and pids limits (a few
-//     MiB, about 5 threads).
+//     MiB, about 5 threads), and so does the reaper (one pid).
 //
 // Everything a fingerprint prints is hostile input: Run bounds it (Limits.MaxOutput) and the
 // caller validates it.

@@ -162,6 +162,13 @@ func startContainer(t testing.TB, uid, gid int) *container {
 // capabilities plus extra (comma-separated capability numbers, "" for none).
 func startContainerWithCaps(t testing.TB, uid, gid int, extra string) *container {
 	t.Helper()
+	return startContainerEnv(t, uid, gid, extra)
+}
+
+// startContainerEnv is startContainerWithCaps with more environment for its init (see
+// misbehave sleeper).
+func startContainerEnv(t testing.TB, uid, gid int, extra string, env ...string) *container {
+	t.Helper()
 	root := t.TempDir()
 	if err := os.Chmod(root, 0o755); err != nil {
 		t.Fatal(err)
@@ -186,12 +193,13 @@ func startContainerWithCaps(t testing.TB, uid, gid int, extra string) *container
 		args = append(args, extra)
 	}
 	cmd := exec.Command("unshare", args...)
+	cmd.Env = append(os.Environ(), env...)
 	if uid != 0 || gid != 0 {
 		if uid != gid {
 			t.Fatal("startContainer: uid and gid must be equal")
 		}
 		// The sleeper drops to the uid itself, after it dropped its capabilities.
-		cmd.Env = append(os.Environ(), "SLEEPER_UID="+strconv.Itoa(uid))
+		cmd.Env = append(cmd.Env, "SLEEPER_UID="+strconv.Itoa(uid))
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stderr bytes.Buffer

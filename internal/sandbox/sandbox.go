@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -323,9 +324,14 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		runErr = fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, l.MaxOutput)
 	}
 	if runErr != nil {
-		// Everything but the helper first, so that the helper reaps the fingerprint: a zombie
-		// left to the container's init might never be reaped.
-		if err := cg.killExcept(pid); err != nil {
+		// Everything but the helper and its child, the reaper in the container, first: the
+		// reaper reaps the fingerprint and all it started, and the helper reaps the reaper (a
+		// zombie left to the container's init might never be reaped).
+		spare := []int{pid}
+		if r := childOf(pid); r > 0 {
+			spare = append(spare, r)
+		}
+		if err := cg.killExcept(spare...); err != nil {
 			s.log.Warn("killing fingerprint", "error", err)
 		}
 		select {
@@ -441,4 +447,18 @@ func exeName(p string) string {
 		}
 	}
 	return p
+}
+
+// childOf returns the child of process pid's main thread (the helper has one: the reaper), or 0.
+func childOf(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 1 {
+		return 0
+	}
+	c, _ := strconv.Atoi(f[0])
+	return c
 }

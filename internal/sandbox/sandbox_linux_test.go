@@ -54,6 +54,9 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 
 			// From outside, while it runs: its cgroup, the limits there, and its pid mapping.
 			r := waitRunning(t, s, bins.probe)
+			hostPPID, _ := strconv.Atoi(statusLine(t, r.hostPID, "PPid"))
+			reaperNS := nsPIDOf(t, hostPPID)
+			reaperExe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", hostPPID))
 			wantLimits := map[string]string{
 				filepath.Join(r.cgroup["memory"], "memory.limit_in_bytes"):       strconv.Itoa(96 << 20),
 				filepath.Join(r.cgroup["memory"], "memory.memsw.limit_in_bytes"): strconv.Itoa(96 << 20),
@@ -150,8 +153,9 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 			if rep.PID != r.nsPID || rep.PGID != rep.PID || rep.SID != rep.PID {
 				t.Errorf("pid %d pgid %d sid %d, want pid %d leading its own group and session", rep.PID, rep.PGID, rep.SID, r.nsPID)
 			}
-			if rep.PPID != 0 {
-				t.Errorf("ppid %d, want 0 (the parent is outside the pid namespace)", rep.PPID)
+			// Its parent is the sandbox's reaper, in the container, a copy of the helper.
+			if rep.PPID != reaperNS || reaperExe != memfdLink(helperArg0) {
+				t.Errorf("ppid %d (the parent's pid there %d, exe %q), want the sandbox's reaper", rep.PPID, reaperNS, reaperExe)
 			}
 			for _, ctrl := range []string{"memory", "pids", "cpu"} {
 				// The sandbox's cgroup and the run's; what is above depends on where this test
@@ -506,6 +510,47 @@ func TestRunTargetInOwnPIDNamespace(t *testing.T) {
 	}
 }
 
+// A fingerprint's orphans are reaped by the sandbox (a child subreaper in the container), not
+// left to the container's init: after many runs that leave children behind, time out or hit
+// the pids limit, in a container whose init never reaps, the container holds no zombie and
+// no process but its init.
+func TestRunLeavesNoZombieAndNoProcessInTheContainer(t *testing.T) {
+	requireRoot(t)
+	c := startContainerEnv(t, 0, 0, "", "SLEEPER_NO_REAP=1")
+	s := newSandbox(t)
+	tg := Target{HostPID: c.pid}
+	for range 10 {
+		if out, err := s.Run(context.Background(), tg, bins.misbehave, []string{"orphans"}, nil, Limits{}); err != nil || string(out) != "left 3\n" {
+			t.Fatalf("orphans: Run = %q, %v", out, err)
+		}
+		if _, err := s.Run(context.Background(), tg, bins.misbehave, []string{"forkbomb"}, nil, Limits{MaxPids: 16}); !errors.Is(err, ErrFailed) {
+			t.Fatalf("forkbomb: Run = %v, want ErrFailed", err)
+		}
+		if _, err := s.Run(context.Background(), tg, bins.misbehave, []string{"orphans-hang"}, nil, Limits{Timeout: 200 * time.Millisecond}); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("hang: Run = %v, want ErrTimeout", err)
+		}
+	}
+	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", c.pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == c.pid {
+			continue
+		}
+		if ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); ns != want {
+			continue
+		}
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		t.Errorf("left in the container: %s", stat)
+	}
+}
+
 func TestRunRefusesReadableExecutable(t *testing.T) {
 	requireRoot(t)
 	c := startContainer(t, 0, 0)
@@ -753,4 +798,20 @@ func TestRunNothingForkedIntoTheContainerLeadsOutside(t *testing.T) {
 	for _, e := range rep.Escapes {
 		t.Errorf("led outside the container: %s", e)
 	}
+}
+
+// statusLine returns the value of one field of /proc/<pid>/status.
+func statusLine(t *testing.T, pid int, key string) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("/proc/%d/status has no %s", pid, key)
+	return ""
 }
