@@ -384,7 +384,7 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 		ContainerID:  c.Key(),
 	}
 	complete := true
-	target := sandbox.Target{HostPID: p.PID, UID: p.UID, GID: p.GID}
+	target := sandbox.Target{HostPID: p.PID, UID: p.UID, GID: p.GID, StartTime: p.StartTime}
 	plan := s.Config.Plan(fingerprint.Process{PID: p.NSPID, Name: p.Name, Cmdline: p.Cmdline, Env: p.Env, Cwd: p.Cwd, Exe: p.Exe})
 	for _, inv := range plan {
 		out, err := s.Sandbox.Run(ctx, target, filepath.Join(s.FingerprintsDir, inv.Executable), inv.Args, inv.Stdin, s.Limits)

@@ -49,8 +49,8 @@ type runCgroup interface {
 	leave(tid int) error
 	// kill kills every process in the cgroup and waits (bounded) for it to be empty.
 	kill() error
-	// killExcept kills every process in the cgroup but spare, and waits (bounded) for them.
-	killExcept(spare int) error
+	// killExcept kills every process in the cgroup but those of spare, and waits (bounded) for them.
+	killExcept(spare ...int) error
 	// events reports the limit events recorded so far.
 	events() limitEvents
 	// dir returns the cgroup directory of controller ("memory", "pids", "cpu" on v1; any on v2).
@@ -276,11 +276,11 @@ func (r *v1Run) leave(tid int) error {
 }
 
 func (r *v1Run) kill() error {
-	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"), 0)
+	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"))
 }
 
-func (r *v1Run) killExcept(spare int) error {
-	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"), spare)
+func (r *v1Run) killExcept(spare ...int) error {
+	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"), spare...)
 }
 
 func (r *v1Run) events() limitEvents {
@@ -528,11 +528,11 @@ func (r *v2Run) kill() error {
 	if err := os.WriteFile(filepath.Join(r.path, "cgroup.kill"), []byte("1"), 0); err == nil {
 		return waitEmpty(procs)
 	}
-	return killAll(procs, 0) // kernels before 5.14
+	return killAll(procs) // kernels before 5.14
 }
 
-func (r *v2Run) killExcept(spare int) error {
-	return killAll(filepath.Join(r.path, "cgroup.procs"), spare)
+func (r *v2Run) killExcept(spare ...int) error {
+	return killAll(filepath.Join(r.path, "cgroup.procs"), spare...)
 }
 
 func (r *v2Run) events() limitEvents {
@@ -551,8 +551,33 @@ func (r *v2Run) remove() error {
 
 // ---- shared helpers ----
 
-// sandboxPrefix starts the name of every sandbox's cgroup, followed by "<pid>-<random hex>".
+// sandboxPrefix starts the name of every sandbox's cgroup, followed by
+// "<pid>-<start time>-<random hex>" of the process that made it.
 const sandboxPrefix = "insights-runtime-extractor-sandbox-"
+
+// ownerAlive says whether the process named by "<pid>-<start time>-<hex>" (a sandbox cgroup's
+// name after sandboxPrefix) still runs: a live process with that pid and another start time
+// took a dead owner's pid, which kill(pid, 0) cannot tell. A malformed name counts as alive:
+// it is not ours to remove.
+func ownerAlive(name string) bool {
+	f := strings.SplitN(name, "-", 3)
+	if len(f) != 3 {
+		return true
+	}
+	pid, err1 := strconv.Atoi(f[0])
+	start, err2 := strconv.ParseUint(f[1], 10, 64)
+	if err1 != nil || err2 != nil || pid <= 0 {
+		return true
+	}
+	st, err := startTimeOf(pid)
+	switch {
+	case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH):
+		return false
+	case err != nil:
+		return true // cannot tell: leave it
+	}
+	return st == start
+}
 
 // sweepStale removes what sandboxes of dead processes left in dir: their fingerprints (the
 // child of a thread in another pid namespace cannot be tied to its parent's death, see Run)
@@ -567,10 +592,8 @@ func sweepStale(dir string, log *slog.Logger) {
 		if !ok || !e.IsDir() {
 			continue
 		}
-		pidStr, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil || pid <= 0 || unix.Kill(pid, 0) != unix.ESRCH {
-			continue // malformed, or its owner is alive
+		if ownerAlive(rest) {
+			continue
 		}
 		stale := filepath.Join(dir, e.Name())
 		runs, _ := os.ReadDir(stale)
@@ -580,7 +603,7 @@ func sweepStale(dir string, log *slog.Logger) {
 				continue
 			}
 			run := filepath.Join(stale, r.Name())
-			if err := killAll(filepath.Join(run, "cgroup.procs"), 0); err != nil {
+			if err := killAll(filepath.Join(run, "cgroup.procs")); err != nil {
 				errs = append(errs, err)
 			}
 			if err := rmdirRetry(run); err != nil {
@@ -601,7 +624,7 @@ func sweepStale(dir string, log *slog.Logger) {
 // killAll SIGKILLs every process listed in procsFile but spare until none is left (a process
 // may fork between the read and the kill, hence the loop; the pids limit bounds it). The
 // calling process is never killed: on v1 its locked thread is briefly a member of the cgroup.
-func killAll(procsFile string, spare int) error {
+func killAll(procsFile string, spare ...int) error {
 	self := os.Getpid()
 	deadline := time.Now().Add(drainWait)
 	for {
@@ -614,7 +637,7 @@ func killAll(procsFile string, spare int) error {
 		}
 		live := 0
 		for _, pid := range pids {
-			if pid == self || pid == spare || pid <= 0 {
+			if pid == self || slices.Contains(spare, pid) || pid <= 0 {
 				continue
 			}
 			live++

@@ -34,8 +34,15 @@ func TestNewRemovesDeadSandboxes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = leftover.Process.Kill() })
-	stale := fmt.Sprintf("%s%d-deadbeef", sandboxPrefix, dead.Process.Pid)
-	ownerAlive := fmt.Sprintf("%s%d-deadbeef", sandboxPrefix, os.Getpid())
+	own, err := startTimeOf(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its owner dead; and its owner's pid taken by a live process (this one, started at
+	// another time), which kill(pid, 0) would take for the owner.
+	stale := fmt.Sprintf("%s%d-%d-deadbeef", sandboxPrefix, dead.Process.Pid, own)
+	reused := fmt.Sprintf("%s%d-%d-deadbeef", sandboxPrefix, os.Getpid(), own-1)
+	ownerAlive := fmt.Sprintf("%s%d-%d-deadbeef", sandboxPrefix, os.Getpid(), own)
 	var staleDirs []string
 	for _, ctrl := range []string{"memory", "pids", "cpu"} {
 		base := filepath.Dir(live.cg.dir(ctrl))
@@ -46,7 +53,10 @@ func TestNewRemovesDeadSandboxes(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(run, "cgroup.procs"), []byte(strconv.Itoa(leftover.Process.Pid)), 0); err != nil {
 			t.Fatal(err)
 		}
-		staleDirs = append(staleDirs, filepath.Join(base, stale))
+		if err := os.MkdirAll(filepath.Join(base, reused, "run-1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		staleDirs = append(staleDirs, filepath.Join(base, stale), filepath.Join(base, reused))
 		keep := filepath.Join(base, ownerAlive)
 		if err := os.Mkdir(keep, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			t.Fatal(err)
@@ -58,7 +68,7 @@ func TestNewRemovesDeadSandboxes(t *testing.T) {
 	}
 
 	newSandbox(t)
-	err := leftover.Wait()
+	err = leftover.Wait()
 	if ws, ok := leftover.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
 		t.Errorf("leftover fingerprint: %v, want killed", err)
 	}
@@ -101,8 +111,8 @@ func TestRunCgroupV2PlacementAndKill(t *testing.T) {
 	r := waitRunning(t, s, bins.probe)
 	run := r.cgroup["pids"]
 	// Born there: no thread of this process ever enters a v2 run cgroup.
-	if pids, err := readPids(filepath.Join(run, "cgroup.procs")); err != nil || slices.Contains(pids, os.Getpid()) || len(pids) != 2 {
-		t.Errorf("run cgroup procs %v (%v), want the fingerprint and its helper", pids, err)
+	if pids, err := readPids(filepath.Join(run, "cgroup.procs")); err != nil || slices.Contains(pids, os.Getpid()) || len(pids) != 3 {
+		t.Errorf("run cgroup procs %v (%v), want the fingerprint, its reaper and their helper", pids, err)
 	}
 	out := <-res
 	if out.err != nil {

@@ -1,6 +1,7 @@
-// Package sandbox runs one fingerprint executable inside a target container's pid and mount
-// namespaces, as the target's uid/gid, with no capabilities, no_new_privs, not dumpable, in its
-// own session, under a wall-clock limit and in a cgroup with memory, pids and CPU limits.
+// Package sandbox runs one fingerprint executable inside a target container's pid, mount, net,
+// ipc, uts and cgroup namespaces, as the target's uid/gid, with no capabilities, no_new_privs,
+// under a seccomp filter, not dumpable, in its own session, under a wall-clock limit and in a
+// cgroup with memory, pids and CPU limits.
 //
 // How a run enters the container (DESIGN.md, "Entering a container from Go", with one more
 // step). Go forks with CLONE_VM|CLONE_VFORK: a child forked by the caller straight into the
@@ -8,42 +9,58 @@
 // until its execve, visible to the container, and a process there holding CAP_SYS_PTRACE can
 // attach to it in that window (the escape test caught exactly that). So:
 //
-//  1. Run opens, on the host, the executable (O_PATH; it must be execute-only), and, relative
-//     to one /proc/<pid> descriptor, the target's ns/mnt, ns/pid and root directory; it makes
+//  1. Run checks the executable (execute-only, a static ELF: no PT_INTERP, which would load
+//     the container's ld.so) and runs a sealed memfd copy of it (memfd.go; copied once per
+//     file), so that the fingerprint's exe and maps name "/memfd:<name> (deleted)", a file
+//     that exists nowhere on the host and cannot be changed; its own image, which runs as the
+//     helper, is such a copy too. Relative to one /proc/<pid> descriptor, it opens the
+//     target's ns/mnt, ns/pid, ns/net, ns/ipc, ns/uts, ns/cgroup and root directory; it makes
 //     the run's cgroup (v1: the forking thread is moved into it for the fork and back after;
 //     v2: clone3 CLONE_INTO_CGROUP) and marks every inherited descriptor close-on-exec.
-//  2. It starts its own image again (/proc/self/exe, argv[0] helperArg0) as the helper, with
-//     just those four descriptors, in the host's pid and mount namespaces, where no container
+//  2. It starts its own image again (the sealed copy, argv[0] helperArg0) as the helper, with
+//     just those descriptors, in the host's pid and mount namespaces, where no container
 //     sees it, in a session of its own, dying with the caller (Pdeathsig).
 //  3. The helper (an init hook in this package, run before main) joins on its main thread the
 //     target's mount namespace, chroots into the target's own root (a container need not have
 //     pivot_root'ed: its root is what /proc/<pid>/root says, not the namespace's root mount),
-//     joins the pid namespace (for its children), sets no_new_privs, empties the bounding and
-//     ambient sets, drops to the target's uid/gid with no supplementary groups and empties
-//     every capability set, all on that thread only (raw system calls; credentials are per
-//     thread in Linux).
+//     joins the pid namespace (for its children) and the net, ipc, uts and cgroup namespaces
+//     (what the fingerprint runs from the container, a --version, must not see the
+//     extractor's network, hostname or IPC), sets no_new_privs, empties the bounding and
+//     ambient sets, drops to the target's uid/gid with no supplementary groups, empties
+//     every capability set and installs the seccomp filter (seccomp.go: a deny-list answering
+//     EPERM, another architecture's calls killed), all on that thread only (raw system calls;
+//     credentials are per thread in Linux).
 //  4. From that thread it forks with a real fork (no shared memory): the child is born in the
 //     container's pid namespace, mount namespace and root, in the cgroup, with those
-//     credentials; it starts a new session, asks for SIGKILL when the helper dies, and
-//     execveat()s the executable's descriptor (AT_EMPTY_PATH: no reliance on the container's
-//     /proc). Until that execve it is a copy of the helper's small memory, holding nothing
-//     but descriptors of its own container and of the executable. The helper waits for it
-//     and exits with its status (a SIGKILL is passed on as a SIGKILL).
+//     credentials; it starts a new session, asks for SIGKILL when the helper dies, becomes
+//     the child subreaper of what it starts, and forks the fingerprint, which starts a
+//     session of its own, asks for SIGKILL when this reaper dies and execveat()s the
+//     executable's descriptor (AT_EMPTY_PATH: no reliance on the container's /proc). The
+//     reaper reaps every descendant (orphans are reparented to it, not to the container's
+//     init, which might never reap them); once the fingerprint has exited it kills its
+//     remaining children and reaps them, then exits with the fingerprint's status. Both are
+//     copies of the helper's small memory, holding nothing but descriptors of their own
+//     container and of the executable's sealed copy. The helper waits for the reaper and
+//     exits with its status (a SIGKILL is passed on as a SIGKILL).
 //
 // Not dumpable: with no CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH left, the execute-only (0111)
-// executable cannot be read by its execve caller, so the kernel makes the fingerprint
-// non-dumpable even for a root target whose uid does not change. Run refuses an executable
-// that anyone may read.
+// executable (the memfd copy is made 0111 too) cannot be read by its execve caller, so the
+// kernel makes the fingerprint non-dumpable even for a root target whose uid does not change.
+// Run refuses an executable that anyone may read.
 //
 // Other choices, each proven by the package tests:
 //   - Descriptors: the fingerprint gets its three pipes and nothing else. They are our own
 //     pipes, not os/exec's copying goroutines, so Wait returns when the helper exits even if
 //     descendants hold a stream.
 //   - Killing: on timeout, output overflow or cancellation, everything in the run's cgroup
-//     but the helper is killed first, so that the helper reaps the fingerprint (a zombie left
-//     to the container's init might never be reaped), then whatever is left. New kills and
+//     but the helper and the reaper is killed first, so that the reaper reaps it all (a
+//     zombie left to the container's init might never be reaped), then whatever is left. New kills and
 //     removes what sandboxes of dead processes left behind (their cgroup names carry their
-//     pid).
+//     pid and its start time: a live process that took a dead owner's pid is told apart).
+//   - PID reuse: with Target.StartTime, the target's start time is read through the same
+//     /proc/<pid> descriptor as its namespace files, after they were opened (starttime.go).
+//   - Parent death: the forked child checks getppid() after asking for SIGKILL on its
+//     parent's death, so that a helper that died before that is noticed.
 //   - The main thread never moves to a run's cgroup: /proc/self shows the main thread's view.
 //   - cgroup v1 (and hybrid): memory (and memory+swap when accounted), pids and cpu (CFS
 //     quota) limits, under this process's own cgroup found from mountinfo (in a pod, the
@@ -54,7 +71,7 @@
 //     a private cgroup namespace, or a systemd unit with Delegate=yes), and the cgroup itself
 //     becomes the parent of the sandboxes.
 //   - The helper and its Go runtime count against the run's memory and pids limits (a few
-//     MiB, about 5 threads).
+//     MiB, about 5 threads), and so does the reaper (one pid).
 //
 // Everything a fingerprint prints is hostile input: Run bounds it (Limits.MaxOutput) and the
 // caller validates it.

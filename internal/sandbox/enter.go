@@ -14,11 +14,13 @@ import (
 
 // entry is what the locked goroutine needs to start one fingerprint.
 type entry struct {
-	hostPID int
-	exePath string
-	cmd     *exec.Cmd // Path, Args and ExtraFiles are filled in by start
-	cg      runCgroup
-	helper  helperArgs
+	hostPID   int
+	startTime uint64    // 0: not checked
+	exe       *os.File  // the sealed copy of the fingerprint executable
+	self      *os.File  // the sealed copy of this process's image, run as the helper
+	cmd       *exec.Cmd // Path, Args and ExtraFiles are filled in by start
+	cg        runCgroup
+	helper    helperArgs
 }
 
 // startResult tells Run whether the helper started, and which thread forked it.
@@ -61,15 +63,9 @@ func enterLocked(e entry, started chan<- startResult, exited chan<- error) {
 }
 
 // start opens what the helper needs, on the host, and starts it: this process's own image,
-// re-executed as the helper (see helper.go), in the host's pid namespace, where no container
-// can see it.
+// re-executed as the helper (see helper.go) from its sealed copy, in the host's pid namespace,
+// where no container can see it.
 func (e entry) start(tid int) error {
-	exe, err := openExecutable(e.exePath)
-	if err != nil {
-		return err
-	}
-	defer exe.Close()
-
 	proc, err := unix.Open("/proc/"+strconv.Itoa(e.hostPID), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return targetErr(e.hostPID, err)
@@ -77,8 +73,9 @@ func (e entry) start(tid int) error {
 	defer unix.Close(proc)
 	// Opened relative to the same /proc/<pid> descriptor: if the pid is reused meanwhile, these
 	// fail instead of opening another process's namespaces.
-	var files [3]*os.File
-	for i, name := range []string{"ns/mnt", "ns/pid", "root"} {
+	names := append(append([]string{}, helperNamespaces...), "root")
+	files := make([]*os.File, len(names))
+	for i, name := range names {
 		flags := unix.O_RDONLY | unix.O_CLOEXEC
 		if name == "root" {
 			flags = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
@@ -91,6 +88,16 @@ func (e entry) start(tid int) error {
 		defer files[i].Close()
 	}
 
+	// After the opens, through the same descriptor: the files are the described process's.
+	if e.startTime != 0 {
+		st, err := startTimeAt(proc)
+		if err != nil {
+			return targetErr(e.hostPID, err)
+		}
+		if st != e.startTime {
+			return fmt.Errorf("%w: pid %d now names a process started at %d, not %d", ErrTargetGone, e.hostPID, st, e.startTime)
+		}
+	}
 	if err := e.cg.enter(tid, e.cmd.SysProcAttr); err != nil {
 		return err
 	}
@@ -99,10 +106,12 @@ func (e entry) start(tid int) error {
 	if err := cloexecFrom(3); err != nil {
 		return err
 	}
-	// /proc/self/exe: this very image, even if its file was replaced since.
-	e.cmd.Path = "/proc/self/exe"
+	// The helper's image is the sealed copy, which the child of the fork finds at helperSelf
+	// once its descriptors are in place: nothing the helper, or its fork in the container
+	// before the execve, shows in exe or maps is a host file.
+	e.cmd.Path = "/proc/self/fd/" + strconv.Itoa(helperSelf)
 	e.cmd.Args = append([]string{helperArg0}, e.helper.encode()...)
-	e.cmd.ExtraFiles = []*os.File{files[0], files[1], files[2], exe}
+	e.cmd.ExtraFiles = append(files, e.exe, e.self)
 	if err := e.cmd.Start(); err != nil {
 		return fmt.Errorf("start the sandbox helper: %w", err)
 	}
@@ -124,25 +133,6 @@ func CheckMode(mode uint32) error {
 		return fmt.Errorf("mode %04o has set-id bits", mode&0o7777)
 	}
 	return nil
-}
-
-// openExecutable opens the fingerprint executable as an O_PATH descriptor and checks it is a
-// regular, executable file that nobody may read (see the package doc: dumpability).
-func openExecutable(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadExecutable, err)
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("%w: stat %s: %w", ErrBadExecutable, path, err)
-	}
-	if err := CheckMode(st.Mode); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("%w: %s: %w", ErrBadExecutable, path, err)
-	}
-	return os.NewFile(uintptr(fd), path), nil
 }
 
 func targetErr(pid int, err error) error {

@@ -18,9 +18,19 @@ const helperArg0 = "insights-runtime-extractor-sandbox-helper"
 const (
 	helperMntNS = 3 + iota
 	helperPidNS
+	helperNetNS
+	helperIPCNS
+	helperUTSNS
+	helperCgroupNS
 	helperRoot
 	helperExe
+	// helperSelf is the helper's own sealed image: executed through /proc/self/fd, then closed.
+	helperSelf
 )
+
+// helperNamespaces are the target's namespace files the helper receives, in descriptor order
+// from helperMntNS.
+var helperNamespaces = []string{"ns/mnt", "ns/pid", "ns/net", "ns/ipc", "ns/uts", "ns/cgroup"}
 
 // helperExitSetup is the helper's exit status when it could not start the fingerprint; it then
 // wrote one line starting with helperErrPrefix on standard error.
@@ -65,7 +75,7 @@ func decodeHelperArgs(args []string) (helperArgs, error) {
 // namespace would share the coordinator's memory and a copy of its descriptors until its
 // execve, in plain view of the container (a process there with CAP_SYS_PTRACE can attach to it
 // in that window). The helper is started by the coordinator in the host's pid namespace, which
-// no container sees, from a fresh image holding nothing but its four descriptors; it joins the
+// no container sees, from a fresh image holding nothing but its descriptors; it joins the
 // container, gives up every privilege, and only then forks the fingerprint — with a real fork,
 // so that the fingerprint, until its own execve, shares nothing but a copy of the helper.
 func init() {
@@ -84,6 +94,7 @@ func helperMain(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	unix.Close(helperSelf)
 	for fd := helperMntNS; fd <= helperExe; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 			return fail(fmt.Errorf("descriptor %d: %w", fd, err))
@@ -92,7 +103,16 @@ func helperMain(args []string) int {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fail(fmt.Errorf("not dumpable: %w", err))
 	}
-	if err := enterThread(a); err != nil {
+	// Before entering: the container's /proc does not know this process.
+	ppid, err := childParentPID()
+	if err != nil {
+		return fail(err)
+	}
+	filter, err := seccompFilter()
+	if err != nil {
+		return fail(err)
+	}
+	if err := enterThread(a, filter); err != nil {
 		return fail(err)
 	}
 
@@ -107,6 +127,8 @@ func helperMain(args []string) int {
 		return fail(err)
 	}
 	empty, _ := syscall.BytePtrFromString("")
+	children, _ := syscall.BytePtrFromString("/proc/thread-self/children")
+	r := &reaper{children: children}
 	var errPipe [2]int
 	if err := unix.Pipe2(errPipe[:], unix.O_CLOEXEC); err != nil {
 		return fail(fmt.Errorf("pipe: %w", err))
@@ -116,7 +138,7 @@ func helperMain(args []string) int {
 		return fail(fmt.Errorf("fork: %w", errno))
 	}
 	if pid == 0 {
-		childExec(errPipe[1], argv, envv, empty)
+		childReap(errPipe[1], argv, envv, empty, ppid, r)
 	}
 	unix.Close(errPipe[1])
 
@@ -148,12 +170,14 @@ func helperMain(args []string) int {
 	return helperExitSetup
 }
 
-// enterThread puts the calling (locked) thread into the target's mount namespace, root and pid
-// namespace (for its children), then leaves it with the target's ids, no supplementary groups,
-// no capabilities in any set and no_new_privs. Credentials are per thread in Linux and Go's
+// enterThread puts the calling (locked) thread into the target's mount namespace, root, net,
+// ipc, uts and cgroup namespaces and pid namespace (for its children), then leaves it with the
+// target's ids, no supplementary groups, no capabilities in any set, no_new_privs and the
+// seccomp filter: what the fingerprint runs from the container (a --version) must see the
+// container's network, hostname and IPC, not the extractor's. Credentials are per thread in Linux and Go's
 // syscall.Setuid changes every thread: the raw system calls change this one only, which is the
 // one that forks.
-func enterThread(a helperArgs) error {
+func enterThread(a helperArgs, filter []unix.SockFilter) error {
 	// Without its own fs struct, a thread of a multi-threaded process cannot join a mount ns.
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fmt.Errorf("unshare(CLONE_FS): %w", err)
@@ -172,8 +196,11 @@ func enterThread(a helperArgs) error {
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
 	}
-	if err := unix.Setns(helperPidNS, unix.CLONE_NEWPID); err != nil {
-		return fmt.Errorf("setns pid: %w", err)
+	for fd, ns := range map[int]int{helperPidNS: unix.CLONE_NEWPID, helperNetNS: unix.CLONE_NEWNET,
+		helperIPCNS: unix.CLONE_NEWIPC, helperUTSNS: unix.CLONE_NEWUTS, helperCgroupNS: unix.CLONE_NEWCGROUP} {
+		if err := unix.Setns(fd, ns); err != nil {
+			return fmt.Errorf("setns %s: %w", helperNamespaces[fd-helperMntNS], err)
+		}
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("set no_new_privs: %w", err)
@@ -203,26 +230,158 @@ func enterThread(a helperArgs) error {
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capset: %w", err)
 	}
-	return nil
+	// Last: it denies setns.
+	return loadSeccomp(filter)
 }
 
-// childExec is all the forked child runs: a new session (its own process group, no
-// controlling terminal), death with the helper, then the fingerprint through its descriptor, which does not depend
-// on the container's /proc. Only raw system calls: the child is a copy of one thread of a Go
-// program whose runtime it cannot use.
+// childParentPID is what getppid() says in the forked child while the helper lives: 0 when the
+// child is in the container's own pid namespace, which does not see the helper; the helper's
+// pid when the target shares the helper's (a pod with hostPID).
+func childParentPID() (uintptr, error) {
+	var target, own unix.Stat_t
+	if err := unix.Fstat(helperPidNS, &target); err != nil {
+		return 0, fmt.Errorf("stat the target's pid namespace: %w", err)
+	}
+	if err := unix.Stat("/proc/self/ns/pid", &own); err != nil {
+		return 0, fmt.Errorf("stat own pid namespace: %w", err)
+	}
+	if target.Dev == own.Dev && target.Ino == own.Ino {
+		return uintptr(unix.Getpid()), nil
+	}
+	return 0, nil
+}
+
+// reaper is what the forked child needs besides the fingerprint's arguments, prepared before
+// the fork: it may not allocate.
+type reaper struct {
+	children *byte      // "/proc/thread-self/children"
+	buf      [4096]byte // its contents
+	sigdfl   [4]uint64  // a struct sigaction of SIG_DFL, no flags, empty mask
+}
+
+// childReap is all the forked child runs: a new session (its own process group, no controlling
+// terminal), death with the helper, then, as the child subreaper of everything the fingerprint
+// starts, it forks the fingerprint and reaps every descendant. Orphans of a fingerprint (a
+// --version that daemonized, a fork bomb's children) are reparented to it, not to the
+// container's init, which might never reap them: no zombie is left in the container. When the
+// fingerprint has exited it kills its remaining children, reaps them all, and exits with the
+// fingerprint's status (a signal as 128+signal, SIGKILL passed on as SIGKILL). Only raw
+// system calls: the child is a copy of one thread of a Go program whose runtime it cannot use.
 //
 //go:nosplit
 //go:norace
-func childExec(errFD int, argv, envv []*byte, empty *byte) {
+func childReap(errFD int, argv, envv []*byte, empty *byte, ppid uintptr, r *reaper) {
 	syscall.RawSyscall(syscall.SYS_SETSID, 0, 0, 0)
 	// Dies with the helper (which dies with the caller): nothing outlives a dead coordinator.
 	syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
+	// Unless the helper died before that: then the parent is a reaper, not the helper.
+	if p, _, _ := syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0); p != ppid {
+		exitNow(126)
+	}
+	// The Go runtime's handler, inherited, must not run in this copy when a child exits.
+	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGCHLD), uintptr(unsafe.Pointer(&r.sigdfl)), 0, 8, 0, 0)
+	syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0, 0)
+	self, _, _ := syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0)
+	fp, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+	if errno != 0 {
+		code := uint32(errno)
+		syscall.RawSyscall(syscall.SYS_WRITE, uintptr(errFD), uintptr(unsafe.Pointer(&code)), 4)
+		exitNow(126)
+	}
+	if fp == 0 {
+		childExec(errFD, argv, envv, empty, self)
+	}
+	syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(errFD), 0, 0)
+
+	var ws syscall.WaitStatus
+	var status syscall.WaitStatus
+	done := false
+	for {
+		pid, _, e := syscall.RawSyscall6(syscall.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(&ws)), unix.WALL, 0, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			break // ECHILD: nothing left
+		}
+		if pid == fp {
+			status, done = ws, true
+		}
+		if done {
+			r.killChildren()
+		}
+	}
+	switch {
+	case !done:
+		exitNow(126)
+	case status.Exited():
+		exitNow(uintptr(status.ExitStatus()))
+	case status.Signaled() && status.Signal() == syscall.SIGKILL:
+		syscall.RawSyscall(syscall.SYS_KILL, self, uintptr(syscall.SIGKILL), 0)
+	case status.Signaled():
+		exitNow(128 + uintptr(status.Signal()))
+	}
+	exitNow(126)
+}
+
+// killChildren sends SIGKILL to every child of the calling thread, as its /proc lists them (if
+// the container has no /proc, the caller's kill of the run's cgroup ends them).
+//
+//go:nosplit
+//go:norace
+func (r *reaper) killChildren() {
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, ^uintptr(99), // AT_FDCWD (-100)
+		uintptr(unsafe.Pointer(r.children)), uintptr(unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
+	if e != 0 {
+		return
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[0])), uintptr(len(r.buf)))
+	syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+	if e != 0 {
+		return
+	}
+	pid := uintptr(0)
+	for i := uintptr(0); i < n; i++ {
+		c := r.buf[i]
+		if c >= '0' && c <= '9' {
+			pid = pid*10 + uintptr(c-'0')
+			continue
+		}
+		if pid > 0 {
+			syscall.RawSyscall(syscall.SYS_KILL, pid, uintptr(syscall.SIGKILL), 0)
+		}
+		pid = 0
+	}
+	if pid > 0 {
+		syscall.RawSyscall(syscall.SYS_KILL, pid, uintptr(syscall.SIGKILL), 0)
+	}
+}
+
+//go:nosplit
+//go:norace
+func exitNow(code uintptr) {
+	for {
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, code, 0, 0)
+	}
+}
+
+// childExec is what the fingerprint's process runs until its execve: a session of its own,
+// death with the reaper,
+// then the fingerprint through its descriptor, which does not depend on the container's /proc.
+//
+//go:nosplit
+//go:norace
+func childExec(errFD int, argv, envv []*byte, empty *byte, ppid uintptr) {
+	// A session and process group of its own, as the fingerprint had before the reaper.
+	syscall.RawSyscall(syscall.SYS_SETSID, 0, 0, 0)
+	syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
+	if p, _, _ := syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0); p != ppid {
+		exitNow(126)
+	}
 	_, _, errno := syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(helperExe),
 		uintptr(unsafe.Pointer(empty)), uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])),
 		uintptr(unix.AT_EMPTY_PATH), 0)
 	code := uint32(errno)
 	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(errFD), uintptr(unsafe.Pointer(&code)), 4)
-	for {
-		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 126, 0, 0)
-	}
+	exitNow(126)
 }

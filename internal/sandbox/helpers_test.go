@@ -32,7 +32,55 @@ type testBins struct {
 var bins testBins
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
+	if err := reexecStatic(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if dir := os.Getenv(staticRebuildEnv); dir != "" {
+		defer os.RemoveAll(dir)
+	}
+	code := runTests(m)
+	if dir := os.Getenv(staticRebuildEnv); dir != "" {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// staticRebuildEnv names, in a test binary reexecStatic built, the directory to remove.
+const staticRebuildEnv = "SANDBOX_TEST_STATIC_REBUILD"
+
+// reexecStatic replaces a dynamically linked test binary by a static build of itself: the
+// test binary is what runs as the sandbox helper, and a dynamic helper would map the host's
+// ld.so and libc, which a process of the container sees in the maps of the helper's fork
+// before its execve (the production binaries are built with CGO_ENABLED=0). A prebuilt binary
+// (the VM's) or one built here already is run as it is.
+func reexecStatic() error {
+	if os.Getenv(prebuiltBinsEnv) != "" || os.Getenv(staticRebuildEnv) != "" {
+		return nil
+	}
+	self, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return err
+	}
+	err = checkStatic(self)
+	self.Close()
+	if err == nil {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "sandbox-test-static-")
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(dir, "sandbox.test")
+	// go test runs the test binary in the package's directory.
+	build := exec.Command("go", "test", "-c", "-tags", "privileged", "-o", out, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("rebuild the test binary static (CGO_ENABLED=0): %w", err)
+	}
+	return syscall.Exec(out, os.Args, append(os.Environ(), staticRebuildEnv+"="+dir))
 }
 
 // prebuiltBinsEnv names a directory holding probe and misbehave already built (execute-only),
@@ -114,6 +162,13 @@ func startContainer(t testing.TB, uid, gid int) *container {
 // capabilities plus extra (comma-separated capability numbers, "" for none).
 func startContainerWithCaps(t testing.TB, uid, gid int, extra string) *container {
 	t.Helper()
+	return startContainerEnv(t, uid, gid, extra)
+}
+
+// startContainerEnv is startContainerWithCaps with more environment for its init (see
+// misbehave sleeper).
+func startContainerEnv(t testing.TB, uid, gid int, extra string, env ...string) *container {
+	t.Helper()
 	root := t.TempDir()
 	if err := os.Chmod(root, 0o755); err != nil {
 		t.Fatal(err)
@@ -132,17 +187,19 @@ func startContainerWithCaps(t testing.TB, uid, gid int, extra string) *container
 	if err := os.WriteFile(filepath.Join(root, "marker"), []byte(marker), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--pid", "--mount", "--fork", "--mount-proc", "--root=" + root, "/sleeper", "sleeper"}
+	// Namespaces of its own, as a pod's container has: the sandbox must join each.
+	args := []string{"--pid", "--mount", "--net", "--ipc", "--uts", "--cgroup", "--fork", "--mount-proc", "--root=" + root, "/sleeper", "sleeper"}
 	if extra != "" {
 		args = append(args, extra)
 	}
 	cmd := exec.Command("unshare", args...)
+	cmd.Env = append(os.Environ(), env...)
 	if uid != 0 || gid != 0 {
 		if uid != gid {
 			t.Fatal("startContainer: uid and gid must be equal")
 		}
 		// The sleeper drops to the uid itself, after it dropped its capabilities.
-		cmd.Env = append(os.Environ(), "SLEEPER_UID="+strconv.Itoa(uid))
+		cmd.Env = append(cmd.Env, "SLEEPER_UID="+strconv.Itoa(uid))
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stderr bytes.Buffer
@@ -253,11 +310,13 @@ type running struct {
 // runCgroupDirs are the host directories of the run's cgroup, per controller.
 type runCgroupDirs map[string]string
 
-// waitRunning finds the fingerprint, the process running exe in one of s's run cgroups (the
-// sandbox helper is there too, running this test binary).
+// waitRunning finds the fingerprint, the process running the sealed copy of exe in one of s's
+// run cgroups (the sandbox helper is there too, running the copy of this test binary). That
+// the fingerprint runs the copy, not exe itself, is checked here for every test that calls it.
 func waitRunning(t *testing.T, s *Sandbox, exe string) running {
 	t.Helper()
-	want := statOf(t, exe)
+	host := statOf(t, exe)
+	name := memfdLink(filepath.Base(exe))
 	controllers := []string{"memory", "pids", "cpu"}
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -265,9 +324,11 @@ func waitRunning(t *testing.T, s *Sandbox, exe string) running {
 		for _, run := range runs {
 			pids, _ := readPids(filepath.Join(run, "cgroup.procs"))
 			for _, pid := range pids {
-				var st syscall.Stat_t
-				if syscall.Stat(fmt.Sprintf("/proc/%d/exe", pid), &st) != nil || (probeFileID{Dev: st.Dev, Ino: st.Ino}) != want {
+				if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); l != name {
 					continue
+				}
+				if statOf(t, fmt.Sprintf("/proc/%d/exe", pid)) == host {
+					t.Fatalf("pid %d runs the host file %s itself", pid, exe)
 				}
 				dirs := runCgroupDirs{}
 				for _, c := range controllers {
@@ -298,3 +359,6 @@ func runAsync(s *Sandbox, tg Target, exe string, args []string, stdin []byte, l 
 	}()
 	return ch
 }
+
+// memfdLink is what /proc/<pid>/exe says of a process executed from the sealed memfd name.
+func memfdLink(name string) string { return "/memfd:" + name + " (deleted)" }

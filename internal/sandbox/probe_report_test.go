@@ -22,6 +22,7 @@ type probeReport struct {
 	Status   map[string]string `json:"status"`
 	Dumpable int               `json:"dumpable"`
 	NS       map[string]string `json:"ns"`
+	Syscalls map[string]string `json:"syscalls"`
 	Root     probeFileID       `json:"root"`
 	Cwd      probeFileID       `json:"cwd"`
 	CwdPath  string            `json:"cwd_path"`
@@ -38,14 +39,17 @@ type probeLink struct {
 	Type    string       `json:"type,omitempty"`
 	ID      *probeFileID `json:"id,omitempty"`
 	Top     *probeFileID `json:"top,omitempty"`
+	Path    string       `json:"path,omitempty"`
 	Escaped bool         `json:"escaped"`
 }
 
 // probeEscape is what the probe says in escape mode: who attacked, and each link's outcome.
 type probeEscape struct {
-	UID    int         `json:"uid"`
-	CapEff string      `json:"cap_eff"`
-	Root   probeFileID `json:"root"`
-	FDList string      `json:"fd_list_error,omitempty"`
-	Links  []probeLink `json:"links"`
+	UID       int         `json:"uid"`
+	CapEff    string      `json:"cap_eff"`
+	Root      probeFileID `json:"root"`
+	FDList    string      `json:"fd_list_error,omitempty"`
+	Maps      []string    `json:"maps,omitempty"`
+	MapsError string      `json:"maps_error,omitempty"`
+	Links     []probeLink `json:"links"`
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -65,6 +66,10 @@ const killGrace = 2 * time.Second
 type Target struct {
 	HostPID  int    // pid in the caller's pid namespace
 	UID, GID uint32 // the fingerprint runs with these ids and no supplementary groups
+	// StartTime is the process's start time (field 22 of /proc/<pid>/stat) when it was
+	// described: Run checks it after opening the namespaces, so that a pid reused meanwhile
+	// fails with ErrTargetGone instead of entering another process. 0: not checked.
+	StartTime uint64
 }
 
 // Limits bound one run. Zero fields take the Default* values.
@@ -128,6 +133,7 @@ type Sandbox struct {
 	log     *slog.Logger
 	cg      cgroupParent
 	lastCap int
+	exes    exeCopies
 	runSeq  atomic.Uint64
 	closed  atomic.Bool
 }
@@ -165,7 +171,12 @@ func newWith(opts Options, parent func(name string, log *slog.Logger) (cgroupPar
 	if _, err := rand.Read(suffix[:]); err != nil {
 		return nil, fmt.Errorf("sandbox: random cgroup name: %w", err)
 	}
-	name := fmt.Sprintf("%s%d-%s", sandboxPrefix, os.Getpid(), hex.EncodeToString(suffix[:]))
+	// The start time with the pid: sweepStale tells a dead owner from a reused pid.
+	start, err := startTimeOf(os.Getpid())
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: own start time: %w", err)
+	}
+	name := fmt.Sprintf("%s%d-%d-%s", sandboxPrefix, os.Getpid(), start, hex.EncodeToString(suffix[:]))
 	cg, err := parent(name, log)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
@@ -178,6 +189,7 @@ func (s *Sandbox) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.exes.close()
 	if err := s.cg.remove(); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
@@ -212,6 +224,14 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.Timeout)
 	defer cancel()
+	exe, err := s.exes.executable(exePath)
+	if err != nil {
+		return nil, err
+	}
+	self, err := s.exes.helper()
+	if err != nil {
+		return nil, err
+	}
 
 	cg, err := s.cg.newRun(fmt.Sprintf("run-%d", s.runSeq.Add(1)), l)
 	if err != nil {
@@ -247,7 +267,7 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	started := make(chan startResult, 1)
 	exited := make(chan error, 1)
 	go enterAndRun(entry{
-		hostPID: t.HostPID, exePath: exePath, cmd: cmd, cg: cg,
+		hostPID: t.HostPID, startTime: t.StartTime, exe: exe, self: self, cmd: cmd, cg: cg,
 		helper: helperArgs{uid: t.UID, gid: t.GID, lastCap: s.lastCap, argv: append([]string{exeName(exePath)}, args...)},
 	}, started, exited)
 	st := <-started
@@ -304,9 +324,14 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		runErr = fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, l.MaxOutput)
 	}
 	if runErr != nil {
-		// Everything but the helper first, so that the helper reaps the fingerprint: a zombie
-		// left to the container's init might never be reaped.
-		if err := cg.killExcept(pid); err != nil {
+		// Everything but the helper and its child, the reaper in the container, first: the
+		// reaper reaps the fingerprint and all it started, and the helper reaps the reaper (a
+		// zombie left to the container's init might never be reaped).
+		spare := []int{pid}
+		if r := childOf(pid); r > 0 {
+			spare = append(spare, r)
+		}
+		if err := cg.killExcept(spare...); err != nil {
 			s.log.Warn("killing fingerprint", "error", err)
 		}
 		select {
@@ -422,4 +447,18 @@ func exeName(p string) string {
 		}
 	}
 	return p
+}
+
+// childOf returns the child of process pid's main thread (the helper has one: the reaper), or 0.
+func childOf(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 1 {
+		return 0
+	}
+	c, _ := strconv.Atoi(f[0])
+	return c
 }

@@ -5,12 +5,16 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +54,9 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 
 			// From outside, while it runs: its cgroup, the limits there, and its pid mapping.
 			r := waitRunning(t, s, bins.probe)
+			hostPPID, _ := strconv.Atoi(statusLine(t, r.hostPID, "PPid"))
+			reaperNS := nsPIDOf(t, hostPPID)
+			reaperExe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", hostPPID))
 			wantLimits := map[string]string{
 				filepath.Join(r.cgroup["memory"], "memory.limit_in_bytes"):       strconv.Itoa(96 << 20),
 				filepath.Join(r.cgroup["memory"], "memory.memsw.limit_in_bytes"): strconv.Itoa(96 << 20),
@@ -76,7 +83,7 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 			}
 			// In every controller: the fingerprint and the sandbox helper that forked it, nothing
 			// else (on v1 the forking thread of this process is taken out right after the fork).
-			self, _ := os.Readlink("/proc/self/exe")
+			self := memfdLink(helperArg0)
 			for _, ctrl := range []string{"memory", "pids", "cpu"} {
 				var pids []int
 				var err error
@@ -107,7 +114,7 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 			wantStatus := map[string]string{
 				"Uid": ids(tc.uid), "Gid": ids(tc.gid), "Groups": "",
 				"CapInh": zeroCaps, "CapPrm": zeroCaps, "CapEff": zeroCaps, "CapBnd": zeroCaps, "CapAmb": zeroCaps,
-				"NoNewPrivs": "1", "Seccomp": "0", "NSpid": strconv.Itoa(r.nsPID),
+				"NoNewPrivs": "1", "Seccomp": "2", "NSpid": strconv.Itoa(r.nsPID),
 			}
 			for k, want := range wantStatus {
 				if got, ok := rep.Status[k]; !ok || got != want {
@@ -117,7 +124,8 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 			if rep.Dumpable != 0 {
 				t.Errorf("dumpable = %d, want 0", rep.Dumpable)
 			}
-			for ns, link := range map[string]string{"mnt": "mnt", "pid": "pid", "pid_for_children": "pid"} {
+			for ns, link := range map[string]string{"mnt": "mnt", "pid": "pid", "pid_for_children": "pid",
+				"net": "net", "ipc": "ipc", "uts": "uts", "cgroup": "cgroup"} {
 				want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", c.pid, link))
 				if err != nil {
 					t.Fatal(err)
@@ -126,8 +134,14 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 					t.Errorf("ns %s = %q, want the target's %q", ns, rep.NS[ns], want)
 				}
 			}
-			if hostNS, _ := os.Readlink("/proc/self/ns/mnt"); rep.NS["mnt"] == hostNS {
-				t.Errorf("probe is in the host mount namespace %s", hostNS)
+			for _, ns := range []string{"mnt", "net", "ipc", "uts", "cgroup"} {
+				if hostNS, _ := os.Readlink("/proc/self/ns/" + ns); rep.NS[ns] == hostNS {
+					t.Errorf("probe is in the host %s namespace %s", ns, hostNS)
+				}
+			}
+			// The seccomp filter answers EPERM where the kernel would say EBADF and ESRCH.
+			if want := map[string]string{"setns": "EPERM", "ptrace": "EPERM"}; !maps.Equal(rep.Syscalls, want) {
+				t.Errorf("denied system calls answered %v, want %v", rep.Syscalls, want)
 			}
 			targetRoot := statOf(t, fmt.Sprintf("/proc/%d/root", c.pid))
 			if rep.Root != targetRoot || rep.Cwd != targetRoot || rep.CwdPath != "/" {
@@ -139,8 +153,9 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 			if rep.PID != r.nsPID || rep.PGID != rep.PID || rep.SID != rep.PID {
 				t.Errorf("pid %d pgid %d sid %d, want pid %d leading its own group and session", rep.PID, rep.PGID, rep.SID, r.nsPID)
 			}
-			if rep.PPID != 0 {
-				t.Errorf("ppid %d, want 0 (the parent is outside the pid namespace)", rep.PPID)
+			// Its parent is the sandbox's reaper, in the container, a copy of the helper.
+			if rep.PPID != reaperNS || reaperExe != memfdLink(helperArg0) {
+				t.Errorf("ppid %d (the parent's pid there %d, exe %q), want the sandbox's reaper", rep.PPID, reaperNS, reaperExe)
 			}
 			for _, ctrl := range []string{"memory", "pids", "cpu"} {
 				// The sandbox's cgroup and the run's; what is above depends on where this test
@@ -219,8 +234,11 @@ func TestRunProcessOfTargetCannotReachHostThroughFingerprint(t *testing.T) {
 				case l.Error != "":
 				case l.Type == "dir" && (l.Link != "cwd" && l.Link != "root" || *l.ID != rep.Root):
 					t.Errorf("%s is directory %v, want only cwd/root and only the container root %v", l.Link, *l.ID, rep.Root)
-				case l.Type == "file" && (l.Link != "exe" || *l.ID != probeID):
-					t.Errorf("%s is file %v, want only exe and only the probe binary %v", l.Link, *l.ID, probeID)
+				case strings.HasPrefix(l.Link, "fd/") && l.Type == "file" && strings.HasPrefix(l.Path, "/proc/"):
+					// The probe reading its own /proc files, the container's, while it reports.
+				case l.Type == "file" && (l.Link != "exe" || *l.ID == probeID || l.Path != memfdLink("probe")):
+					t.Errorf("%s is file %v (%q), want only exe and only the sealed copy %q of the probe binary, not the host file %v",
+						l.Link, *l.ID, l.Path, memfdLink("probe"), probeID)
 				case strings.HasPrefix(l.Link, "fd/") && l.Type != "fifo" && l.Type != "other":
 					t.Errorf("%s is a %s, want pipes (fifo) or the probe's own anonymous inodes", l.Link, l.Type)
 				}
@@ -228,6 +246,15 @@ func TestRunProcessOfTargetCannotReachHostThroughFingerprint(t *testing.T) {
 			for _, link := range []string{"cwd", "root", "exe"} {
 				if got[link] != tc.reachable {
 					t.Errorf("%s opened = %v, want %v (links %+v)", link, got[link], tc.reachable, rep.Links)
+				}
+			}
+			// Its memory maps name no host file: only the sealed copy and the kernel's own.
+			if tc.reachable && (rep.MapsError != "" || len(rep.Maps) == 0) {
+				t.Errorf("maps unreadable (%q) or empty: the attack proves nothing of them", rep.MapsError)
+			}
+			for _, m := range rep.Maps {
+				if m != memfdLink("probe") && !strings.HasPrefix(m, "[") {
+					t.Errorf("maps name %q, want only the sealed copy %q and [kernel] mappings", m, memfdLink("probe"))
 				}
 			}
 			if tc.reachable && (rep.FDList != "" || !got["fd/0"] || !got["fd/1"] || !got["fd/2"]) {
@@ -448,6 +475,82 @@ func TestRunTargetGone(t *testing.T) {
 	}
 }
 
+// A pid is checked with the start time it was described with, after the namespaces were
+// opened: another process that took the pid is not entered.
+func TestRunTargetPIDReused(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 0, 0)
+	s := newSandbox(t)
+	start, err := startTimeOf(c.pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := s.Run(context.Background(), Target{HostPID: c.pid, StartTime: start}, bins.misbehave, []string{"echo", "x"}, nil, Limits{}); err != nil || string(out) != "x\n" {
+		t.Fatalf("Run with the target's start time = %q, %v", out, err)
+	}
+	_, err = s.Run(context.Background(), Target{HostPID: c.pid, StartTime: start - 1}, bins.misbehave, []string{"echo", "x"}, nil, Limits{})
+	if !errors.Is(err, ErrTargetGone) || !strings.Contains(err.Error(), "now names a process started at") {
+		t.Fatalf("Run with another start time = %v, want ErrTargetGone", err)
+	}
+}
+
+// A target in the sandbox's own pid namespace (a pod with hostPID) sees the helper as the
+// fingerprint's parent: the check that the helper did not die before the parent-death signal
+// was set must expect the helper's pid there, not 0.
+func TestRunTargetInOwnPIDNamespace(t *testing.T) {
+	requireRoot(t)
+	sleeper := exec.Command(bins.misbehave, "hang")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	out, err := newSandbox(t).Run(context.Background(), Target{HostPID: sleeper.Process.Pid}, bins.misbehave, []string{"echo", "x"}, nil, Limits{})
+	if err != nil || string(out) != "x\n" {
+		t.Fatalf("Run = %q, %v", out, err)
+	}
+}
+
+// A fingerprint's orphans are reaped by the sandbox (a child subreaper in the container), not
+// left to the container's init: after many runs that leave children behind, time out or hit
+// the pids limit, in a container whose init never reaps, the container holds no zombie and
+// no process but its init.
+func TestRunLeavesNoZombieAndNoProcessInTheContainer(t *testing.T) {
+	requireRoot(t)
+	c := startContainerEnv(t, 0, 0, "", "SLEEPER_NO_REAP=1")
+	s := newSandbox(t)
+	tg := Target{HostPID: c.pid}
+	for range 10 {
+		if out, err := s.Run(context.Background(), tg, bins.misbehave, []string{"orphans"}, nil, Limits{}); err != nil || string(out) != "left 3\n" {
+			t.Fatalf("orphans: Run = %q, %v", out, err)
+		}
+		if _, err := s.Run(context.Background(), tg, bins.misbehave, []string{"forkbomb"}, nil, Limits{MaxPids: 16}); !errors.Is(err, ErrFailed) {
+			t.Fatalf("forkbomb: Run = %v, want ErrFailed", err)
+		}
+		if _, err := s.Run(context.Background(), tg, bins.misbehave, []string{"orphans-hang"}, nil, Limits{Timeout: 200 * time.Millisecond}); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("hang: Run = %v, want ErrTimeout", err)
+		}
+	}
+	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", c.pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == c.pid {
+			continue
+		}
+		if ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); ns != want {
+			continue
+		}
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		t.Errorf("left in the container: %s", stat)
+	}
+}
+
 func TestRunRefusesReadableExecutable(t *testing.T) {
 	requireRoot(t)
 	c := startContainer(t, 0, 0)
@@ -466,21 +569,33 @@ func TestRunReportsAFingerprintThatCannotStart(t *testing.T) {
 	requireRoot(t)
 	c := startContainer(t, 0, 0)
 	s := newSandbox(t)
+	static, err := os.ReadFile(bins.misbehave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dynamic, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherArch := slices.Clone(static)
+	binary.LittleEndian.PutUint16(otherArch[18:], uint16(elf.EM_AARCH64)) // e_machine
+	if runtime.GOARCH == "arm64" {
+		binary.LittleEndian.PutUint16(otherArch[18:], uint16(elf.EM_X86_64))
+	}
 	tests := []struct {
 		name    string
-		content string
+		content []byte
 		want    string
 	}{
-		// As a dynamic executable whose loader the container lacks.
-		{name: "its interpreter is missing in the container", content: "#!/nonexistent/interpreter\n",
-			want: "execute the fingerprint: no such file or directory"},
-		{name: "not an executable format", content: "\x7fELF but not really",
-			want: "execute the fingerprint: exec format error"},
+		// A dynamic executable would run the container's ld.so: refused before it runs.
+		{name: "it is dynamically linked", content: dynamic, want: "dynamically linked (PT_INTERP): it would load the container's ld.so"},
+		{name: "it is a script", content: []byte("#!/nonexistent/interpreter\n"), want: "not an ELF executable: bad magic number '[35 33 47 110]' in record at byte 0x0"},
+		{name: "it is for another architecture", content: otherArch, want: "execute the fingerprint: exec format error"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			exe := filepath.Join(t.TempDir(), "fpr_broken")
-			if err := os.WriteFile(exe, []byte(tc.content), 0o111); err != nil {
+			if err := os.WriteFile(exe, tc.content, 0o111); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.Chmod(exe, 0o111); err != nil {
@@ -643,16 +758,38 @@ func TestRunNothingForkedIntoTheContainerLeadsOutside(t *testing.T) {
 		Opened  int                    `json:"opened"`
 		Escapes []json.RawMessage      `json:"escapes"`
 		Files   map[string]probeFileID `json:"files"`
+		Exes    map[string]string      `json:"exes"`
+		Maps    map[string]string      `json:"maps"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("watcher output %q: %v", stdout.String(), err)
 	}
-	self := statOf(t, "/proc/self/exe")
-	preExec := 0
+	// Executed from sealed memfds: no exe, and nothing mapped, is a host file (the test binary
+	// the helper runs, or the fingerprint's).
+	hostFiles := map[probeFileID]string{statOf(t, "/proc/self/exe"): "this test binary", statOf(t, bins.misbehave): "the fingerprint"}
 	for link, id := range rep.Files {
-		if strings.HasSuffix(link, "/exe") && id == self {
-			preExec++ // a copy of the helper: a fingerprint caught before its execve
+		if what, ok := hostFiles[id]; ok {
+			t.Errorf("%s is the host file of %s", link, what)
 		}
+	}
+	preExec := 0
+	for exe, pid := range rep.Exes {
+		switch exe {
+		case "": // gone before its link was read
+		case memfdLink(helperArg0):
+			preExec++ // a copy of the helper: a fingerprint caught before its execve
+		case memfdLink("misbehave"):
+		default:
+			t.Errorf("pid %s: exe %q, want a sealed copy", pid, exe)
+		}
+	}
+	for m, pid := range rep.Maps {
+		if m != memfdLink(helperArg0) && m != memfdLink("misbehave") && !strings.HasPrefix(m, "[") {
+			t.Errorf("pid %s maps %q, want only the sealed copies and [kernel] mappings", pid, m)
+		}
+	}
+	if len(rep.Maps) == 0 {
+		t.Error("the watcher read no maps: it proves nothing of them")
 	}
 	t.Logf("%d runs; the watcher saw %d new processes (%d before their execve) and opened %d links", runs, rep.Seen, preExec, rep.Opened)
 	if rep.Seen == 0 || rep.Opened == 0 {
@@ -661,4 +798,20 @@ func TestRunNothingForkedIntoTheContainerLeadsOutside(t *testing.T) {
 	for _, e := range rep.Escapes {
 		t.Errorf("led outside the container: %s", e)
 	}
+}
+
+// statusLine returns the value of one field of /proc/<pid>/status.
+func statusLine(t *testing.T, pid int, key string) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("/proc/%d/status has no %s", pid, key)
+	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +188,37 @@ func TestReadOwnProcFiles(t *testing.T) {
 	_, self, err := procSelf()
 	if err != nil || self.PID != os.Getpid() {
 		t.Errorf("procSelf = %d, %v; want %d", self.PID, err, os.Getpid())
+	}
+}
+
+func TestParseStartTime(t *testing.T) {
+	// Field 22 counted from the last ')': the command name may hold spaces and parentheses.
+	line := "4242 (evil) 1 2 3 4 (x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615\n"
+	if got, err := parseStartTime([]byte(line)); err != nil || got != 987654 {
+		t.Errorf("parseStartTime = %d, %v, want 987654", got, err)
+	}
+	for _, bad := range []string{"", "4242 (short) S 1 2", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 nope"} {
+		if got, err := parseStartTime([]byte(bad)); err == nil {
+			t.Errorf("parseStartTime(%q) = %d, want an error", bad, got)
+		}
+	}
+}
+
+func TestOwnerAliveTellsAReusedPID(t *testing.T) {
+	own, err := startTimeOf(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strconv.Itoa(os.Getpid())
+	for name, want := range map[string]bool{
+		pid + "-" + strconv.FormatUint(own, 10) + "-ab12":   true,
+		pid + "-" + strconv.FormatUint(own+1, 10) + "-ab12": false, // the pid names another process now
+		"999999999-1-ab12": false, // nobody
+		"notapid-1-ab12":   true,  // not ours to judge
+		pid + "-ab12":      true,  // no start time
+	} {
+		if got := ownerAlive(name); got != want {
+			t.Errorf("ownerAlive(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

@@ -207,6 +207,11 @@ func EntryOf(ctx context.Context, im *localnode.Images, s *localnode.Sample, spe
 	case s.Name == "fork-bomb-version" || s.Name == "memory-hog-version":
 		// Nothing: named like a runtime, but its --version is killed at a limit,
 		// which proves nothing (and it is not inspected as a native executable).
+	case s.Name == "net-probe-version":
+		// Its --version says 3.99.0 only from the container's own namespaces, under the
+		// sandbox's seccomp filter (see its main.go).
+		e.Kind = "Python"
+		e.KindVersion = "Python 3.99.0"
 	case s.Go != nil:
 		e.Kind = "Golang"
 		info, err := buildinfo.ReadFile(s.GoBinary)

@@ -132,6 +132,15 @@ var _ = Describe("A fingerprint run through the sandbox", Label("privileges"), O
 		for _, l := range r.Links {
 			Expect(l.Escaped).To(BeFalse(), "%s leads outside the container: %+v", l.Link, l)
 		}
+		// The fingerprint runs a sealed memfd copy: its exe and maps name no host file.
+		sealed := "/memfd:probe (deleted)"
+		Expect(r.Links).To(ContainElement(And(HaveField("Link", "exe"), HaveField("Error", ""), HaveField("Path", sealed))),
+			"exe is not the sealed copy")
+		Expect(r.MapsError).To(BeEmpty())
+		Expect(r.Maps).NotTo(BeEmpty())
+		for _, m := range r.Maps {
+			Expect(m == sealed || strings.HasPrefix(m, "[")).To(BeTrue(), "maps name %q", m)
+		}
 		cancel()
 		Eventually(done).WithTimeout(10 * time.Second).Should(Receive())
 	})
@@ -144,8 +153,7 @@ var _ = Describe("A fingerprint run through the sandbox", Label("privileges"), O
 		Expect(errors.Is(err, sandbox.ErrTimeout)).To(BeTrue(), "error: %v", err)
 		Expect(elapsed).To(BeNumerically(">=", 2*time.Second))
 		Expect(elapsed).To(BeNumerically("<", 10*time.Second))
-		_, err = fingerprintInContainer(c.PID)
-		Expect(err).To(HaveOccurred(), "no fingerprint process is left in the container")
+		Expect(inContainer(c.PID)).To(BeEmpty(), "no fingerprint process (nor the sandbox's reaper) is left in the container")
 	})
 })
 
@@ -162,14 +170,33 @@ func nsLink(pid int, ns string) string {
 	return l
 }
 
-// fingerprintInContainer finds the one process, other than the container's
-// init, in the container's pid namespace, and returns its pid there.
+// sandboxReaper is what /proc/<pid>/exe says of the sandbox's reaper, the parent of a
+// fingerprint in the container: a sealed copy of the program that runs the sandbox.
+const sandboxReaper = "/memfd:insights-runtime-extractor-sandbox-helper (deleted)"
+
+// fingerprintInContainer finds the one process, other than the container's init and the
+// sandbox's reaper, in the container's pid namespace, and returns its pid there.
 func fingerprintInContainer(initPID int) (int, error) {
-	want := nsLink(initPID, "pid")
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, err
+	var found []int
+	for _, pid := range inContainer(initPID) {
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe != sandboxReaper {
+			found = append(found, pid)
+		}
 	}
+	if len(found) != 1 {
+		return 0, fmt.Errorf("%d processes besides init and the sandbox's reaper in the container's pid namespace", len(found))
+	}
+	f := strings.Fields(statusField(found[0], "NSpid"))
+	if len(f) == 0 {
+		return 0, errors.New("no NSpid")
+	}
+	return strconv.Atoi(f[len(f)-1])
+}
+
+// inContainer lists the host pids of the processes of initPID's pid namespace but initPID.
+func inContainer(initPID int) []int {
+	want := nsLink(initPID, "pid")
+	entries, _ := os.ReadDir("/proc")
 	var found []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -180,12 +207,5 @@ func fingerprintInContainer(initPID int) (int, error) {
 			found = append(found, pid)
 		}
 	}
-	if len(found) != 1 {
-		return 0, fmt.Errorf("%d processes besides init in the container's pid namespace", len(found))
-	}
-	f := strings.Fields(statusField(found[0], "NSpid"))
-	if len(f) == 0 {
-		return 0, errors.New("no NSpid")
-	}
-	return strconv.Atoi(f[len(f)-1])
+	return found
 }

@@ -3,12 +3,14 @@
 //
 //	sleeper  a container init: keeps only the capabilities a container runtime gives by default
 //	         (plus "sleeper CAPS" more, comma-separated numbers), drops to uid/gid $SLEEPER_UID
-//	         when set, creates /tmp/ready, reaps orphans, exits on SIGTERM
+//	         when set, creates /tmp/ready, reaps orphans (unless $SLEEPER_NO_REAP is set, as
+//	         an init that never reaps), exits on SIGTERM
 //	echo     copies standard input to standard output, then prints its arguments one a line
 //	fail     prints its arguments on standard error and exits 3
 //	hang     ignores SIGTERM, SIGINT and SIGHUP and never ends
 //	forkbomb forks paused children until fork fails, prints how many, exits 3
 //	orphans  forks 3 paused children that keep standard output open, prints "left 3", exits 0
+//	orphans-hang  forks 3 paused children, then never ends
 //	memhog   touches memory 16 MiB at a time until killed
 //	flood    writes 1 MiB to standard output
 package main
@@ -64,6 +66,15 @@ func main() {
 			}
 		}
 		fmt.Println("left 3")
+	case "orphans-hang":
+		for range 3 {
+			if forkPaused() != nil {
+				os.Exit(1)
+			}
+		}
+		for {
+			time.Sleep(time.Hour)
+		}
 	case "memhog":
 		var keep [][]byte
 		for {
@@ -85,7 +96,9 @@ func sleeper() {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	chld := make(chan os.Signal, 16)
-	signal.Notify(chld, syscall.SIGCHLD)
+	if os.Getenv("SLEEPER_NO_REAP") == "" {
+		signal.Notify(chld, syscall.SIGCHLD)
+	}
 	for {
 		select {
 		case <-term:

@@ -17,7 +17,11 @@
 //	                      space: Uid, Gid (real effective saved fs), Groups, CapInh, CapPrm,
 //	                      CapEff, CapBnd, CapAmb (16 hex digits), NoNewPrivs, Seccomp, NSpid
 //	dumpable              prctl(PR_GET_DUMPABLE): 0 = not dumpable
-//	ns                    readlink /proc/self/ns/{mnt,pid,pid_for_children}, e.g. "mnt:[4026531841]"
+//	ns                    readlink /proc/self/ns/{mnt,pid,pid_for_children,net,ipc,uts,cgroup},
+//	                      e.g. "mnt:[4026531841]"
+//	syscalls              the error of system calls a seccomp filter should deny, by name:
+//	                      setns(-1, 0) (EBADF unfiltered), ptrace(PTRACE_PEEKDATA, 1) (ESRCH
+//	                      unfiltered), "ok" when one succeeded
 //	root, cwd             {"dev","ino"} of stat("/") and stat(".")
 //	cwd_path              getcwd()
 //	cgroup                the lines of /proc/self/cgroup
@@ -41,7 +45,8 @@
 // Watch mode is escape mode against every process that appears in its pid namespace during
 // -for D (polling /proc as fast as it can), at every moment it can catch it: also between a
 // fingerprint's fork and its execve. It prints one JSON object (type watchReport): how many
-// new processes it saw, how many links it opened, and every link that led outside its root.
+// new processes it saw, how many links it opened, every link that led outside its root, and
+// the distinct targets of the exe links and path names of the maps it read.
 package main
 
 import (
@@ -120,7 +125,18 @@ func collect(readPath string) report.Report {
 	} else {
 		fail(fmt.Errorf("PR_GET_DUMPABLE: %w", err))
 	}
-	for _, ns := range []string{"mnt", "pid", "pid_for_children"} {
+	r.Syscalls = map[string]string{}
+	errName := func(e syscall.Errno) string {
+		if e == 0 {
+			return "ok"
+		}
+		return unix.ErrnoName(e)
+	}
+	_, _, e := syscall.RawSyscall(unix.SYS_SETNS, ^uintptr(0), 0, 0)
+	r.Syscalls["setns"] = errName(e)
+	_, _, e = syscall.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_PEEKDATA, 1, 0, 0, 0, 0)
+	r.Syscalls["ptrace"] = errName(e)
+	for _, ns := range []string{"mnt", "pid", "pid_for_children", "net", "ipc", "uts", "cgroup"} {
 		if l, err := os.Readlink("/proc/self/ns/" + ns); err == nil {
 			r.NS[ns] = l
 		} else {
@@ -239,6 +255,10 @@ func escapeMain(args []string) error {
 	for _, l := range links {
 		rep.Links = append(rep.Links, attack(filepath.Join(base, l), l, root))
 	}
+	rep.Maps, err = mappedPaths(base + "/maps")
+	if err != nil {
+		rep.MapsError = err.Error()
+	}
 	return json.NewEncoder(os.Stdout).Encode(rep)
 }
 
@@ -258,6 +278,7 @@ func attack(path, name string, self report.FileID) report.Link {
 		return res
 	}
 	res.ID = &report.FileID{Dev: st.Dev, Ino: st.Ino}
+	res.Path, _ = os.Readlink(path)
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
 		res.Type = "dir"
@@ -364,6 +385,8 @@ type watchReport struct {
 	Opened  int                      `json:"opened"`
 	Escapes []watchEscape            `json:"escapes"`
 	Files   map[string]report.FileID `json:"files"` // distinct regular files reached: "pid/link" of the first sighting
+	Exes    map[string]string        `json:"exes"`  // distinct exe link targets: "pid" of the first sighting
+	Maps    map[string]string        `json:"maps"`  // distinct path names in maps: "pid" of the first sighting
 }
 
 type watchEscape struct {
@@ -394,7 +417,7 @@ func watchMain(args []string) error {
 		}
 	}
 	self := strconv.Itoa(os.Getpid())
-	rep := watchReport{Escapes: []watchEscape{}, Files: map[string]report.FileID{}}
+	rep := watchReport{Escapes: []watchEscape{}, Files: map[string]report.FileID{}, Exes: map[string]string{}, Maps: map[string]string{}}
 	seen := map[string]bool{}
 	files := map[report.FileID]bool{}
 	for deadline := time.Now().Add(*dur); time.Now().Before(deadline); {
@@ -418,6 +441,12 @@ func watchMain(args []string) error {
 					links = append(links, "fd/"+fd)
 				}
 			}
+			paths, _ := mappedPaths(base + "/maps")
+			for _, p := range paths {
+				if _, ok := rep.Maps[p]; !ok {
+					rep.Maps[p] = n
+				}
+			}
 			for _, l := range links {
 				res := attack(filepath.Join(base, l), l, root)
 				if res.Error != "" {
@@ -426,6 +455,9 @@ func watchMain(args []string) error {
 				rep.Opened++
 				if res.Escaped {
 					rep.Escapes = append(rep.Escapes, watchEscape{PID: pid, Link: res})
+				}
+				if _, ok := rep.Exes[res.Path]; l == "exe" && !ok {
+					rep.Exes[res.Path] = n
 				}
 				if res.Type == "file" && !files[*res.ID] {
 					files[*res.ID] = true
@@ -444,4 +476,29 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	defer d.Close()
 	return d.Readdirnames(-1)
+}
+
+// mappedPaths returns the distinct path names of a /proc/<pid>/maps file, sorted (the
+// kernel's own mappings such as "[vdso]" included; anonymous ones have none).
+func mappedPaths(maps string) ([]string, error) {
+	b, err := os.ReadFile(maps)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		// address perms offset dev inode pathname; the pathname may contain spaces.
+		f := strings.SplitN(line, " ", 6)
+		if len(f) < 6 {
+			continue
+		}
+		p := strings.TrimLeft(f[5], " ")
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

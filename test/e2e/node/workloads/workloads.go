@@ -88,6 +88,9 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 		single("frameworks", "eap", "eap", "server"),
 		single("frameworks", "graalvm-quarkus", "graalvm-quarkus", "app"),
 		single("shapes", "sh-wrapper", "sh-wrapper", "app"),
+		// What a fingerprint runs from a container runs in the container's namespaces,
+		// under the seccomp filter: the sample's --version checks it.
+		single("isolation", "net-probe", "net-probe-version", "probe"),
 		{"shapes", "non-root", []string{"nodejs"}, func(s func(string) *localnode.Sample) localnode.PodSpec {
 			c := s("nodejs").Container("app")
 			c.RunAsUser, c.RunAsGroup = &uid, &uid

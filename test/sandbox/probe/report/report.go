@@ -21,6 +21,7 @@ type Report struct {
 	Status   map[string]string `json:"status"`
 	Dumpable int               `json:"dumpable"`
 	NS       map[string]string `json:"ns"`
+	Syscalls map[string]string `json:"syscalls"`
 	Root     FileID            `json:"root"`
 	Cwd      FileID            `json:"cwd"`
 	CwdPath  string            `json:"cwd_path"`
@@ -37,14 +38,17 @@ type Link struct {
 	Type    string  `json:"type,omitempty"`
 	ID      *FileID `json:"id,omitempty"`
 	Top     *FileID `json:"top,omitempty"`
+	Path    string  `json:"path,omitempty"`
 	Escaped bool    `json:"escaped"`
 }
 
 // Escape is what the probe says in escape mode: who attacked, and each link's outcome.
 type Escape struct {
-	UID    int    `json:"uid"`
-	CapEff string `json:"cap_eff"`
-	Root   FileID `json:"root"`
-	FDList string `json:"fd_list_error,omitempty"`
-	Links  []Link `json:"links"`
+	UID       int      `json:"uid"`
+	CapEff    string   `json:"cap_eff"`
+	Root      FileID   `json:"root"`
+	FDList    string   `json:"fd_list_error,omitempty"`
+	Maps      []string `json:"maps,omitempty"`
+	MapsError string   `json:"maps_error,omitempty"`
+	Links     []Link   `json:"links"`
 }
