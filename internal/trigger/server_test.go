@@ -30,16 +30,7 @@ func TestPeerGone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
-			server, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer server.Close()
+			client, server := connectedPair(t, ln)
 			tt.close(client.(*net.TCPConn))
 			time.Sleep(50 * time.Millisecond)
 			if got := PeerGone(server); got != tt.want {
@@ -139,16 +130,7 @@ func TestReadRequestDeadlines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
-			server, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer server.Close()
+			client, server := connectedPair(t, ln)
 			go tt.client(client.(*net.TCPConn))
 			_, err = ReadRequest(server, 200*time.Millisecond, 5*time.Second)
 			if (tt.wantErr == nil && err != nil) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
@@ -156,4 +138,21 @@ func TestReadRequestDeadlines(t *testing.T) {
 			}
 		})
 	}
+}
+
+// connectedPair dials ln and accepts: both ends of one loopback connection,
+// closed at the end of the test.
+func connectedPair(t *testing.T, ln net.Listener) (client, server net.Conn) {
+	t.Helper()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
 }
