@@ -50,15 +50,17 @@ type Options struct {
 // Node is a running container runtime with its CRI API: a private
 // containerd or CRI-O, or an attached CRI-O.
 type Node struct {
-	kind    Runtime
-	id      string
-	dir     string
-	runDir  string
-	log     *slog.Logger
-	cmd     *exec.Cmd
-	exited  chan error
-	conn    *grpc.ClientConn
-	runtime rt.RuntimeServiceClient
+	kind   Runtime
+	id     string
+	dir    string
+	runDir string
+	log    *slog.Logger
+	cmd    *exec.Cmd
+	exited chan error
+	// stopReaping ends reapAdoptedContainerZombies.
+	stopReaping chan struct{}
+	conn        *grpc.ClientConn
+	runtime     rt.RuntimeServiceClient
 	// crio is set on a CRI-O node.
 	crio *crioNode
 }
@@ -167,6 +169,8 @@ func (n *Node) startDaemon(ctx context.Context, cmd *exec.Cmd) error {
 		return fmt.Errorf("start %s: %w", n.kind, err)
 	}
 	go func() { n.exited <- n.cmd.Wait() }()
+	n.stopReaping = make(chan struct{})
+	go reapAdoptedContainerZombies(n.stopReaping)
 	if err := n.connect(ctx); err != nil {
 		n.Stop()
 		return err
@@ -314,6 +318,10 @@ func (n *Node) Stop() error {
 		n.conn.Close()
 		n.runtime, n.conn = nil, nil
 		n.log.Debug("pods removed", "took", time.Since(start))
+	}
+	if n.stopReaping != nil {
+		close(n.stopReaping)
+		n.stopReaping = nil
 	}
 	if n.cmd != nil && n.cmd.Process != nil {
 		n.cmd.Process.Signal(syscall.SIGTERM)
@@ -537,6 +545,52 @@ func reapMonitors(limit time.Duration) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// reapAdoptedContainerZombies reaps, until the node stops, the
+// zombies this process adopted as subreaper that live in a container's pid
+// namespace: a fingerprint helper whose coordinator died first lands here,
+// and until it is reaped its container's init cannot finish exiting, so that
+// stopping that container hangs. Our own children (the daemon, the product's
+// binaries) live in this pid namespace and are never touched: their
+// exec.Cmd waits for them.
+func reapAdoptedContainerZombies(stop <-chan struct{}) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	self := os.Getpid()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		for _, p := range listProcs() {
+			if p.ppid != self || !zombieInChildNamespace(p.pid) {
+				continue
+			}
+			var ws unix.WaitStatus
+			unix.Wait4(p.pid, &ws, unix.WNOHANG, nil)
+		}
+	}
+}
+
+// zombieInChildNamespace reports whether pid is a zombie with a pid in a
+// nested pid namespace (two or more NSpid entries).
+func zombieInChildNamespace(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	zombie, nested := false, false
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "State:"); ok {
+			zombie = strings.HasPrefix(strings.TrimSpace(v), "Z")
+		}
+		if v, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			nested = len(strings.Fields(v)) > 1
+		}
+	}
+	return zombie && nested
 }
 
 // adoptedMonitors lists this process's children that are container
