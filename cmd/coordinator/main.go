@@ -27,6 +27,7 @@ import (
 	"github.com/openshift/insights-runtime-extractor/internal/process"
 	"github.com/openshift/insights-runtime-extractor/internal/result"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox/helper"
 )
 
 func main() {
@@ -55,6 +56,7 @@ func run(args []string) error {
 		dataDir     = fs.String("data-dir", "/data", "directory in which the result directory is created")
 		concurrency = fs.Int("concurrency", 1, "containers scanned at once (1 keeps a busy node undisturbed)")
 		useCache    = fs.Bool("cache", true, "answer from the previous scans for workloads that did not change (kept in <data-dir>/.scan-cache)")
+		helperPath  = fs.String("sandbox-helper", "", "the sandbox helper executable; default: "+helper.Name+" beside this executable")
 		cgroupRoot  = fs.String("cgroup-parent", "", "cgroup (as in /proc/self/cgroup) under which fingerprints run; default: this process's own (on cgroup v2 its processes move into a leaf below it)")
 		fprTimeout  = fs.Duration("fingerprint-timeout", sandbox.DefaultTimeout, "wall-clock limit of one fingerprint run")
 		scanTimeout = fs.Duration("scan-timeout", coordinator.DefaultScanTimeout, "budget of the whole scan: when it runs out, the containers finished are the result and the others are left out")
@@ -107,7 +109,14 @@ func run(args []string) error {
 		return err
 	}
 	defer client.Close()
-	sb, err := sandbox.New(sandbox.Options{CgroupParent: *cgroupRoot, Logger: log})
+	if *helperPath == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		*helperPath = sandbox.HelperBeside(self)
+	}
+	sb, err := sandbox.New(sandbox.Options{Helper: *helperPath, CgroupParent: *cgroupRoot, Logger: log})
 	if err != nil {
 		return err
 	}

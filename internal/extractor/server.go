@@ -150,7 +150,8 @@ func New(cfg Config) (*Server, error) {
 			if err := privileges.Require(privileges.CapSysAdmin, privileges.CapSetuid); err != nil {
 				return err
 			}
-			return sandbox.Check(sandbox.Options{CgroupParent: cfg.CgroupParent, Logger: cfg.Log})
+			// The helper the coordinator uses by default: the one installed beside it.
+			return sandbox.Check(sandbox.Options{Helper: sandbox.HelperBeside(cfg.Coordinator), CgroupParent: cfg.CgroupParent, Logger: cfg.Log})
 		}
 	}
 	if err := check(); err != nil {

@@ -43,7 +43,10 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	testCoordinator = filepath.Join(dir, "testcoordinator")
-	build := exec.Command("go", "build", "-buildvcs=false", "-o", testCoordinator, "github.com/openshift/insights-runtime-extractor/internal/extractor/testdata/testcoordinator")
+	// With the sandbox helper beside it, as shipped: the start check looks for it there.
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", dir+"/",
+		"github.com/openshift/insights-runtime-extractor/internal/extractor/testdata/testcoordinator",
+		"github.com/openshift/insights-runtime-extractor/cmd/sandbox_helper")
 	// Static, so that it can stand for the fingerprints too.
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

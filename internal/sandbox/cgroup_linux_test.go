@@ -93,7 +93,7 @@ func TestRunCgroupV2PlacementAndKill(t *testing.T) {
 	if cgroupsUnified() || unix.Statfs(unified, &st) != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
 		t.Skip("needs a hybrid cgroup host (v2 at " + unified + "); on a v2 host every other test covers v2")
 	}
-	s, err := newWith(Options{}, func(name string, log *slog.Logger) (cgroupParent, error) {
+	s, err := newWith(Options{Helper: bins.helper}, func(name string, log *slog.Logger) (cgroupParent, error) {
 		return newV2Parent(unified, "", name, false, log)
 	})
 	if err != nil {
@@ -129,8 +129,8 @@ func TestRunCgroupV2PlacementAndKill(t *testing.T) {
 	}
 	assertNoLeftovers(t, c)
 
-	hang := <-runAsync(s, tg, bins.misbehave, []string{"hang"}, nil, Limits{Timeout: slack(300 * time.Millisecond)})
-	if !errors.Is(hang.err, ErrTimeout) || hang.elapsed > slack(800*time.Millisecond) {
+	hang := <-runAsync(s, tg, bins.misbehave, []string{"hang"}, nil, Limits{Timeout: 300 * time.Millisecond})
+	if !errors.Is(hang.err, ErrTimeout) || hang.elapsed > 800*time.Millisecond {
 		t.Errorf("hang: %v after %s, want ErrTimeout after 300ms", hang.err, hang.elapsed)
 	}
 	if runs, _ := filepath.Glob(filepath.Join(s.cg.dir(""), "run-*")); len(runs) != 0 {

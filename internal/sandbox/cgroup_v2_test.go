@@ -210,7 +210,7 @@ func TestDelegateV2Child(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{})
+	s, err := New(Options{Helper: bins.helper})
 	if err != nil {
 		t.Fatal(err)
 	}

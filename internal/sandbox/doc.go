@@ -12,22 +12,22 @@
 //  1. Run checks the executable (execute-only, a static ELF: no PT_INTERP, which would load
 //     the container's ld.so) and runs a sealed memfd copy of it (memfd.go; copied once per
 //     file), so that the fingerprint's exe and maps name "/memfd:<name> (deleted)", a file
-//     that exists nowhere on the host and cannot be changed; its own image, which runs as the
-//     helper, is such a copy too. Relative to one /proc/<pid> descriptor, it opens the
+//     that exists nowhere on the host and cannot be changed; the helper (Options.Helper,
+//     copied once by New) runs from such a copy too. Relative to one /proc/<pid> descriptor, it opens the
 //     target's ns/mnt, ns/pid, ns/net, ns/ipc, ns/uts, ns/cgroup and root directory; it makes
 //     the run's cgroup (v1: the forking thread is moved into it for the fork and back after;
 //     v2: clone3 CLONE_INTO_CGROUP) and marks every inherited descriptor close-on-exec.
-//  2. It starts its own image again (the sealed copy, argv[0] helperArg0) as the helper, with
-//     just those descriptors, in the host's pid and mount namespaces, where no container
+//  2. It starts the helper (package helper, a small program of its own) with just those
+//     descriptors, in the host's pid and mount namespaces, where no container
 //     sees it, in a session of its own, dying with the caller (Pdeathsig).
-//  3. The helper (an init hook in this package, run before main) joins on its main thread the
+//  3. The helper joins on its main thread the
 //     target's mount namespace, chroots into the target's own root (a container need not have
 //     pivot_root'ed: its root is what /proc/<pid>/root says, not the namespace's root mount),
 //     joins the pid namespace (for its children) and the net, ipc, uts and cgroup namespaces
 //     (what the fingerprint runs from the container, a --version, must not see the
 //     extractor's network, hostname or IPC), sets no_new_privs, empties the bounding and
 //     ambient sets, drops to the target's uid/gid with no supplementary groups, empties
-//     every capability set and installs the seccomp filter (seccomp.go: a deny-list answering
+//     every capability set and installs the seccomp filter (helper/seccomp.go: a deny-list answering
 //     EPERM, another architecture's calls killed), all on that thread only (raw system calls;
 //     credentials are per thread in Linux).
 //  4. From that thread it forks with a real fork (no shared memory): the child is born in the

@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/procfs"
+
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox/helper"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,10 +19,10 @@ type entry struct {
 	hostPID   int
 	startTime uint64    // 0: not checked
 	exe       *os.File  // the sealed copy of the fingerprint executable
-	self      *os.File  // the sealed copy of this process's image, run as the helper
+	self      *os.File  // the sealed copy of the helper executable
 	cmd       *exec.Cmd // Path, Args and ExtraFiles are filled in by start
 	cg        runCgroup
-	helper    helperArgs
+	helper    helper.Args
 }
 
 // startResult tells Run whether the helper started, and which thread forked it.
@@ -62,9 +64,8 @@ func enterLocked(e entry, started chan<- startResult, exited chan<- error) {
 	exited <- e.cmd.Wait()
 }
 
-// start opens what the helper needs, on the host, and starts it: this process's own image,
-// re-executed as the helper (see helper.go) from its sealed copy, in the host's pid namespace,
-// where no container can see it.
+// start opens what the helper needs, on the host, and starts it from its sealed copy, in the
+// host's pid namespace, where no container can see it.
 func (e entry) start(tid int) error {
 	proc, err := unix.Open("/proc/"+strconv.Itoa(e.hostPID), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -73,7 +74,7 @@ func (e entry) start(tid int) error {
 	defer unix.Close(proc)
 	// Opened relative to the same /proc/<pid> descriptor: if the pid is reused meanwhile, these
 	// fail instead of opening another process's namespaces.
-	names := append(append([]string{}, helperNamespaces...), "root")
+	names := append(append([]string{}, helper.Namespaces...), "root")
 	files := make([]*os.File, len(names))
 	for i, name := range names {
 		flags := unix.O_RDONLY | unix.O_CLOEXEC
@@ -106,11 +107,11 @@ func (e entry) start(tid int) error {
 	if err := cloexecFrom(3); err != nil {
 		return err
 	}
-	// The helper's image is the sealed copy, which the child of the fork finds at helperSelf
+	// The helper's image is the sealed copy, which the child of the fork finds at helper.Self
 	// once its descriptors are in place: nothing the helper, or its fork in the container
 	// before the execve, shows in exe or maps is a host file.
-	e.cmd.Path = "/proc/self/fd/" + strconv.Itoa(helperSelf)
-	e.cmd.Args = append([]string{helperArg0}, e.helper.encode()...)
+	e.cmd.Path = "/proc/self/fd/" + strconv.Itoa(helper.Self)
+	e.cmd.Args = append([]string{helper.Name}, e.helper.Encode()...)
 	e.cmd.ExtraFiles = append(files, e.exe, e.self)
 	if err := e.cmd.Start(); err != nil {
 		return fmt.Errorf("start the sandbox helper: %w", err)

@@ -20,76 +20,31 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox/helper"
 )
 
 // testBins holds the static programs the root tests build once (TestMain).
 type testBins struct {
 	probe     string // execute-only (0111), as fingerprints are shipped
 	misbehave string // execute-only
+	helper    string // the sandbox helper, as shipped beside the coordinator
 	dir       string
 }
 
 var bins testBins
 
-func TestMain(m *testing.M) {
-	if err := reexecStatic(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if dir := os.Getenv(staticRebuildEnv); dir != "" {
-		defer os.RemoveAll(dir)
-	}
-	code := runTests(m)
-	if dir := os.Getenv(staticRebuildEnv); dir != "" {
-		os.RemoveAll(dir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
-// staticRebuildEnv names, in a test binary reexecStatic built, the directory to remove.
-const staticRebuildEnv = "SANDBOX_TEST_STATIC_REBUILD"
-
-// reexecStatic replaces a dynamically linked test binary by a static build of itself: the
-// test binary is what runs as the sandbox helper, and a dynamic helper would map the host's
-// ld.so and libc, which a process of the container sees in the maps of the helper's fork
-// before its execve (the production binaries are built with CGO_ENABLED=0). A prebuilt binary
-// (the VM's) or one built here already is run as it is.
-func reexecStatic() error {
-	if os.Getenv(prebuiltBinsEnv) != "" || os.Getenv(staticRebuildEnv) != "" {
-		return nil
-	}
-	self, err := os.Open("/proc/self/exe")
-	if err != nil {
-		return err
-	}
-	err = checkStatic(self)
-	self.Close()
-	if err == nil {
-		return nil
-	}
-	dir, err := os.MkdirTemp("", "sandbox-test-static-")
-	if err != nil {
-		return err
-	}
-	out := filepath.Join(dir, "sandbox.test")
-	// go test runs the test binary in the package's directory.
-	build := exec.Command("go", "test", "-c", "-tags", "privileged", "-o", out, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		os.RemoveAll(dir)
-		return fmt.Errorf("rebuild the test binary static (CGO_ENABLED=0): %w", err)
-	}
-	return syscall.Exec(out, os.Args, append(os.Environ(), staticRebuildEnv+"="+dir))
-}
-
-// prebuiltBinsEnv names a directory holding probe and misbehave already built (execute-only),
+// prebuiltBinsEnv names a directory holding probe and misbehave already built (execute-only)
+// and the sandbox helper,
 // for a compiled test binary run where there is no Go toolchain: the node e2e's VM.
 const prebuiltBinsEnv = "SANDBOX_TEST_BINS"
 
 func runTests(m *testing.M) int {
 	if dir := os.Getenv(prebuiltBinsEnv); dir != "" {
-		bins = testBins{dir: dir, probe: filepath.Join(dir, "probe"), misbehave: filepath.Join(dir, "misbehave")}
+		bins = testBins{dir: dir, probe: filepath.Join(dir, "probe"), misbehave: filepath.Join(dir, "misbehave"),
+			helper: filepath.Join(dir, helper.Name)}
 		return m.Run()
 	}
 	if os.Geteuid() == 0 {
@@ -106,34 +61,34 @@ func runTests(m *testing.M) int {
 			return 1
 		}
 		bins.dir = dir
-		// They live in the test module (test/): built there, by its go.mod.
-		for name, pkg := range map[string]string{"probe": "./sandbox/probe", "misbehave": "./sandbox/misbehave"} {
-			out := filepath.Join(dir, name)
-			cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
-			cmd.Dir = filepath.Join("..", "..", "test")
+		// probe and misbehave live in the test module (test/): built there, by its go.mod;
+		// the helper is the product's, as shipped.
+		for _, b := range []struct{ name, module, pkg string }{
+			{"probe", "test", "./sandbox/probe"},
+			{"misbehave", "test", "./sandbox/misbehave"},
+			{helper.Name, ".", "./cmd/sandbox_helper"},
+		} {
+			out := filepath.Join(dir, b.name)
+			cmd := exec.Command("go", "build", "-trimpath", "-o", out, b.pkg)
+			cmd.Dir = filepath.Join("..", "..", b.module)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if b, err := cmd.CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, b)
+			if o, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b.pkg, err, o)
 				return 1
+			}
+			if b.name == helper.Name {
+				continue
 			}
 			if err := os.Chmod(out, 0o111); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
 		}
+		bins.helper = filepath.Join(dir, helper.Name)
 		bins.probe = filepath.Join(dir, "probe")
 		bins.misbehave = filepath.Join(dir, "misbehave")
 	}
 	return m.Run()
-}
-
-// slack scales a time bound for the race detector, under which every start of the sandbox
-// helper (this test binary) is many times slower.
-func slack(d time.Duration) time.Duration {
-	if raceEnabled {
-		return 5 * d
-	}
-	return d
 }
 
 func requireRoot(t testing.TB) {
@@ -259,7 +214,7 @@ func copyFile(t testing.TB, from, to string, mode os.FileMode) {
 
 func newSandbox(t testing.TB) *Sandbox {
 	t.Helper()
-	s, err := New(Options{})
+	s, err := New(Options{Helper: bins.helper})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

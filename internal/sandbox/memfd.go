@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox/helper"
 )
 
 // Why memfds: a process the sandbox places in a container (the fingerprint, and the copy of
@@ -70,7 +72,6 @@ func checkStatic(r io.ReaderAt) error {
 type exeCopies struct {
 	mu     sync.Mutex
 	byPath map[string]exeCopy
-	self   *os.File   // this process's own image, for the helper
 	old    []*os.File // copies of files that changed since, closed with the Sandbox
 }
 
@@ -134,24 +135,32 @@ func (c *exeCopies) executable(path string) (*os.File, error) {
 	return mem, nil
 }
 
-// helper returns the sealed copy of this process's own image, which runs as the helper.
-func (c *exeCopies) helper() (*os.File, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.self != nil {
-		return c.self, nil
+// helperCopy returns a checked, sealed copy of the helper executable at path: a regular file
+// that only its owner may change, without set-id bits, static (checkStatic).
+func helperCopy(path string) (*os.File, error) {
+	if path == "" {
+		return nil, errors.New("no sandbox helper executable given")
 	}
-	// /proc/self/exe: this very image, even if its file was replaced since.
-	src, err := os.Open("/proc/self/exe")
+	src, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open own executable: %w", err)
+		return nil, fmt.Errorf("sandbox helper: %w", err)
 	}
 	defer src.Close()
-	mem, err := sealedCopy(helperArg0, src)
+	var st unix.Stat_t
+	if err := unix.Fstat(int(src.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("sandbox helper: stat %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&(0o022|unix.S_ISUID|unix.S_ISGID) != 0 {
+		return nil, fmt.Errorf("sandbox helper %s: mode %06o, want a regular file that only its owner may write, without set-id bits", path, st.Mode)
+	}
+	mem, err := sealedCopy(helper.Name, src)
 	if err != nil {
 		return nil, err
 	}
-	c.self = mem
+	if err := checkStatic(mem); err != nil {
+		mem.Close()
+		return nil, fmt.Errorf("sandbox helper %s: %w", path, err)
+	}
 	return mem, nil
 }
 
@@ -165,10 +174,7 @@ func (c *exeCopies) close() {
 	for _, f := range c.old {
 		f.Close()
 	}
-	if c.self != nil {
-		c.self.Close()
-	}
-	c.byPath, c.old, c.self = nil, nil, nil
+	c.byPath, c.old = nil, nil
 }
 
 // openExecutable opens the fingerprint executable as an O_PATH descriptor and checks it is a

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/bounded"
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox/helper"
 )
 
 // Errors a Run can return, testable with errors.Is.
@@ -118,6 +120,9 @@ func (l Limits) validate() error {
 
 // Options configure a Sandbox.
 type Options struct {
+	// Helper is the sandbox helper executable (cmd/sandbox_helper; HelperBeside finds the
+	// one installed with a program). New copies it once; every run starts the copy.
+	Helper string
 	// CgroupParent is the cgroup (a path as in /proc/self/cgroup, e.g. "/insights") under which
 	// the sandbox creates its own cgroup. Empty: under this process's own cgroup, which keeps
 	// the fingerprints accounted to the extractor's pod; on v2 its processes first move into
@@ -134,11 +139,17 @@ type Sandbox struct {
 	cg      cgroupParent
 	lastCap int
 	exes    exeCopies
+	helper  *os.File // the sealed copy of Options.Helper
 	runSeq  atomic.Uint64
 	closed  atomic.Bool
 }
 
-// New prepares the sandbox's parent cgroup (v1 or v2, as the host mounts them).
+// HelperBeside returns the path of the sandbox helper installed beside the executable exe
+// (the coordinator's image ships them in one directory).
+func HelperBeside(exe string) string { return filepath.Join(filepath.Dir(exe), helper.Name) }
+
+// New copies the helper and prepares the sandbox's parent cgroup (v1 or v2, as the host
+// mounts them).
 func New(opts Options) (*Sandbox, error) {
 	return newWith(opts, func(name string, log *slog.Logger) (cgroupParent, error) {
 		return newCgroupParent(opts.CgroupParent, name, log)
@@ -177,11 +188,16 @@ func newWith(opts Options, parent func(name string, log *slog.Logger) (cgroupPar
 		return nil, fmt.Errorf("sandbox: own start time: %w", err)
 	}
 	name := fmt.Sprintf("%s%d-%d-%s", sandboxPrefix, os.Getpid(), start, hex.EncodeToString(suffix[:]))
-	cg, err := parent(name, log)
+	self, err := helperCopy(opts.Helper)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	return &Sandbox{log: log, cg: cg, lastCap: lastCap}, nil
+	cg, err := parent(name, log)
+	if err != nil {
+		self.Close()
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	return &Sandbox{log: log, cg: cg, lastCap: lastCap, helper: self}, nil
 }
 
 // Close removes the sandbox's parent cgroup. Runs must have returned.
@@ -190,6 +206,7 @@ func (s *Sandbox) Close() error {
 		return nil
 	}
 	s.exes.close()
+	s.helper.Close()
 	if err := s.cg.remove(); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
@@ -228,10 +245,6 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	if err != nil {
 		return nil, err
 	}
-	self, err := s.exes.helper()
-	if err != nil {
-		return nil, err
-	}
 
 	cg, err := s.cg.newRun(fmt.Sprintf("run-%d", s.runSeq.Add(1)), l)
 	if err != nil {
@@ -267,8 +280,8 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 	started := make(chan startResult, 1)
 	exited := make(chan error, 1)
 	go enterAndRun(entry{
-		hostPID: t.HostPID, startTime: t.StartTime, exe: exe, self: self, cmd: cmd, cg: cg,
-		helper: helperArgs{uid: t.UID, gid: t.GID, lastCap: s.lastCap, argv: append([]string{exeName(exePath)}, args...)},
+		hostPID: t.HostPID, startTime: t.StartTime, exe: exe, self: s.helper, cmd: cmd, cg: cg,
+		helper: helper.Args{UID: t.UID, GID: t.GID, LastCap: s.lastCap, Argv: append([]string{exeName(exePath)}, args...)},
 	}, started, exited)
 	st := <-started
 	p.closeChildEnds()
@@ -383,11 +396,11 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		case ev.pidsMax > 0:
 			base = ErrPidsLimit
 		}
-		if msg, ok := strings.CutPrefix(stderr.String(), helperErrPrefix); ok {
+		if msg, ok := strings.CutPrefix(stderr.String(), helper.ErrPrefix); ok {
 			switch exitErr.ExitCode() {
-			case helperExitSetup:
+			case helper.ExitSetup:
 				return nil, fmt.Errorf("sandbox helper: %s", strings.TrimSpace(msg))
-			case helperExitExec:
+			case helper.ExitExec:
 				return nil, fmt.Errorf("%w: %s", ErrNotStarted, strings.TrimSpace(msg))
 			}
 		}

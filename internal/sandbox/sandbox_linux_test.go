@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/containerd/cgroups/v3"
+
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox/helper"
 )
 
 const zeroCaps = "0000000000000000"
@@ -83,7 +85,7 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 			}
 			// In every controller: the fingerprint and the sandbox helper that forked it, nothing
 			// else (on v1 the forking thread of this process is taken out right after the fork).
-			self := memfdLink(helperArg0)
+			self := memfdLink(helper.Name)
 			for _, ctrl := range []string{"memory", "pids", "cpu"} {
 				var pids []int
 				var err error
@@ -154,7 +156,7 @@ func TestRunProbeReportsTargetIdentityAndNoPrivileges(t *testing.T) {
 				t.Errorf("pid %d pgid %d sid %d, want pid %d leading its own group and session", rep.PID, rep.PGID, rep.SID, r.nsPID)
 			}
 			// Its parent is the sandbox's reaper, in the container, a copy of the helper.
-			if rep.PPID != reaperNS || reaperExe != memfdLink(helperArg0) {
+			if rep.PPID != reaperNS || reaperExe != memfdLink(helper.Name) {
 				t.Errorf("ppid %d (the parent's pid there %d, exe %q), want the sandbox's reaper", rep.PPID, reaperNS, reaperExe)
 			}
 			for _, ctrl := range []string{"memory", "pids", "cpu"} {
@@ -340,7 +342,7 @@ func TestRunKillsHangingFingerprintAndOthersStillArrive(t *testing.T) {
 	hanging := startContainer(t, 0, 0)
 	healthy := startContainer(t, 1000, 1000)
 	s := newSandbox(t)
-	limit := slack(time.Second)
+	limit := time.Second
 	hang := runAsync(s, Target{HostPID: hanging.pid}, bins.misbehave, []string{"hang"}, nil, Limits{Timeout: limit})
 	r := waitRunning(t, s, bins.misbehave)
 	ok := runAsync(s, Target{HostPID: healthy.pid, UID: 1000, GID: 1000}, bins.probe, []string{"-read", "/marker"}, nil, Limits{})
@@ -361,8 +363,8 @@ func TestRunKillsHangingFingerprintAndOthersStillArrive(t *testing.T) {
 		t.Fatalf("hanging fingerprint: %v, want ErrTimeout", bad.err)
 	}
 	t.Logf("hanging fingerprint: Run returned after %s", bad.elapsed)
-	if bad.elapsed < limit || bad.elapsed > limit+slack(time.Second) { // slack for a loaded shared machine
-		t.Errorf("Run returned after %s, want within [%s, %s]", bad.elapsed, limit, limit+slack(time.Second))
+	if bad.elapsed < limit || bad.elapsed > limit+time.Second { // slack for a loaded shared machine
+		t.Errorf("Run returned after %s, want within [%s, %s]", bad.elapsed, limit, limit+time.Second)
 	}
 	if err := syscall.Kill(r.hostPID, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("hanging fingerprint pid %d still exists after Run (kill 0: %v)", r.hostPID, err)
@@ -402,7 +404,7 @@ func TestRunEnforcesLimits(t *testing.T) {
 			if out != nil {
 				t.Errorf("output %d bytes, want none on error", len(out))
 			}
-			if elapsed > slack(5*time.Second) {
+			if elapsed > 5*time.Second {
 				t.Errorf("Run took %s", elapsed)
 			}
 			runs, _ := filepath.Glob(filepath.Join(s.cg.dir("pids"), "run-*"))
@@ -425,7 +427,7 @@ func TestRunKillsDescendantsHoldingOutput(t *testing.T) {
 	if err != nil || string(out) != "left 3\n" {
 		t.Fatalf("Run = %q, %v; want \"left 3\\n\"", out, err)
 	}
-	if elapsed := time.Since(start); elapsed > slack(500*time.Millisecond) {
+	if elapsed := time.Since(start); elapsed > 500*time.Millisecond {
 		t.Errorf("Run took %s", elapsed)
 	}
 	assertNoLeftovers(t, c)
@@ -612,7 +614,7 @@ func TestRunReportsAFingerprintThatCannotStart(t *testing.T) {
 func TestCloseRemovesSandboxCgroups(t *testing.T) {
 	requireRoot(t)
 	c := startContainer(t, 0, 0)
-	s, err := New(Options{})
+	s, err := New(Options{Helper: bins.helper})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -663,13 +665,13 @@ func TestRunCancelledContextKillsWithoutTimeoutError(t *testing.T) {
 	c := startContainer(t, 0, 0)
 	s := newSandbox(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(slack(200*time.Millisecond), cancel)
+	time.AfterFunc(200*time.Millisecond, cancel)
 	start := time.Now()
 	_, err := s.Run(ctx, Target{HostPID: c.pid}, bins.misbehave, []string{"hang"}, nil, Limits{})
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
 		t.Fatalf("Run = %v, want context.Canceled and not ErrTimeout", err)
 	}
-	if elapsed := time.Since(start); elapsed > slack(2*time.Second) { // below the 10 s limit; slack for a loaded machine
+	if elapsed := time.Since(start); elapsed > 2*time.Second { // below the 10 s limit; slack for a loaded machine
 		t.Errorf("Run took %s after a cancel at 200ms", elapsed)
 	}
 	assertNoLeftovers(t, c)
@@ -736,7 +738,7 @@ func TestRunNothingForkedIntoTheContainerLeadsOutside(t *testing.T) {
 	c := startContainer(t, 0, 0)
 	s := newSandbox(t)
 	watch := exec.Command("nsenter", "-t", strconv.Itoa(c.pid), "-m", "-p", "-r", "-w", "--",
-		"/probe", "watch", "-for", slack(3*time.Second).String(), "-caps", "default,sys_ptrace")
+		"/probe", "watch", "-for", (3 * time.Second).String(), "-caps", "default,sys_ptrace")
 	var stdout, stderr bytes.Buffer
 	watch.Stdout, watch.Stderr = &stdout, &stderr
 	if err := watch.Start(); err != nil {
@@ -745,7 +747,7 @@ func TestRunNothingForkedIntoTheContainerLeadsOutside(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the watcher notes what runs before the fingerprints
 	tg := Target{HostPID: c.pid}
 	runs := 0
-	for deadline := time.Now().Add(slack(2 * time.Second)); time.Now().Before(deadline); runs++ {
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); runs++ {
 		if out, err := s.Run(context.Background(), tg, bins.misbehave, []string{"echo", "x"}, nil, Limits{}); err != nil || string(out) != "x\n" {
 			t.Fatalf("Run = %q, %v", out, err)
 		}
@@ -776,7 +778,7 @@ func TestRunNothingForkedIntoTheContainerLeadsOutside(t *testing.T) {
 	for exe, pid := range rep.Exes {
 		switch exe {
 		case "": // gone before its link was read
-		case memfdLink(helperArg0):
+		case memfdLink(helper.Name):
 			preExec++ // a copy of the helper: a fingerprint caught before its execve
 		case memfdLink("misbehave"):
 		default:
@@ -784,7 +786,7 @@ func TestRunNothingForkedIntoTheContainerLeadsOutside(t *testing.T) {
 		}
 	}
 	for m, pid := range rep.Maps {
-		if m != memfdLink(helperArg0) && m != memfdLink("misbehave") && !strings.HasPrefix(m, "[") {
+		if m != memfdLink(helper.Name) && m != memfdLink("misbehave") && !strings.HasPrefix(m, "[") {
 			t.Errorf("pid %s maps %q, want only the sealed copies and [kernel] mappings", pid, m)
 		}
 	}

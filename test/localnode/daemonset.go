@@ -20,9 +20,9 @@ import (
 )
 
 // The product's binaries, as shipped in the extractor and exporter images.
-var productBinaries = []string{"cmd/coordinator", "cmd/extractor_server", "cmd/exporter"}
+var productBinaries = []string{"cmd/coordinator", "cmd/sandbox_helper", "cmd/extractor_server", "cmd/exporter"}
 
-// BuildBinaries builds the coordinator, extractor_server, exporter and every
+// BuildBinaries builds the coordinator, its sandbox helper, extractor_server, exporter and every
 // fingerprints/fpr_* as static binaries into outDir, the way the extractor
 // image ships them (one directory, the coordinator's -fingerprints-dir; the
 // fingerprints mode 0111).

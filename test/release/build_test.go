@@ -98,6 +98,7 @@ func TestBuildImagePushesMultiArchManifestLists(t *testing.T) {
 	extractorFiles := map[string]wantFile{
 		"extractor_server": {mode: 0o755, binary: true},
 		"coordinator":      {mode: 0o755, binary: true},
+		"sandbox_helper":   {mode: 0o755, binary: true},
 		"config.toml":      {mode: 0o444, content: config},
 		// For the Insights Operator's liveness probe `crictl --timeout 10s info`.
 		"usr":            {mode: 0o755, dir: true},

@@ -54,7 +54,8 @@ var _ = Describe("A fingerprint run through the sandbox", Label("privileges"), O
 			pods[name] = p
 			DeferCleanup(func(ctx SpecContext) { Expect(state.env.Node.RemovePod(ctx, p)).To(Succeed()) })
 		}
-		sb, err = sandbox.New(sandbox.Options{Logger: state.log})
+		// The helper as the image ships it, beside the coordinator.
+		sb, err = sandbox.New(sandbox.Options{Helper: sandbox.HelperBeside(filepath.Join(state.binDir, "coordinator")), Logger: state.log})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(sb.Close()).To(Succeed()) })
 	})

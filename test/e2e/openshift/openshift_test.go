@@ -140,6 +140,7 @@ func TestOpenShiftNode(t *testing.T) {
 		{repo, []string{"test", "-c", "-trimpath", "-tags", "privileged", "-o", filepath.Join(pay, payload.SandboxTest), "./internal/sandbox"}},
 		{testModule, []string{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "probe"), "./sandbox/probe"}},
 		{testModule, []string{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "misbehave"), "./sandbox/misbehave"}},
+		{repo, []string{"build", "-trimpath", "-o", filepath.Join(pay, payload.SandboxBins, "sandbox_helper"), "./cmd/sandbox_helper"}},
 	} {
 		goRun(ctx, t, c.dir, c.args...)
 	}

@@ -14,7 +14,7 @@ const (
 	// and the product's two images, filled on the host.
 	Storage     = "storage"
 	SandboxTest = "sandbox.test"
-	SandboxBins = "sandbox-bins" // probe and misbehave for SandboxTest
+	SandboxBins = "sandbox-bins" // probe, misbehave and sandbox_helper for SandboxTest
 	FactsFile   = "facts.json"   // under the results directory
 )
 

@@ -1,6 +1,6 @@
 //go:build !amd64 && !arm64
 
-package sandbox
+package helper
 
 // No filter is written for this architecture: Run fails rather than run unfiltered.
 const (

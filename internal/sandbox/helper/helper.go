@@ -1,9 +1,8 @@
-package sandbox
+package helper
 
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"syscall"
 	"unsafe"
@@ -11,91 +10,81 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// helperArg0 is the argv[0] under which this package's image runs as the sandbox helper.
-const helperArg0 = "insights-runtime-extractor-sandbox-helper"
+// Name is the helper executable's file name, beside the coordinator, and the name of its
+// sealed copy ("/memfd:sandbox_helper (deleted)" in its exe link).
+const Name = "sandbox_helper"
 
 // Descriptors the helper receives (exec.Cmd.ExtraFiles, in this order).
 const (
-	helperMntNS = 3 + iota
-	helperPidNS
-	helperNetNS
-	helperIPCNS
-	helperUTSNS
-	helperCgroupNS
-	helperRoot
-	helperExe
-	// helperSelf is the helper's own sealed image: executed through /proc/self/fd, then closed.
-	helperSelf
+	MntNS = 3 + iota
+	PidNS
+	NetNS
+	IPCNS
+	UTSNS
+	CgroupNS
+	Root
+	Exe
+	// Self is the helper's own sealed image: executed through /proc/self/fd, then closed.
+	Self
 )
 
-// helperNamespaces are the target's namespace files the helper receives, in descriptor order
-// from helperMntNS.
-var helperNamespaces = []string{"ns/mnt", "ns/pid", "ns/net", "ns/ipc", "ns/uts", "ns/cgroup"}
+// Namespaces are the target's namespace files the helper receives, in descriptor order from
+// MntNS.
+var Namespaces = []string{"ns/mnt", "ns/pid", "ns/net", "ns/ipc", "ns/uts", "ns/cgroup"}
 
-// helperExitSetup is the helper's exit status when it could not start the fingerprint; it then
-// wrote one line starting with helperErrPrefix on standard error.
+// Exit statuses with which the helper says it could not start the fingerprint; it then wrote
+// one line starting with ErrPrefix on standard error.
 const (
-	helperExitSetup = 125
-	// helperExitExec is its exit status, with such a line, when the kernel refused to execute
-	// the fingerprint (as a shell's 126: found but cannot be executed).
-	helperExitExec  = 126
-	helperErrPrefix = "sandbox helper: "
+	ExitSetup = 125
+	// ExitExec: the kernel refused to execute the fingerprint (as a shell's 126: found but
+	// cannot be executed).
+	ExitExec  = 126
+	ErrPrefix = "sandbox helper: "
 )
 
-// helperArgs is what the helper needs besides its descriptors.
-type helperArgs struct {
-	uid, gid uint32
-	lastCap  int
-	argv     []string // the fingerprint's, argv[0] included
+// Args is what the helper needs besides its descriptors.
+type Args struct {
+	UID, GID uint32
+	LastCap  int
+	Argv     []string // the fingerprint's, argv[0] included
 }
 
-func (a helperArgs) encode() []string {
+// Encode returns the helper's command-line arguments (after its argv[0]).
+func (a Args) Encode() []string {
 	return append([]string{
-		strconv.FormatUint(uint64(a.uid), 10), strconv.FormatUint(uint64(a.gid), 10),
-		strconv.Itoa(a.lastCap), "--",
-	}, a.argv...)
+		strconv.FormatUint(uint64(a.UID), 10), strconv.FormatUint(uint64(a.GID), 10),
+		strconv.Itoa(a.LastCap), "--",
+	}, a.Argv...)
 }
 
-func decodeHelperArgs(args []string) (helperArgs, error) {
+// DecodeArgs reverses Encode.
+func DecodeArgs(args []string) (Args, error) {
 	if len(args) < 5 || args[3] != "--" {
-		return helperArgs{}, fmt.Errorf("usage: %s UID GID LASTCAP -- ARGV0 [ARGS...]", helperArg0)
+		return Args{}, fmt.Errorf("usage: %s UID GID LASTCAP -- ARGV0 [ARGS...] (with the descriptors the sandbox passes)", Name)
 	}
 	uid, err1 := strconv.ParseUint(args[0], 10, 32)
 	gid, err2 := strconv.ParseUint(args[1], 10, 32)
 	lastCap, err3 := strconv.Atoi(args[2])
 	if err1 != nil || err2 != nil || err3 != nil || lastCap < 0 || lastCap > 255 {
-		return helperArgs{}, fmt.Errorf("bad arguments %q", args[:3])
+		return Args{}, fmt.Errorf("bad arguments %q", args[:3])
 	}
-	return helperArgs{uid: uint32(uid), gid: uint32(gid), lastCap: lastCap, argv: args[4:]}, nil
+	return Args{UID: uint32(uid), GID: uint32(gid), LastCap: lastCap, Argv: args[4:]}, nil
 }
 
-// The helper runs before main, in whatever program links this package (the coordinator, the
-// package's tests), when that program is started as helperArg0. Why a helper at all: Go forks
-// with CLONE_VM|CLONE_VFORK, so a child forked by the coordinator into a container's pid
-// namespace would share the coordinator's memory and a copy of its descriptors until its
-// execve, in plain view of the container (a process there with CAP_SYS_PTRACE can attach to it
-// in that window). The helper is started by the coordinator in the host's pid namespace, which
-// no container sees, from a fresh image holding nothing but its descriptors; it joins the
-// container, gives up every privilege, and only then forks the fingerprint — with a real fork,
-// so that the fingerprint, until its own execve, shares nothing but a copy of the helper.
-func init() {
-	if len(os.Args) > 0 && os.Args[0] == helperArg0 {
-		runtime.LockOSThread() // init runs on the main goroutine: this pins it to the main thread
-		os.Exit(helperMain(os.Args[1:]))
-	}
-}
-
-func helperMain(args []string) int {
+// Main is the helper's whole life (its main, on the main thread, locked): it joins the target,
+// gives up every privilege, forks the reaper that forks the fingerprint, and returns the
+// fingerprint's exit status.
+func Main(args []string) int {
 	fail := func(err error) int {
-		fmt.Fprintf(os.Stderr, "%s%v\n", helperErrPrefix, err)
-		return helperExitSetup
+		fmt.Fprintf(os.Stderr, "%s%v\n", ErrPrefix, err)
+		return ExitSetup
 	}
-	a, err := decodeHelperArgs(args)
+	a, err := DecodeArgs(args)
 	if err != nil {
 		return fail(err)
 	}
-	unix.Close(helperSelf)
-	for fd := helperMntNS; fd <= helperExe; fd++ {
+	unix.Close(Self)
+	for fd := MntNS; fd <= Exe; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 			return fail(fmt.Errorf("descriptor %d: %w", fd, err))
 		}
@@ -118,7 +107,7 @@ func helperMain(args []string) int {
 
 	// Everything the child needs is prepared before the fork: after it, the child runs no Go
 	// code but childExec.
-	argv, err := syscall.SlicePtrFromStrings(a.argv)
+	argv, err := syscall.SlicePtrFromStrings(a.Argv)
 	if err != nil {
 		return fail(err)
 	}
@@ -154,8 +143,8 @@ func helperMain(args []string) int {
 		}
 	}
 	if n == len(buf) {
-		fmt.Fprintf(os.Stderr, "%sexecute the fingerprint: %v\n", helperErrPrefix, syscall.Errno(*(*uint32)(unsafe.Pointer(&buf[0]))))
-		return helperExitExec
+		fmt.Fprintf(os.Stderr, "%sexecute the fingerprint: %v\n", ErrPrefix, syscall.Errno(*(*uint32)(unsafe.Pointer(&buf[0]))))
+		return ExitExec
 	}
 	switch {
 	case ws.Exited():
@@ -167,7 +156,7 @@ func helperMain(args []string) int {
 	case ws.Signaled():
 		return 128 + int(ws.Signal())
 	}
-	return helperExitSetup
+	return ExitSetup
 }
 
 // enterThread puts the calling (locked) thread into the target's mount namespace, root, net,
@@ -177,17 +166,17 @@ func helperMain(args []string) int {
 // container's network, hostname and IPC, not the extractor's. Credentials are per thread in Linux and Go's
 // syscall.Setuid changes every thread: the raw system calls change this one only, which is the
 // one that forks.
-func enterThread(a helperArgs, filter []unix.SockFilter) error {
+func enterThread(a Args, filter []unix.SockFilter) error {
 	// Without its own fs struct, a thread of a multi-threaded process cannot join a mount ns.
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fmt.Errorf("unshare(CLONE_FS): %w", err)
 	}
-	if err := unix.Setns(helperMntNS, unix.CLONE_NEWNS); err != nil {
+	if err := unix.Setns(MntNS, unix.CLONE_NEWNS); err != nil {
 		return fmt.Errorf("setns mnt: %w", err)
 	}
 	// setns put the thread at the namespace's root mount; the target's root may be a directory
 	// below it (a chroot'ed container), and that is where the fingerprint must be.
-	if err := unix.Fchdir(helperRoot); err != nil {
+	if err := unix.Fchdir(Root); err != nil {
 		return fmt.Errorf("fchdir to the target's root: %w", err)
 	}
 	if err := unix.Chroot("."); err != nil {
@@ -196,16 +185,16 @@ func enterThread(a helperArgs, filter []unix.SockFilter) error {
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
 	}
-	for fd, ns := range map[int]int{helperPidNS: unix.CLONE_NEWPID, helperNetNS: unix.CLONE_NEWNET,
-		helperIPCNS: unix.CLONE_NEWIPC, helperUTSNS: unix.CLONE_NEWUTS, helperCgroupNS: unix.CLONE_NEWCGROUP} {
+	for fd, ns := range map[int]int{PidNS: unix.CLONE_NEWPID, NetNS: unix.CLONE_NEWNET,
+		IPCNS: unix.CLONE_NEWIPC, UTSNS: unix.CLONE_NEWUTS, CgroupNS: unix.CLONE_NEWCGROUP} {
 		if err := unix.Setns(fd, ns); err != nil {
-			return fmt.Errorf("setns %s: %w", helperNamespaces[fd-helperMntNS], err)
+			return fmt.Errorf("setns %s: %w", Namespaces[fd-MntNS], err)
 		}
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("set no_new_privs: %w", err)
 	}
-	for c := 0; c <= a.lastCap; c++ {
+	for c := 0; c <= a.LastCap; c++ {
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
 			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
 		}
@@ -216,11 +205,11 @@ func enterThread(a helperArgs, filter []unix.SockFilter) error {
 	if _, _, e := syscall.RawSyscall(syscall.SYS_SETGROUPS, 0, 0, 0); e != 0 {
 		return fmt.Errorf("setgroups: %w", e)
 	}
-	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESGID, uintptr(a.gid), uintptr(a.gid), uintptr(a.gid)); e != 0 {
-		return fmt.Errorf("setresgid %d: %w", a.gid, e)
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESGID, uintptr(a.GID), uintptr(a.GID), uintptr(a.GID)); e != 0 {
+		return fmt.Errorf("setresgid %d: %w", a.GID, e)
 	}
-	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, uintptr(a.uid), uintptr(a.uid), uintptr(a.uid)); e != 0 {
-		return fmt.Errorf("setresuid %d: %w", a.uid, e)
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, uintptr(a.UID), uintptr(a.UID), uintptr(a.UID)); e != 0 {
+		return fmt.Errorf("setresuid %d: %w", a.UID, e)
 	}
 	// A uid change from 0 cleared the permitted and effective sets; a root target keeps them
 	// until this. Without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, the execute-only
@@ -239,7 +228,7 @@ func enterThread(a helperArgs, filter []unix.SockFilter) error {
 // pid when the target shares the helper's (a pod with hostPID).
 func childParentPID() (uintptr, error) {
 	var target, own unix.Stat_t
-	if err := unix.Fstat(helperPidNS, &target); err != nil {
+	if err := unix.Fstat(PidNS, &target); err != nil {
 		return 0, fmt.Errorf("stat the target's pid namespace: %w", err)
 	}
 	if err := unix.Stat("/proc/self/ns/pid", &own); err != nil {
@@ -378,7 +367,7 @@ func childExec(errFD int, argv, envv []*byte, empty *byte, ppid uintptr) {
 	if p, _, _ := syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0); p != ppid {
 		exitNow(126)
 	}
-	_, _, errno := syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(helperExe),
+	_, _, errno := syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(Exe),
 		uintptr(unsafe.Pointer(empty)), uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])),
 		uintptr(unix.AT_EMPTY_PATH), 0)
 	code := uint32(errno)

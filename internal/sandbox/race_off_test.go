@@ -1,5 +1,0 @@
-//go:build linux && privileged && !race
-
-package sandbox
-
-const raceEnabled = false
