@@ -26,7 +26,11 @@ type hangingRunner struct {
 	hang map[int]bool
 }
 
-func (r *hangingRunner) Run(ctx context.Context, t sandbox.Target, exe string, args []string, stdin []byte, l sandbox.Limits) ([]byte, error) {
+func (r *hangingRunner) RunJobs(ctx context.Context, t sandbox.Target, jobs []sandbox.Job, l sandbox.Limits) []sandbox.Result {
+	return runEach(ctx, jobs, func(j sandbox.Job) ([]byte, error) { return r.run(ctx, t, j.Exe, l) })
+}
+
+func (r *hangingRunner) run(ctx context.Context, t sandbox.Target, exe string, l sandbox.Limits) ([]byte, error) {
 	if r.hang[t.HostPID] {
 		r.mu.Lock()
 		r.ran = append(r.ran, fmt.Sprintf("%s@%d uid=%d", filepath.Base(exe), t.HostPID, t.UID))
@@ -34,7 +38,7 @@ func (r *hangingRunner) Run(ctx context.Context, t sandbox.Target, exe string, a
 		<-ctx.Done()
 		return nil, fmt.Errorf("%w: %w", sandbox.ErrTimeout, context.Cause(ctx))
 	}
-	return r.runner.Run(ctx, t, exe, args, stdin, l)
+	return r.runner.run(ctx, t, exe, l)
 }
 
 // budgetNode is three containers: a's fingerprints hang, b and c answer.

@@ -32,9 +32,10 @@ type ContainerLister interface {
 	ContainerPID(ctx context.Context, id string) (int, error)
 }
 
-// Runner runs one fingerprint executable inside a target container.
+// Runner runs fingerprint executables inside a target container, one after the other,
+// entering it once; results come in the order of jobs.
 type Runner interface {
-	Run(ctx context.Context, t sandbox.Target, exePath string, args []string, stdin []byte, l sandbox.Limits) ([]byte, error)
+	RunJobs(ctx context.Context, t sandbox.Target, jobs []sandbox.Job, l sandbox.Limits) []sandbox.Result
 }
 
 // Workloads is one snapshot of the process table: it picks the process to
@@ -386,8 +387,13 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 	complete := true
 	target := sandbox.Target{HostPID: p.PID, UID: p.UID, GID: p.GID, StartTime: p.StartTime}
 	plan := s.Config.Plan(fingerprint.Process{PID: p.NSPID, Name: p.Name, Cmdline: p.Cmdline, Env: p.Env, Cwd: p.Cwd, Exe: p.Exe})
-	for _, inv := range plan {
-		out, err := s.Sandbox.Run(ctx, target, filepath.Join(s.FingerprintsDir, inv.Executable), inv.Args, inv.Stdin, s.Limits)
+	jobs := make([]sandbox.Job, len(plan))
+	for i, inv := range plan {
+		jobs[i] = sandbox.Job{Exe: filepath.Join(s.FingerprintsDir, inv.Executable), Args: inv.Args, Stdin: inv.Stdin}
+	}
+	results := s.Sandbox.RunJobs(ctx, target, jobs, s.Limits)
+	for i, inv := range plan {
+		out, err := results[i].Out, results[i].Err
 		if err != nil {
 			count(inv.Name, err)
 			if ferr := unfinished(); ferr != nil {

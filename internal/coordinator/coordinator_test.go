@@ -109,7 +109,25 @@ type runner struct {
 	ran  []string
 }
 
-func (r *runner) Run(_ context.Context, t sandbox.Target, exe string, _ []string, _ []byte, _ sandbox.Limits) ([]byte, error) {
+func (r *runner) RunJobs(ctx context.Context, t sandbox.Target, jobs []sandbox.Job, l sandbox.Limits) []sandbox.Result {
+	return runEach(ctx, jobs, func(j sandbox.Job) ([]byte, error) { return r.run(ctx, t, j.Exe, l) })
+}
+
+// runEach is RunJobs over a function that runs one job, as the sandbox runs them: one after
+// the other, and none once ctx ended.
+func runEach(ctx context.Context, jobs []sandbox.Job, run func(sandbox.Job) ([]byte, error)) []sandbox.Result {
+	res := make([]sandbox.Result, len(jobs))
+	for i, j := range jobs {
+		if ctx.Err() != nil {
+			res[i].Err = fmt.Errorf("%w: %w", sandbox.ErrTimeout, context.Cause(ctx))
+			continue
+		}
+		res[i].Out, res[i].Err = run(j)
+	}
+	return res
+}
+
+func (r *runner) run(_ context.Context, t sandbox.Target, exe string, _ sandbox.Limits) ([]byte, error) {
 	key := fmt.Sprintf("%s@%d", filepath.Base(exe), t.HostPID)
 	r.mu.Lock()
 	r.ran = append(r.ran, fmt.Sprintf("%s uid=%d", key, t.UID))

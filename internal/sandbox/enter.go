@@ -14,13 +14,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// entry is what the locked goroutine needs to start one fingerprint.
+// entry is what the locked goroutine needs to start the helper.
 type entry struct {
 	hostPID   int
-	startTime uint64    // 0: not checked
-	exe       *os.File  // the sealed copy of the fingerprint executable
-	self      *os.File  // the sealed copy of the helper executable
-	cmd       *exec.Cmd // Path, Args and ExtraFiles are filled in by start
+	startTime uint64     // 0: not checked
+	self      *os.File   // the sealed copy of the helper executable
+	files     []*os.File // the helper's descriptors from helper.Status on
+	cmd       *exec.Cmd  // Path, Args and ExtraFiles are filled in by start
 	cg        runCgroup
 	helper    helper.Args
 }
@@ -112,7 +112,7 @@ func (e entry) start(tid int) error {
 	// before the execve, shows in exe or maps is a host file.
 	e.cmd.Path = "/proc/self/fd/" + strconv.Itoa(helper.Self)
 	e.cmd.Args = append([]string{helper.Name}, e.helper.Encode()...)
-	e.cmd.ExtraFiles = append(files, e.exe, e.self)
+	e.cmd.ExtraFiles = append(append(files, e.self), e.files...)
 	if err := e.cmd.Start(); err != nil {
 		return fmt.Errorf("start the sandbox helper: %w", err)
 	}

@@ -213,42 +213,104 @@ func (s *Sandbox) Close() error {
 	return nil
 }
 
-// Run executes the host executable exePath with args inside t's pid and mount namespaces,
-// deprivileged and limited by l, feeds it stdin and returns its standard output (at most
-// l.MaxOutput bytes). On any error the output is nil.
-func (s *Sandbox) Run(ctx context.Context, t Target, exePath string, args []string, stdin []byte, l Limits) ([]byte, error) {
-	out, err := s.run(ctx, t, exePath, args, stdin, l)
-	if err != nil {
-		s.log.Debug("fingerprint run failed", "target_pid", t.HostPID, "executable", exePath, "error", err)
-		return nil, fmt.Errorf("sandbox: run %s in pid %d: %w", exePath, t.HostPID, err)
-	}
-	return out, nil
+// Job is one fingerprint run of RunJobs.
+type Job struct {
+	Exe   string   // host path of the fingerprint executable
+	Args  []string // its arguments, after argv[0] (the executable's base name)
+	Stdin []byte
 }
 
-func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []string, stdin []byte, l Limits) ([]byte, error) {
-	if s.closed.Load() {
-		return nil, errors.New("sandbox closed")
+// Result is what a Job gave: its standard output (at most Limits.MaxOutput bytes), or why it
+// gave none.
+type Result struct {
+	Out []byte
+	Err error
+}
+
+// Run runs one job: RunJobs with a single Job.
+func (s *Sandbox) Run(ctx context.Context, t Target, exePath string, args []string, stdin []byte, l Limits) ([]byte, error) {
+	r := s.RunJobs(ctx, t, []Job{{Exe: exePath, Args: args, Stdin: stdin}}, l)[0]
+	return r.Out, r.Err
+}
+
+// RunJobs runs the jobs, one after the other, inside t's namespaces, deprivileged, through one
+// helper and in one cgroup limited by l: the container is entered once, whatever the number of
+// fingerprints. Each job has its own wall-clock limit (l.Timeout, from its start), output
+// limit and result, in the order of jobs; a job that fails, times out or prints too much
+// costs only its own result. When ctx ends, the running job is killed and the jobs not run
+// yet fail with ctx's cause.
+func (s *Sandbox) RunJobs(ctx context.Context, t Target, jobs []Job, l Limits) []Result {
+	res := s.runJobs(ctx, t, jobs, l)
+	for i, r := range res {
+		if r.Err != nil {
+			s.log.Debug("fingerprint run failed", "target_pid", t.HostPID, "executable", jobs[i].Exe, "error", r.Err)
+			res[i].Err = fmt.Errorf("sandbox: run %s in pid %d: %w", jobs[i].Exe, t.HostPID, r.Err)
+		}
 	}
-	if t.HostPID <= 0 {
-		return nil, fmt.Errorf("invalid target pid %d", t.HostPID)
+	return res
+}
+
+// jobRun is the state of one job handed to the helper.
+type jobRun struct {
+	index   int // in the caller's jobs
+	exe     *os.File
+	pipes   pipes
+	stdout  chan readResult
+	stderr  *bounded.Buffer
+	errDone chan struct{}
+	status  *syscall.WaitStatus // its reaper's, once it ended
+	limit   error               // ErrMemoryLimit or ErrPidsLimit when its cgroup recorded one
+	err     error               // why it has no output, once known
+}
+
+type readResult struct {
+	out []byte
+	err error
+}
+
+func (s *Sandbox) runJobs(ctx context.Context, t Target, jobs []Job, l Limits) []Result {
+	res := make([]Result, len(jobs))
+	failAll := func(err error) []Result {
+		for i := range res {
+			if res[i].Err == nil && res[i].Out == nil {
+				res[i].Err = err
+			}
+		}
+		return res
+	}
+	switch {
+	case s.closed.Load():
+		return failAll(errors.New("sandbox closed"))
+	case t.HostPID <= 0:
+		return failAll(fmt.Errorf("invalid target pid %d", t.HostPID))
+	case len(jobs) > helper.MaxJobs:
+		return failAll(fmt.Errorf("%d jobs, at most %d at once", len(jobs), helper.MaxJobs))
 	}
 	l = l.withDefaults()
 	if err := l.validate(); err != nil {
-		return nil, fmt.Errorf("limits: %w", err)
+		return failAll(fmt.Errorf("limits: %w", err))
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("not started: %w", context.Cause(ctx))
-	}
-	ctx, cancel := context.WithTimeout(ctx, l.Timeout)
-	defer cancel()
-	exe, err := s.exes.executable(exePath)
-	if err != nil {
-		return nil, err
+		return failAll(fmt.Errorf("not started: %w", context.Cause(ctx)))
 	}
 
+	// A job whose executable is unsuitable fails alone; the others run.
+	var runs []*jobRun
+	for i, j := range jobs {
+		exe, err := s.exes.executable(j.Exe)
+		if err != nil {
+			res[i].Err = err
+			continue
+		}
+		runs = append(runs, &jobRun{index: i, exe: exe, stdout: make(chan readResult, 1),
+			stderr: &bounded.Buffer{Max: stderrKept}, errDone: make(chan struct{})})
+	}
+	if len(runs) == 0 {
+		return res
+	}
 	cg, err := s.cg.newRun(fmt.Sprintf("run-%d", s.runSeq.Add(1)), l)
 	if err != nil {
-		return nil, err
+		return failAll(err)
 	}
 	defer func() {
 		if err := cg.remove(); err != nil {
@@ -256,22 +318,34 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 		}
 	}()
 
-	// The three standard streams are our own pipes, not os/exec's copying goroutines, so that
-	// Wait returns when the fingerprint exits even if its descendants keep a stream open: they
-	// are killed with the cgroup right after.
-	var p pipes
-	defer p.close()
-	if err := p.open(); err != nil {
-		return nil, err
+	// Each job's three standard streams are our own pipes, not os/exec's copying goroutines,
+	// so that a job's end is seen when its fingerprint exits even if its descendants keep a
+	// stream open: they are killed with it. The helper's own stderr carries its setup error,
+	// its status pipe the start and end of each job.
+	var helperErr, status, control pipe
+	for _, p := range []*pipe{&helperErr, &status, &control} {
+		defer p.close()
+		if err := p.open(); err != nil {
+			return failAll(err)
+		}
+	}
+	args := helper.Args{UID: t.UID, GID: t.GID, LastCap: s.lastCap}
+	files := []*os.File{status.w, control.r}
+	for _, r := range runs {
+		defer r.pipes.close()
+		if err := r.pipes.open(); err != nil {
+			return failAll(err)
+		}
+		j := jobs[r.index]
+		args.Jobs = append(args.Jobs, append([]string{exeName(j.Exe)}, j.Args...))
+		files = append(files, r.exe, r.pipes.stdin.r, r.pipes.stdout.w, r.pipes.stderr.w)
 	}
 	cmd := &exec.Cmd{
 		Env:    []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-		Stdin:  p.stdinR,
-		Stdout: p.stdoutW,
-		Stderr: p.stderrW,
+		Stderr: helperErr.w,
 		SysProcAttr: &syscall.SysProcAttr{
-			// The helper stays in the host's pid namespace, so Pdeathsig works for it (it
-			// forwards it to the fingerprint), and in a session of its own, killed as a group.
+			// The helper stays in the host's pid namespace, so Pdeathsig works for it (its
+			// reaper and fingerprint die with it), in a session of its own.
 			Setsid:    true,
 			Pdeathsig: syscall.SIGKILL,
 		},
@@ -279,164 +353,306 @@ func (s *Sandbox) run(ctx context.Context, t Target, exePath string, args []stri
 
 	started := make(chan startResult, 1)
 	exited := make(chan error, 1)
-	go enterAndRun(entry{
-		hostPID: t.HostPID, startTime: t.StartTime, exe: exe, self: s.helper, cmd: cmd, cg: cg,
-		helper: helper.Args{UID: t.UID, GID: t.GID, LastCap: s.lastCap, Argv: append([]string{exeName(exePath)}, args...)},
-	}, started, exited)
+	go enterAndRun(entry{hostPID: t.HostPID, startTime: t.StartTime, self: s.helper, files: files, cmd: cmd, cg: cg, helper: args},
+		started, exited)
 	st := <-started
-	p.closeChildEnds()
+	// The child's ends: only the helper holds them now.
+	helperErr.w.Close()
+	status.w.Close()
+	control.r.Close()
+	for _, r := range runs {
+		r.pipes.closeChildEnds()
+	}
 	// Before anything can kill the cgroup: on v1 the forking thread may still be a member.
 	if err := cg.leave(st.tid); err != nil {
 		if st.err == nil {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
-		return nil, err
+		return failAll(err)
 	}
 	if st.err != nil {
-		return nil, st.err
+		return failAll(st.err)
 	}
-	pid := cmd.Process.Pid
+	helperPID := cmd.Process.Pid
 
-	go func() {
-		// Fails with EPIPE once the fingerprint and its descendants are gone.
-		_, _ = p.stdinW.Write(stdin)
-		p.stdinW.Close()
-	}()
-	type readResult struct {
-		out []byte
-		err error
+	overflow := make(chan *jobRun, len(runs))
+	for _, r := range runs {
+		go func() {
+			// Fails with EPIPE once the job is over.
+			_, _ = r.pipes.stdin.w.Write(jobs[r.index].Stdin)
+			r.pipes.stdin.w.Close()
+		}()
+		go func() {
+			out, err := io.ReadAll(io.LimitReader(r.pipes.stdout.r, int64(l.MaxOutput)+1))
+			if len(out) > l.MaxOutput {
+				overflow <- r
+				out, err = nil, ErrOutputTooLarge
+			}
+			r.stdout <- readResult{out, err}
+		}()
+		go func() {
+			_, _ = io.Copy(r.stderr, r.pipes.stderr.r)
+			close(r.errDone)
+		}()
 	}
-	stdoutDone := make(chan readResult, 1)
-	overflow := make(chan struct{})
+	helperStderr := &bounded.Buffer{Max: stderrKept}
+	helperErrDone := make(chan struct{})
 	go func() {
-		out, err := io.ReadAll(io.LimitReader(p.stdoutR, int64(l.MaxOutput)+1))
-		if len(out) > l.MaxOutput {
-			close(overflow)
-			out, err = nil, ErrOutputTooLarge
-		}
-		stdoutDone <- readResult{out, err}
-	}()
-	stderr := &bounded.Buffer{Max: stderrKept}
-	stderrDone := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(stderr, p.stderrR)
-		close(stderrDone)
+		_, _ = io.Copy(helperStderr, helperErr.r)
+		close(helperErrDone)
 	}()
 
-	var runErr, waitErr error
-	select {
-	case waitErr = <-exited:
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			runErr = fmt.Errorf("%w after %s: %w", ErrTimeout, l.Timeout, context.Cause(ctx))
-		} else {
-			runErr = fmt.Errorf("fingerprint stopped: %w", context.Cause(ctx))
-		}
-	case <-overflow:
-		runErr = fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, l.MaxOutput)
-	}
-	if runErr != nil {
-		// Everything but the helper and its child, the reaper in the container, first: the
-		// reaper reaps the fingerprint and all it started, and the helper reaps the reaper (a
-		// zombie left to the container's init might never be reaped).
-		spare := []int{pid}
-		if r := childOf(pid); r > 0 {
-			spare = append(spare, r)
-		}
-		if err := cg.killExcept(spare...); err != nil {
-			s.log.Warn("killing fingerprint", "error", err)
-		}
-		select {
-		case waitErr = <-exited:
-		case <-time.After(killGrace):
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			waitErr = <-exited
-		}
-	}
-	// Whatever happened, nothing the fingerprint started outlives the run.
+	waitErr, stopErr := s.supervise(ctx, l, cg, helperPID, runs, status.r, overflow, exited, func() { control.w.Close() })
+	// Whatever happened, nothing a job started outlives the run.
 	if err := cg.kill(); err != nil {
 		s.log.Warn("killing fingerprint cgroup", "error", err)
 	}
-
 	// All writers are dead; a descendant that escaped the kill must not hold us: closing the
 	// read ends unblocks the readers.
 	grace := time.NewTimer(killGrace)
 	defer grace.Stop()
-	var res readResult
 	select {
-	case res = <-stdoutDone:
+	case <-helperErrDone:
 	case <-grace.C:
-		p.stdoutR.Close()
-		p.stderrR.Close()
-		res = <-stdoutDone
-		if res.err == nil {
-			res.err = errors.New("output pipe still open after the fingerprint was killed")
-		}
+		helperErr.r.Close()
+		<-helperErrDone
 	}
-	select {
-	case <-stderrDone:
-	case <-grace.C:
-		p.stderrR.Close()
-		<-stderrDone
-	}
-
-	if runErr != nil {
-		return nil, runErr
-	}
-	if waitErr != nil {
-		var exitErr *exec.ExitError
-		if !errors.As(waitErr, &exitErr) {
-			return nil, fmt.Errorf("wait: %w", waitErr)
-		}
-		base := ErrFailed
-		switch ev := cg.events(); {
-		case ev.oomKills > 0:
-			base = ErrMemoryLimit
-		case ev.pidsMax > 0:
-			base = ErrPidsLimit
-		}
-		if msg, ok := strings.CutPrefix(stderr.String(), helper.ErrPrefix); ok {
-			switch exitErr.ExitCode() {
-			case helper.ExitSetup:
-				return nil, fmt.Errorf("sandbox helper: %s", strings.TrimSpace(msg))
-			case helper.ExitExec:
-				return nil, fmt.Errorf("%w: %s", ErrNotStarted, strings.TrimSpace(msg))
+	for _, r := range runs {
+		var out readResult
+		select {
+		case out = <-r.stdout:
+		case <-grace.C:
+			r.pipes.stdout.r.Close()
+			r.pipes.stderr.r.Close()
+			out = <-r.stdout
+			if out.err == nil {
+				out.err = errors.New("output pipe still open after the fingerprint was killed")
 			}
 		}
-		return nil, fmt.Errorf("%w: %s, stderr %q", base, exitErr.ProcessState, stderr.String())
-	}
-	if res.err != nil {
-		if errors.Is(res.err, ErrOutputTooLarge) {
-			return nil, fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, l.MaxOutput)
+		select {
+		case <-r.errDone:
+		case <-grace.C:
+			r.pipes.stderr.r.Close()
+			<-r.errDone
 		}
-		return nil, fmt.Errorf("read output: %w", res.err)
+		res[r.index] = result(r, out, waitErr, stopErr, helperStderr.String())
 	}
-	return res.out, nil
+	return res
 }
 
-// pipes are the fingerprint's standard streams.
-type pipes struct {
-	stdinR, stdinW, stdoutR, stdoutW, stderrR, stderrW *os.File
+// supervise follows the helper's records until the helper exits: it arms each job's time
+// limit at its start, kills a job that overruns it or prints too much, and when ctx ends kills
+// the running job and stops the helper before the next (stop). It returns the helper's wait
+// error and, if ctx ended, why.
+func (s *Sandbox) supervise(ctx context.Context, l Limits, cg runCgroup, helperPID int, runs []*jobRun,
+	status *os.File, overflow <-chan *jobRun, exited <-chan error, stop func()) (waitErr, stopErr error) {
+	records := make(chan helper.Record)
+	go readRecords(status, records)
+	// Until the first job starts, the limit bounds the helper's entering.
+	timer := time.NewTimer(l.Timeout)
+	defer timer.Stop()
+	var cur *jobRun
+	reaper := 0
+	// killJob kills everything of the running job but its reaper, which reaps it all and ends
+	// (a zombie left to the container's init might never be reaped), and the helper.
+	killJob := func() {
+		if err := cg.killExcept(helperPID, reaper); err != nil {
+			s.log.Warn("killing fingerprint", "error", err)
+		}
+	}
+	var seen limitEvents
+	apply := func(rec helper.Record) {
+		if int(rec.Job) >= len(runs) {
+			return
+		}
+		r := runs[rec.Job]
+		switch rec.Event {
+		case helper.EventStarted:
+			cur, reaper = r, int(rec.Value)
+			if stopErr != nil {
+				r.err = stopErr
+				killJob()
+				return
+			}
+			timer.Reset(l.Timeout)
+		case helper.EventExited:
+			ws := syscall.WaitStatus(rec.Value)
+			r.status, cur, reaper = &ws, nil, 0
+			timer.Stop()
+			if ws.Exited() && ws.ExitStatus() == 0 {
+				return
+			}
+			// The cgroup's counters are the run's: what rose during this job is this job's.
+			ev := cg.events()
+			switch {
+			case ev.oomKills > seen.oomKills:
+				r.limit = ErrMemoryLimit
+			case ev.pidsMax > seen.pidsMax:
+				r.limit = ErrPidsLimit
+			}
+			seen = ev
+		case helper.EventNotExecuted:
+			r.err = fmt.Errorf("%w: execute the fingerprint: %w", ErrNotStarted, syscall.Errno(rec.Value))
+			cur, reaper = nil, 0
+			timer.Stop()
+		}
+	}
+	var stopped <-chan time.Time
+	done := ctx.Done()
+	for {
+		select {
+		case rec, ok := <-records:
+			if !ok {
+				records = nil
+				continue
+			}
+			apply(rec)
+		case <-timer.C:
+			if cur == nil {
+				stopErr = fmt.Errorf("%w after %s: the sandbox helper did not start the fingerprint", ErrTimeout, l.Timeout)
+				_ = syscall.Kill(helperPID, syscall.SIGKILL)
+				continue
+			}
+			if cur.err == nil {
+				cur.err = fmt.Errorf("%w after %s", ErrTimeout, l.Timeout)
+			}
+			killJob()
+		case r := <-overflow:
+			if r.err == nil {
+				r.err = fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, l.MaxOutput)
+			}
+			if r == cur {
+				killJob()
+			}
+		case <-done:
+			done = nil
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				stopErr = fmt.Errorf("%w: %w", ErrTimeout, context.Cause(ctx))
+			} else {
+				stopErr = fmt.Errorf("fingerprint stopped: %w", context.Cause(ctx))
+			}
+			// The helper starts no further job (it looks before each): it ends once the
+			// running one, killed here, is reaped. A job it started meanwhile is killed at its
+			// start record.
+			stop()
+			if cur != nil {
+				if cur.err == nil {
+					cur.err = stopErr
+				}
+				killJob()
+			}
+			stopped = time.After(killGrace)
+		case <-stopped:
+			// The last resort: its reaper and fingerprint die with it.
+			stopped = nil
+			_ = syscall.Kill(helperPID, syscall.SIGKILL)
+		case waitErr = <-exited:
+			// Records written before the exit are still in the pipe; nothing else holds it
+			// but a process that escaped every kill.
+			drain := time.After(killGrace)
+			for records != nil {
+				select {
+				case rec, ok := <-records:
+					if !ok {
+						records = nil
+						continue
+					}
+					apply(rec)
+				case <-drain:
+					status.Close()
+				}
+			}
+			return waitErr, stopErr
+		}
+	}
 }
 
-func (p *pipes) open() error {
+// readRecords decodes the helper's records until the status pipe ends.
+func readRecords(r io.Reader, out chan<- helper.Record) {
+	defer close(out)
+	var b [helper.RecordSize]byte
+	for {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return
+		}
+		out <- helper.DecodeRecord(b)
+	}
+}
+
+// result is a job's Result once the helper ended.
+func result(r *jobRun, out readResult, waitErr, stopErr error, helperStderr string) Result {
+	if r.err != nil {
+		return Result{Err: r.err}
+	}
+	if r.status == nil {
+		// Its end was never told: the helper was stopped, failed or died first.
+		msg, setup := strings.CutPrefix(helperStderr, helper.ErrPrefix)
+		switch {
+		case stopErr != nil:
+			return Result{Err: stopErr}
+		case setup:
+			return Result{Err: fmt.Errorf("sandbox helper: %s", strings.TrimSpace(msg))}
+		case waitErr != nil:
+			return Result{Err: fmt.Errorf("%w: the sandbox helper ended first: %w", ErrFailed, waitErr)}
+		}
+		return Result{Err: fmt.Errorf("%w: the sandbox helper ended first", ErrFailed)}
+	}
+	if ws := *r.status; !ws.Exited() || ws.ExitStatus() != 0 {
+		base := ErrFailed
+		if r.limit != nil {
+			base = r.limit
+		}
+		return Result{Err: fmt.Errorf("%w: %s, stderr %q", base, describeStatus(ws), r.stderr.String())}
+	}
+	if out.err != nil {
+		return Result{Err: fmt.Errorf("read output: %w", out.err)}
+	}
+	return Result{Out: out.out}
+}
+
+// describeStatus says how a process ended, as os.ProcessState does.
+func describeStatus(ws syscall.WaitStatus) string {
+	if ws.Signaled() {
+		return "signal: " + ws.Signal().String()
+	}
+	return "exit status " + strconv.Itoa(ws.ExitStatus())
+}
+
+// pipe is one pipe; Close on a closed end only returns an error.
+type pipe struct{ r, w *os.File }
+
+func (p *pipe) open() error {
 	var err error
-	if p.stdinR, p.stdinW, err = os.Pipe(); err != nil {
-		return fmt.Errorf("stdin pipe: %w", err)
-	}
-	if p.stdoutR, p.stdoutW, err = os.Pipe(); err != nil {
-		return fmt.Errorf("stdout pipe: %w", err)
-	}
-	if p.stderrR, p.stderrW, err = os.Pipe(); err != nil {
-		return fmt.Errorf("stderr pipe: %w", err)
+	if p.r, p.w, err = os.Pipe(); err != nil {
+		return fmt.Errorf("pipe: %w", err)
 	}
 	return nil
 }
 
-// closeChildEnds closes, in this process, the ends the child got.
+func (p *pipe) close() {
+	for _, f := range []*os.File{p.r, p.w} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// pipes are a job's standard streams.
+type pipes struct{ stdin, stdout, stderr pipe }
+
+func (p *pipes) open() error {
+	for _, q := range []*pipe{&p.stdin, &p.stdout, &p.stderr} {
+		if err := q.open(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeChildEnds closes, in this process, the ends the helper got.
 func (p *pipes) closeChildEnds() {
-	for _, f := range []*os.File{p.stdinR, p.stdoutW, p.stderrW} {
+	for _, f := range []*os.File{p.stdin.r, p.stdout.w, p.stderr.w} {
 		if f != nil {
 			f.Close()
 		}
@@ -444,11 +660,9 @@ func (p *pipes) closeChildEnds() {
 }
 
 func (p *pipes) close() {
-	for _, f := range []*os.File{p.stdinR, p.stdinW, p.stdoutR, p.stdoutW, p.stderrR, p.stderrW} {
-		if f != nil {
-			f.Close() // a second Close only returns an error
-		}
-	}
+	p.stdin.close()
+	p.stdout.close()
+	p.stderr.close()
 }
 
 // exeName is argv[0] for the fingerprint: the base name of its host path, so that nothing of
@@ -460,18 +674,4 @@ func exeName(p string) string {
 		}
 	}
 	return p
-}
-
-// childOf returns the child of process pid's main thread (the helper has one: the reaper), or 0.
-func childOf(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 1 {
-		return 0
-	}
-	c, _ := strconv.Atoi(f[0])
-	return c
 }

@@ -1,6 +1,8 @@
 package helper
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -14,7 +16,7 @@ import (
 // sealed copy ("/memfd:sandbox_helper (deleted)" in its exe link).
 const Name = "sandbox_helper"
 
-// Descriptors the helper receives (exec.Cmd.ExtraFiles, in this order).
+// Descriptors the helper receives (exec.Cmd.ExtraFiles, in this order), then JobFDs per job.
 const (
 	MntNS = 3 + iota
 	PidNS
@@ -23,22 +25,39 @@ const (
 	UTSNS
 	CgroupNS
 	Root
-	Exe
 	// Self is the helper's own sealed image: executed through /proc/self/fd, then closed.
 	Self
+	// Status receives the helper's Records.
+	Status
+	// Control is read before each job: once the sandbox closed its end, no job starts.
+	Control
+	firstJob
 )
 
 // Namespaces are the target's namespace files the helper receives, in descriptor order from
 // MntNS.
 var Namespaces = []string{"ns/mnt", "ns/pid", "ns/net", "ns/ipc", "ns/uts", "ns/cgroup"}
 
-// Exit statuses with which the helper says it could not start the fingerprint; it then wrote
-// one line starting with ErrPrefix on standard error.
+// Per job, in this order from JobFD(j, 0): the fingerprint executable (its sealed copy) and
+// the fingerprint's standard input, output and error.
+const (
+	JobExe = iota
+	JobStdin
+	JobStdout
+	JobStderr
+	fdsPerJob
+)
+
+// MaxJobs bounds the jobs of one helper (and so its descriptors).
+const MaxJobs = 16
+
+// JobFD is the descriptor number of the which-th descriptor (JobExe …) of job j.
+func JobFD(j, which int) int { return firstJob + fdsPerJob*j + which }
+
+// Exit statuses with which the helper says it could not start any job; it then wrote one line
+// starting with ErrPrefix on standard error.
 const (
 	ExitSetup = 125
-	// ExitExec: the kernel refused to execute the fingerprint (as a shell's 126: found but
-	// cannot be executed).
-	ExitExec  = 126
 	ErrPrefix = "sandbox helper: "
 )
 
@@ -46,21 +65,26 @@ const (
 type Args struct {
 	UID, GID uint32
 	LastCap  int
-	Argv     []string // the fingerprint's, argv[0] included
+	Jobs     [][]string // each job's argv, argv[0] included
 }
 
-// Encode returns the helper's command-line arguments (after its argv[0]).
+// Encode returns the helper's command-line arguments (after its argv[0]): the ids, then the
+// number of jobs and, for each, the length of its argv and the argv.
 func (a Args) Encode() []string {
-	return append([]string{
+	out := []string{
 		strconv.FormatUint(uint64(a.UID), 10), strconv.FormatUint(uint64(a.GID), 10),
-		strconv.Itoa(a.LastCap), "--",
-	}, a.Argv...)
+		strconv.Itoa(a.LastCap), "--", strconv.Itoa(len(a.Jobs)),
+	}
+	for _, argv := range a.Jobs {
+		out = append(append(out, strconv.Itoa(len(argv))), argv...)
+	}
+	return out
 }
 
 // DecodeArgs reverses Encode.
 func DecodeArgs(args []string) (Args, error) {
 	if len(args) < 5 || args[3] != "--" {
-		return Args{}, fmt.Errorf("usage: %s UID GID LASTCAP -- ARGV0 [ARGS...] (with the descriptors the sandbox passes)", Name)
+		return Args{}, fmt.Errorf("usage: %s UID GID LASTCAP -- JOBS {ARGC ARGV...}... (with the descriptors the sandbox passes)", Name)
 	}
 	uid, err1 := strconv.ParseUint(args[0], 10, 32)
 	gid, err2 := strconv.ParseUint(args[1], 10, 32)
@@ -68,12 +92,67 @@ func DecodeArgs(args []string) (Args, error) {
 	if err1 != nil || err2 != nil || err3 != nil || lastCap < 0 || lastCap > 255 {
 		return Args{}, fmt.Errorf("bad arguments %q", args[:3])
 	}
-	return Args{UID: uint32(uid), GID: uint32(gid), LastCap: lastCap, Argv: args[4:]}, nil
+	a := Args{UID: uint32(uid), GID: uint32(gid), LastCap: lastCap}
+	n, err := strconv.Atoi(args[4])
+	if err != nil || n < 1 || n > MaxJobs {
+		return Args{}, fmt.Errorf("bad number of jobs %q (1 to %d)", args[4], MaxJobs)
+	}
+	rest := args[5:]
+	for range n {
+		if len(rest) == 0 {
+			return Args{}, errors.New("missing job")
+		}
+		argc, err := strconv.Atoi(rest[0])
+		if err != nil || argc < 1 || argc > len(rest)-1 {
+			return Args{}, fmt.Errorf("bad job argument count %q", rest[0])
+		}
+		a.Jobs = append(a.Jobs, rest[1:1+argc])
+		rest = rest[1+argc:]
+	}
+	if len(rest) != 0 {
+		return Args{}, fmt.Errorf("%d arguments after the last job", len(rest))
+	}
+	return a, nil
 }
 
-// Main is the helper's whole life (its main, on the main thread, locked): it joins the target,
-// gives up every privilege, forks the reaper that forks the fingerprint, and returns the
-// fingerprint's exit status.
+// Events of a Record.
+const (
+	// EventStarted: the job's reaper runs; Value is its pid (in the helper's, the host's, pid
+	// namespace).
+	EventStarted = 1 + iota
+	// EventExited: the job's reaper ended; Value is its wait status (that of the fingerprint:
+	// the reaper exits with it, a SIGKILL passed on as a SIGKILL).
+	EventExited
+	// EventNotExecuted: the kernel refused to execute the job's fingerprint; Value is the errno.
+	EventNotExecuted
+)
+
+// RecordSize is the size of an encoded Record: below PIPE_BUF, so each write is atomic.
+const RecordSize = 12
+
+// Record is what the helper tells of a job, on Status.
+type Record struct {
+	Job, Event, Value uint32
+}
+
+// Encode returns the record's bytes (little endian).
+func (r Record) Encode() [RecordSize]byte {
+	var b [RecordSize]byte
+	binary.LittleEndian.PutUint32(b[0:], r.Job)
+	binary.LittleEndian.PutUint32(b[4:], r.Event)
+	binary.LittleEndian.PutUint32(b[8:], r.Value)
+	return b
+}
+
+// DecodeRecord reverses Encode.
+func DecodeRecord(b [RecordSize]byte) Record {
+	return Record{Job: binary.LittleEndian.Uint32(b[0:]), Event: binary.LittleEndian.Uint32(b[4:]), Value: binary.LittleEndian.Uint32(b[8:])}
+}
+
+// Main is the helper's whole life (its main, on the main thread, locked): it joins the target
+// and gives up every privilege once, then runs the jobs one after the other, each through a
+// reaper that forks its fingerprint, and tells each job's start and end on Status. It returns 0
+// once every job ran, ExitSetup when it could not enter.
 func Main(args []string) int {
 	fail := func(err error) int {
 		fmt.Fprintf(os.Stderr, "%s%v\n", ErrPrefix, err)
@@ -84,7 +163,12 @@ func Main(args []string) int {
 		return fail(err)
 	}
 	unix.Close(Self)
-	for fd := MntNS; fd <= Exe; fd++ {
+	// Go opened nothing yet; the sandbox passed these without close-on-exec: no fingerprint
+	// may inherit them.
+	for fd := MntNS; fd < JobFD(len(a.Jobs), 0); fd++ {
+		if fd == Self {
+			continue
+		}
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 			return fail(fmt.Errorf("descriptor %d: %w", fd, err))
 		}
@@ -101,37 +185,63 @@ func Main(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	if err := enterThread(a, filter); err != nil {
-		return fail(err)
-	}
-
-	// Everything the child needs is prepared before the fork: after it, the child runs no Go
-	// code but childExec.
-	argv, err := syscall.SlicePtrFromStrings(a.Argv)
-	if err != nil {
-		return fail(err)
-	}
 	envv, err := syscall.SlicePtrFromStrings(os.Environ())
 	if err != nil {
 		return fail(err)
 	}
+	if err := enterThread(a, filter); err != nil {
+		return fail(err)
+	}
+	if err := unix.SetNonblock(Control, true); err != nil {
+		return fail(fmt.Errorf("control descriptor: %w", err))
+	}
+	for j, argv := range a.Jobs {
+		if stopped() {
+			return 0
+		}
+		if err := runJob(j, argv, envv, ppid); err != nil {
+			return fail(fmt.Errorf("job %d: %w", j, err))
+		}
+	}
+	return 0
+}
+
+// runJob forks the reaper of job j, which forks the fingerprint, reports the reaper's start
+// and end on Status, and closes the job's descriptors, so that the caller sees the end of its
+// output once nothing of the job is left.
+func runJob(j int, args []string, envv []*byte, ppid uintptr) error {
+	defer func() {
+		for which := range fdsPerJob {
+			unix.Close(JobFD(j, which))
+		}
+	}()
+	// Everything the children need is prepared before the fork: after it, they run no Go code
+	// but childReap and childExec.
+	argv, err := syscall.SlicePtrFromStrings(args)
+	if err != nil {
+		return err
+	}
 	empty, _ := syscall.BytePtrFromString("")
 	children, _ := syscall.BytePtrFromString("/proc/thread-self/children")
-	r := &reaper{children: children}
+	r := &reaper{children: children, fds: [4]int{JobFD(j, JobExe), JobFD(j, JobStdin), JobFD(j, JobStdout), JobFD(j, JobStderr)}}
 	var errPipe [2]int
 	if err := unix.Pipe2(errPipe[:], unix.O_CLOEXEC); err != nil {
-		return fail(fmt.Errorf("pipe: %w", err))
+		return fmt.Errorf("pipe: %w", err)
 	}
 	pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
 	if errno != 0 {
-		return fail(fmt.Errorf("fork: %w", errno))
+		unix.Close(errPipe[0])
+		unix.Close(errPipe[1])
+		return fmt.Errorf("fork: %w", errno)
 	}
 	if pid == 0 {
 		childReap(errPipe[1], argv, envv, empty, ppid, r)
 	}
 	unix.Close(errPipe[1])
+	report(Record{Job: uint32(j), Event: EventStarted, Value: uint32(pid)})
 
-	// The child reports a failed execveat as one errno on the pipe; EOF means it executed.
+	// The fingerprint's process reports a failed execveat as one errno on the pipe; EOF means
+	// it executed.
 	var buf [4]byte
 	n, _ := unix.Read(errPipe[0], buf[:])
 	unix.Close(errPipe[0])
@@ -143,20 +253,29 @@ func Main(args []string) int {
 		}
 	}
 	if n == len(buf) {
-		fmt.Fprintf(os.Stderr, "%sexecute the fingerprint: %v\n", ErrPrefix, syscall.Errno(*(*uint32)(unsafe.Pointer(&buf[0]))))
-		return ExitExec
+		report(Record{Job: uint32(j), Event: EventNotExecuted, Value: binary.NativeEndian.Uint32(buf[:])})
+		return nil
 	}
-	switch {
-	case ws.Exited():
-		return ws.ExitStatus()
-	case ws.Signaled() && ws.Signal() == syscall.SIGKILL:
-		// Keep "killed" visible to the caller (OOM kills, the caller's own kills).
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {}
-	case ws.Signaled():
-		return 128 + int(ws.Signal())
+	report(Record{Job: uint32(j), Event: EventExited, Value: uint32(ws)})
+	return nil
+}
+
+// stopped tells whether the sandbox closed its end of Control (or wrote on it).
+func stopped() bool {
+	var b [1]byte
+	for {
+		_, err := unix.Read(Control, b[:])
+		if err != unix.EINTR {
+			return err != unix.EAGAIN
+		}
 	}
-	return ExitSetup
+}
+
+// report writes r on Status. The sandbox reads it while the helper lives; if it stopped
+// reading, it is killing the helper anyway.
+func report(r Record) {
+	b := r.Encode()
+	_, _ = unix.Write(Status, b[:])
 }
 
 // enterThread puts the calling (locked) thread into the target's mount namespace, root, net,
@@ -243,6 +362,7 @@ func childParentPID() (uintptr, error) {
 // reaper is what the forked child needs besides the fingerprint's arguments, prepared before
 // the fork: it may not allocate.
 type reaper struct {
+	fds      [4]int     // the job's descriptors, in JobExe … JobStderr order
 	children *byte      // "/proc/thread-self/children"
 	buf      [4096]byte // its contents
 	sigdfl   [4]uint64  // a struct sigaction of SIG_DFL, no flags, empty mask
@@ -278,7 +398,7 @@ func childReap(errFD int, argv, envv []*byte, empty *byte, ppid uintptr, r *reap
 		exitNow(126)
 	}
 	if fp == 0 {
-		childExec(errFD, argv, envv, empty, self)
+		childExec(errFD, argv, envv, empty, self, &r.fds)
 	}
 	syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(errFD), 0, 0)
 
@@ -355,19 +475,26 @@ func exitNow(code uintptr) {
 }
 
 // childExec is what the fingerprint's process runs until its execve: a session of its own,
-// death with the reaper,
-// then the fingerprint through its descriptor, which does not depend on the container's /proc.
+// death with the reaper, the job's pipes as its standard streams, then the fingerprint through
+// its descriptor, which does not depend on the container's /proc.
 //
 //go:nosplit
 //go:norace
-func childExec(errFD int, argv, envv []*byte, empty *byte, ppid uintptr) {
+func childExec(errFD int, argv, envv []*byte, empty *byte, ppid uintptr, fds *[4]int) {
 	// A session and process group of its own, as the fingerprint had before the reaper.
 	syscall.RawSyscall(syscall.SYS_SETSID, 0, 0, 0)
 	syscall.RawSyscall(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0)
 	if p, _, _ := syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0); p != ppid {
 		exitNow(126)
 	}
-	_, _, errno := syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(Exe),
+	for std := range 3 {
+		if _, _, e := syscall.RawSyscall(unix.SYS_DUP3, uintptr(fds[JobStdin+std]), uintptr(std), 0); e != 0 {
+			code := uint32(e)
+			syscall.RawSyscall(syscall.SYS_WRITE, uintptr(errFD), uintptr(unsafe.Pointer(&code)), 4)
+			exitNow(126)
+		}
+	}
+	_, _, errno := syscall.RawSyscall6(unix.SYS_EXECVEAT, uintptr(fds[JobExe]),
 		uintptr(unsafe.Pointer(empty)), uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])),
 		uintptr(unix.AT_EMPTY_PATH), 0)
 	code := uint32(errno)

@@ -29,7 +29,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: misbehave sleeper|echo|fail|hang|forkbomb|memhog|flood [args]")
+		fmt.Fprintln(os.Stderr, "usage: misbehave sleeper|echo|touch|fail|hang|forkbomb|orphans|orphans-hang|memhog|flood [args]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -48,6 +48,11 @@ func main() {
 		io.Copy(os.Stdout, os.Stdin)
 		for _, a := range os.Args[2:] {
 			fmt.Println(a)
+		}
+	case "touch":
+		if err := os.WriteFile(os.Args[2], nil, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "misbehave touch:", err)
+			os.Exit(1)
 		}
 	case "fail":
 		fmt.Fprintln(os.Stderr, strings.Join(os.Args[2:], " "))
