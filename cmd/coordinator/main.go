@@ -10,9 +10,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -61,6 +63,7 @@ func run(args []string) error {
 		fprTimeout  = fs.Duration("fingerprint-timeout", sandbox.DefaultTimeout, "wall-clock limit of one fingerprint run")
 		scanTimeout = fs.Duration("scan-timeout", coordinator.DefaultScanTimeout, "budget of the whole scan: when it runs out, the containers finished are the result and the others are left out")
 		ctrTimeout  = fs.Duration("container-timeout", coordinator.DefaultContainerTimeout, "budget of all fingerprint runs of one container: one that uses it up is left out and skipped by the next scans for a while")
+		stats       = fs.Bool("stats", false, "log the scan's CPU time by step, and that of the fingerprints (steps overlap unless -concurrency is 1)")
 		logOpts     logging.Options
 	)
 	logOpts.Register(fs)
@@ -141,6 +144,9 @@ func run(args []string) error {
 		ScanTimeout:      *scanTimeout,
 		ContainerTimeout: *ctrTimeout,
 	}
+	if *stats {
+		scan.Stats = &coordinator.Stats{}
+	}
 	if *useCache {
 		cache, err := coordinator.LoadCache(filepath.Join(*dataDir, ".scan-cache"))
 		if err != nil {
@@ -165,6 +171,25 @@ func run(args []string) error {
 		"selected", sum.Selected, "scanned", sum.Scanned, "failed", sum.Failed, "unknown", len(sum.Unknown),
 		"cache_hits", sum.CacheHits, "fingerprints_not_started", sum.NotStarted, "budget_exhausted", sum.BudgetExhausted,
 		"duration", time.Since(start).Round(time.Millisecond))
+	if scan.Stats != nil {
+		logCost(log, scan.Stats, sb.Usage())
+	}
 	fmt.Println(w.Dir())
 	return nil
+}
+
+// logCost logs where the scan's CPU time went: this process's steps, the sandbox helpers and
+// each fingerprint (with what it ran), and this process's peak RSS.
+func logCost(log *slog.Logger, st *coordinator.Stats, u sandbox.Usage) {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	attrs := []any{
+		"self", time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), "self_max_rss_kib", ru.Maxrss,
+		"cri", st.CRI, "proc", st.Proc, "plan", st.Plan, "sandbox", st.Sandbox, "write", st.Write,
+		"helpers", u.Helpers,
+	}
+	for _, name := range slices.Sorted(maps.Keys(u.Jobs)) {
+		attrs = append(attrs, slog.Group(name, "runs", u.Jobs[name].Runs, "cpu", u.Jobs[name].CPU))
+	}
+	log.Info("scan cost", attrs...)
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
@@ -78,6 +79,60 @@ type Scan struct {
 	ContainerTimeout time.Duration
 	// Now is the clock of the backoff; nil means time.Now.
 	Now func() time.Time
+	// Stats, when set, receives the CPU time of each step.
+	Stats *Stats
+}
+
+// Stats is the CPU time (user and system, of this whole process) spent in each step of a
+// scan. Steps of containers scanned at once overlap: it tells them apart with Concurrency 1.
+type Stats struct {
+	mu sync.Mutex
+	// CRI: listing the containers and pods, and asking for the pids not cached.
+	CRI time.Duration
+	// Proc: the /proc snapshot and picking each container's workload.
+	Proc time.Duration
+	// Plan: choosing the fingerprints of a workload and its cache lookups.
+	Plan time.Duration
+	// Sandbox: this process's side of the fingerprint runs (cgroups, pipes, starting the
+	// helper, reading the output).
+	Sandbox time.Duration
+	// Write: the result directory and the scan cache.
+	Write time.Duration
+}
+
+// start returns the process's CPU time so far; 0 without Stats.
+func (st *Stats) start() time.Duration {
+	if st == nil {
+		return 0
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// step names a field of Stats.
+type step int
+
+const (
+	stepCRI step = iota
+	stepProc
+	stepPlan
+	stepSandbox
+	stepWrite
+)
+
+// add adds the CPU time since from to the step and returns the time now.
+func (st *Stats) add(s step, from time.Duration) time.Duration {
+	if st == nil {
+		return 0
+	}
+	now := st.start()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	*[...]*time.Duration{stepCRI: &st.CRI, stepProc: &st.Proc, stepPlan: &st.Plan, stepSandbox: &st.Sandbox, stepWrite: &st.Write}[s] += now - from
+	return now
 }
 
 // Summary tells how a scan went; failures are per container and never stop the others.
@@ -169,16 +224,20 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 			return i.PID, ok
 		}
 	}
+	t := s.Stats.start()
 	all, err := s.Containers.RunningContainers(ctx, known)
+	t = s.Stats.add(stepCRI, t)
 	if err != nil {
 		return Summary{}, fmt.Errorf("%w: list running containers: %w", ErrNothingScanned, err)
 	}
 	procs, err := s.Processes()
+	t = s.Stats.add(stepProc, t)
 	if err != nil {
 		return Summary{Listed: len(all)}, fmt.Errorf("%w: read the process table: %w", ErrNothingScanned, err)
 	}
 	if s.Cache != nil {
 		all = s.confirmInits(ctx, procs, all)
+		s.Stats.add(stepCRI, t)
 	}
 	selected, unknown := all, []string(nil)
 	if len(ids) > 0 {
@@ -190,6 +249,8 @@ func (s *Scan) Run(ctx context.Context, ids []string) (Summary, error) {
 	sum := Summary{Listed: len(all), Selected: len(selected), Unknown: unknown}
 	if s.Cache != nil {
 		defer func() {
+			t := s.Stats.start()
+			defer s.Stats.add(stepWrite, t)
 			if err := s.Cache.Save(all); err != nil {
 				s.Log.Warn("scan cache not saved", "error", err)
 			}
@@ -302,7 +363,9 @@ func (s *Scan) confirmInits(ctx context.Context, procs Workloads, all []cri.Cont
 // fails costs only its own findings: the others still count. It adds its
 // cache hit and fingerprint runs to sum, under mu.
 func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, sum *Summary, mu *sync.Mutex) error {
+	t := s.Stats.start()
 	p, err := procs.Workload(c.PID, s.Config.Recognizes)
+	t = s.Stats.add(stepProc, t)
 	if err != nil {
 		reason := ReasonWorkloadNotFound
 		if errors.Is(err, process.ErrGone) {
@@ -391,7 +454,9 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 	for i, inv := range plan {
 		jobs[i] = sandbox.Job{Exe: filepath.Join(s.FingerprintsDir, inv.Executable), Args: inv.Args, Stdin: inv.Stdin}
 	}
+	t = s.Stats.add(stepPlan, t)
 	results := s.Sandbox.RunJobs(ctx, target, jobs, s.Limits)
+	t = s.Stats.add(stepSandbox, t)
 	for i, inv := range plan {
 		out, err := results[i].Out, results[i].Err
 		if err != nil {
@@ -444,5 +509,6 @@ func (s *Scan) scanOne(ctx context.Context, procs Workloads, c cri.Container, su
 			s.Cache.ClearBackoff(key)
 		}
 	}
+	defer s.Stats.add(stepWrite, t)
 	return s.Store.Add(entry)
 }

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -140,6 +142,8 @@ type Sandbox struct {
 	lastCap int
 	exes    exeCopies
 	helper  *os.File // the sealed copy of Options.Helper
+	usageMu sync.Mutex
+	usage   Usage
 	runSeq  atomic.Uint64
 	closed  atomic.Bool
 }
@@ -260,6 +264,7 @@ type jobRun struct {
 	errDone chan struct{}
 	status  *syscall.WaitStatus // its reaper's, once it ended
 	limit   error               // ErrMemoryLimit or ErrPidsLimit when its cgroup recorded one
+	cpu     time.Duration       // of its processes, as the helper reaped them
 	err     error               // why it has no output, once known
 }
 
@@ -404,6 +409,7 @@ func (s *Sandbox) runJobs(ctx context.Context, t Target, jobs []Job, l Limits) [
 	}()
 
 	waitErr, stopErr := s.supervise(ctx, l, cg, helperPID, runs, status.r, overflow, exited, func() { control.w.Close() })
+	s.account(cmd.ProcessState, jobs, runs)
 	// Whatever happened, nothing a job started outlives the run.
 	if err := cg.kill(); err != nil {
 		s.log.Warn("killing fingerprint cgroup", "error", err)
@@ -496,6 +502,8 @@ func (s *Sandbox) supervise(ctx context.Context, l Limits, cg runCgroup, helperP
 			r.err = fmt.Errorf("%w: execute the fingerprint: %w", ErrNotStarted, syscall.Errno(rec.Value))
 			cur, reaper = nil, 0
 			timer.Stop()
+		case helper.EventUsage:
+			r.cpu = time.Duration(rec.Value) * time.Microsecond
 		}
 	}
 	var stopped <-chan time.Time
@@ -566,6 +574,52 @@ func (s *Sandbox) supervise(ctx context.Context, l Limits, cg runCgroup, helperP
 			return waitErr, stopErr
 		}
 	}
+}
+
+// Usage is the CPU time, user and system, of the processes a Sandbox started since New.
+type Usage struct {
+	// Helpers is the helpers' own: entering containers, dropping privileges, forking.
+	Helpers time.Duration
+	// Jobs is, per executable (base name), the jobs run and their processes' CPU time: the
+	// reaper, the fingerprint and what the fingerprint ran.
+	Jobs map[string]JobUsage
+}
+
+// JobUsage is the cost of the jobs of one executable.
+type JobUsage struct {
+	Runs int
+	CPU  time.Duration
+}
+
+// Usage returns the CPU time of the processes started so far.
+func (s *Sandbox) Usage() Usage {
+	s.usageMu.Lock()
+	defer s.usageMu.Unlock()
+	u := Usage{Helpers: s.usage.Helpers, Jobs: maps.Clone(s.usage.Jobs)}
+	return u
+}
+
+// account adds one helper's run to Usage: what the helper's wait status says it and its
+// descendants took, less what it said each job took.
+func (s *Sandbox) account(helperState *os.ProcessState, jobs []Job, runs []*jobRun) {
+	if helperState == nil {
+		return
+	}
+	own := helperState.UserTime() + helperState.SystemTime()
+	s.usageMu.Lock()
+	defer s.usageMu.Unlock()
+	if s.usage.Jobs == nil {
+		s.usage.Jobs = map[string]JobUsage{}
+	}
+	for _, r := range runs {
+		name := exeName(jobs[r.index].Exe)
+		u := s.usage.Jobs[name]
+		u.Runs++
+		u.CPU += r.cpu
+		s.usage.Jobs[name] = u
+		own -= r.cpu
+	}
+	s.usage.Helpers += max(own, 0)
 }
 
 // readRecords decodes the helper's records until the status pipe ends.

@@ -125,6 +125,9 @@ const (
 	EventExited
 	// EventNotExecuted: the kernel refused to execute the job's fingerprint; Value is the errno.
 	EventNotExecuted
+	// EventUsage follows EventExited: Value is the CPU time, user and system in microseconds,
+	// of the job's reaper and everything it reaped (the fingerprint and what it ran).
+	EventUsage
 )
 
 // RecordSize is the size of an encoded Record: below PIPE_BUF, so each write is atomic.
@@ -246,8 +249,9 @@ func runJob(j int, args []string, envv []*byte, ppid uintptr) error {
 	n, _ := unix.Read(errPipe[0], buf[:])
 	unix.Close(errPipe[0])
 	var ws syscall.WaitStatus
+	var ru syscall.Rusage
 	for {
-		_, err := syscall.Wait4(int(pid), &ws, 0, nil)
+		_, err := syscall.Wait4(int(pid), &ws, 0, &ru)
 		if err != syscall.EINTR {
 			break
 		}
@@ -257,6 +261,8 @@ func runJob(j int, args []string, envv []*byte, ppid uintptr) error {
 		return nil
 	}
 	report(Record{Job: uint32(j), Event: EventExited, Value: uint32(ws)})
+	cpu := (ru.Utime.Nano() + ru.Stime.Nano()) / 1000
+	report(Record{Job: uint32(j), Event: EventUsage, Value: uint32(min(cpu, 1<<32-1))})
 	return nil
 }
 
