@@ -49,10 +49,10 @@ type runCgroup interface {
 	leave(tid int) error
 	// kill kills every process in the cgroup and waits (bounded) for it to be empty.
 	kill() error
-	// killExcept kills every process in the cgroup but those of spare, and waits (bounded) for them.
-	killExcept(spare ...int) error
 	// events reports the limit events recorded so far.
 	events() limitEvents
+	// reusable says whether another run may use the cgroup once it is empty.
+	reusable() bool
 	// dir returns the cgroup directory of controller ("memory", "pids", "cpu" on v1; any on v2).
 	dir(controller string) string
 	remove() error
@@ -279,9 +279,7 @@ func (r *v1Run) kill() error {
 	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"))
 }
 
-func (r *v1Run) killExcept(spare ...int) error {
-	return killAll(filepath.Join(r.dir(string(cgroup1.Pids)), "cgroup.procs"), spare...)
-}
+func (r *v1Run) reusable() bool { return true }
 
 func (r *v1Run) events() limitEvents {
 	return limitEvents{
@@ -496,9 +494,10 @@ func (p *v2Parent) remove() error {
 }
 
 type v2Run struct {
-	mgr  *cgroup2.Manager
-	path string
-	fd   int
+	mgr    *cgroup2.Manager
+	path   string
+	fd     int
+	killed bool // through cgroup.kill: see kill
 }
 
 func (r *v2Run) dir(string) string { return r.path }
@@ -525,15 +524,19 @@ func (r *v2Run) leave(int) error {
 
 func (r *v2Run) kill() error {
 	procs := filepath.Join(r.path, "cgroup.procs")
+	if pids, err := readPids(procs); err == nil && len(pids) == 0 {
+		return nil
+	}
+	// Some kernels kill every process later cloned into a cgroup that was killed this way
+	// (CLONE_INTO_CGROUP compares the kill counts of two different cgroups): it is not reused.
+	r.killed = true
 	if err := os.WriteFile(filepath.Join(r.path, "cgroup.kill"), []byte("1"), 0); err == nil {
 		return waitEmpty(procs)
 	}
 	return killAll(procs) // kernels before 5.14
 }
 
-func (r *v2Run) killExcept(spare ...int) error {
-	return killAll(filepath.Join(r.path, "cgroup.procs"), spare...)
-}
+func (r *v2Run) reusable() bool { return !r.killed }
 
 func (r *v2Run) events() limitEvents {
 	return limitEvents{
@@ -621,10 +624,10 @@ func sweepStale(dir string, log *slog.Logger) {
 	}
 }
 
-// killAll SIGKILLs every process listed in procsFile but spare until none is left (a process
+// killAll SIGKILLs every process listed in procsFile until none is left (a process
 // may fork between the read and the kill, hence the loop; the pids limit bounds it). The
 // calling process is never killed: on v1 its locked thread is briefly a member of the cgroup.
-func killAll(procsFile string, spare ...int) error {
+func killAll(procsFile string) error {
 	self := os.Getpid()
 	deadline := time.Now().Add(drainWait)
 	for {
@@ -637,7 +640,7 @@ func killAll(procsFile string, spare ...int) error {
 		}
 		live := 0
 		for _, pid := range pids {
-			if pid == self || slices.Contains(spare, pid) || pid <= 0 {
+			if pid == self || pid <= 0 {
 				continue
 			}
 			live++

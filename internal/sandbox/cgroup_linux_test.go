@@ -133,7 +133,5 @@ func TestRunCgroupV2PlacementAndKill(t *testing.T) {
 	if !errors.Is(hang.err, ErrTimeout) || hang.elapsed > 800*time.Millisecond {
 		t.Errorf("hang: %v after %s, want ErrTimeout after 300ms", hang.err, hang.elapsed)
 	}
-	if runs, _ := filepath.Glob(filepath.Join(s.cg.dir(""), "run-*")); len(runs) != 0 {
-		t.Errorf("run cgroups left: %v", runs)
-	}
+	assertRunCgroupsIdle(t, s)
 }

@@ -265,6 +265,21 @@ type running struct {
 // runCgroupDirs are the host directories of the run's cgroup, per controller.
 type runCgroupDirs map[string]string
 
+// assertRunCgroupsIdle checks that every run cgroup of s, kept for the next runs, is empty, in
+// every controller.
+func assertRunCgroupsIdle(t *testing.T, s *Sandbox) {
+	t.Helper()
+	runs, _ := filepath.Glob(filepath.Join(s.cg.dir("pids"), "run-*"))
+	for _, run := range runs {
+		for _, c := range []string{"memory", "pids", "cpu"} {
+			procs := filepath.Join(s.cg.dir(c), filepath.Base(run), "cgroup.procs")
+			if pids, err := readPids(procs); err != nil || len(pids) != 0 {
+				t.Errorf("%s: %v (%v) after the run", procs, pids, err)
+			}
+		}
+	}
+}
+
 // waitRunning finds the fingerprint, the process running the sealed copy of exe in one of s's
 // run cgroups (the sandbox helper is there too, running the copy of this test binary). That
 // the fingerprint runs the copy, not exe itself, is checked here for every test that calls it.

@@ -88,9 +88,7 @@ func TestRunJobsKeepsEachJobApart(t *testing.T) {
 		t.Errorf("%d run cgroups for one RunJobs, want 1", n)
 	}
 	assertNoLeftovers(t, c)
-	if runs, _ := filepath.Glob(filepath.Join(s.cg.dir("pids"), "run-*")); len(runs) != 0 {
-		t.Errorf("run cgroups left behind: %v", runs)
-	}
+	assertRunCgroupsIdle(t, s)
 }
 
 // When the caller gives up (a container's budget), the running job is killed, the jobs not
@@ -124,4 +122,42 @@ func TestRunJobsStopsWhenTheContextEnds(t *testing.T) {
 		t.Errorf("a job ran after the stop: %s exists (%v)", marker, err)
 	}
 	assertNoLeftovers(t, c)
+}
+
+// BenchmarkRunJobs measures what one container costs with two trivial fingerprints (the OS
+// one and a kind one, as a scan runs them): wall time and CPU (this process and everything it
+// started, user+sys) per container.
+func BenchmarkRunJobs(b *testing.B) {
+	requireRoot(b)
+	c := startContainer(b, 1000, 1000)
+	s := newSandbox(b)
+	tg := Target{HostPID: c.pid, UID: 1000, GID: 1000}
+	jobs := []Job{{Exe: bins.misbehave, Args: []string{"echo"}, Stdin: []byte("os")}, {Exe: bins.misbehave, Args: []string{"echo"}, Stdin: []byte("kind")}}
+	before := processCPU()
+	for b.Loop() {
+		for _, r := range s.RunJobs(context.Background(), tg, jobs, Limits{}) {
+			if r.Err != nil {
+				b.Fatal(r.Err)
+			}
+		}
+	}
+	b.ReportMetric(float64((processCPU()-before).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+// Runs one after the other share one cgroup, made once; runs with other limits get their own.
+func TestRunReusesItsCgroup(t *testing.T) {
+	requireRoot(t)
+	c := startContainer(t, 1000, 1000)
+	s := newSandbox(t)
+	tg := Target{HostPID: c.pid, UID: 1000, GID: 1000}
+	before := s.runSeq.Load()
+	for _, l := range []Limits{{}, {}, {MaxPids: 16}, {}, {MaxPids: 16}} {
+		if out, err := s.Run(context.Background(), tg, bins.misbehave, []string{"echo", "x"}, nil, l); err != nil || string(out) != "x\n" {
+			t.Fatalf("Run = (%q, %v)", out, err)
+		}
+	}
+	if n := s.runSeq.Load() - before; n != 2 {
+		t.Errorf("%d run cgroups made for two sets of limits, want 2", n)
+	}
+	assertRunCgroupsIdle(t, s)
 }

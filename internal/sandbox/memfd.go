@@ -103,6 +103,12 @@ func (c *exeCopies) executable(path string) (*os.File, error) {
 	if err := unix.Fstat(int(pathFD.Fd()), &st); err != nil {
 		return nil, fmt.Errorf("%w: stat %s: %w", ErrBadExecutable, path, err)
 	}
+	v := versionOf(&st)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byPath[path]; ok && e.id == v {
+		return e.mem, nil
+	}
 	// The very file checked, opened for reading (which, execute-only, takes CAP_DAC_OVERRIDE).
 	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(int(pathFD.Fd())), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -110,12 +116,6 @@ func (c *exeCopies) executable(path string) (*os.File, error) {
 	}
 	src := os.NewFile(uintptr(fd), path)
 	defer src.Close()
-	v := versionOf(&st)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.byPath[path]; ok && e.id == v {
-		return e.mem, nil
-	}
 	mem, err := sealedCopy(exeName(path), src)
 	if err != nil {
 		return nil, err

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/procfs"
+
 	"github.com/openshift/insights-runtime-extractor/internal/bounded"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox/helper"
 )
@@ -145,7 +147,11 @@ type Sandbox struct {
 	usageMu sync.Mutex
 	usage   Usage
 	runSeq  atomic.Uint64
-	closed  atomic.Bool
+	// idle are run cgroups free for the next run, by the limits they were made with: a scan
+	// makes one per container scanned at once, not one per container.
+	idleMu sync.Mutex
+	idle   map[cgroupLimits][]runCgroup
+	closed atomic.Bool
 }
 
 // HelperBeside returns the path of the sandbox helper installed beside the executable exe
@@ -211,6 +217,16 @@ func (s *Sandbox) Close() error {
 	}
 	s.exes.close()
 	s.helper.Close()
+	s.idleMu.Lock()
+	for _, cgs := range s.idle {
+		for _, cg := range cgs {
+			if err := cg.remove(); err != nil {
+				s.log.Warn("removing fingerprint cgroup", "error", err)
+			}
+		}
+	}
+	s.idle = nil
+	s.idleMu.Unlock()
 	if err := s.cg.remove(); err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
@@ -313,15 +329,11 @@ func (s *Sandbox) runJobs(ctx context.Context, t Target, jobs []Job, l Limits) [
 	if len(runs) == 0 {
 		return res
 	}
-	cg, err := s.cg.newRun(fmt.Sprintf("run-%d", s.runSeq.Add(1)), l)
+	cg, err := s.runCgroup(l)
 	if err != nil {
 		return failAll(err)
 	}
-	defer func() {
-		if err := cg.remove(); err != nil {
-			s.log.Warn("removing fingerprint cgroup", "error", err)
-		}
-	}()
+	defer s.release(l, cg)
 
 	// Each job's three standard streams are our own pipes, not os/exec's copying goroutines,
 	// so that a job's end is seen when its fingerprint exits even if its descendants keep a
@@ -346,7 +358,9 @@ func (s *Sandbox) runJobs(ctx context.Context, t Target, jobs []Job, l Limits) [
 		files = append(files, r.exe, r.pipes.stdin.r, r.pipes.stdout.w, r.pipes.stderr.w)
 	}
 	cmd := &exec.Cmd{
-		Env:    []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		// The helper and the fingerprints (which inherit it) do one thing at a time: one P
+		// spares each Go start the threads it would spin up for the others.
+		Env:    []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "GOMAXPROCS=1"},
 		Stderr: helperErr.w,
 		SysProcAttr: &syscall.SysProcAttr{
 			// The helper stays in the host's pid namespace, so Pdeathsig works for it (its
@@ -442,7 +456,7 @@ func (s *Sandbox) runJobs(ctx context.Context, t Target, jobs []Job, l Limits) [
 			r.pipes.stderr.r.Close()
 			<-r.errDone
 		}
-		res[r.index] = result(r, out, waitErr, stopErr, helperStderr.String())
+		res[r.index] = result(r, out, l.MaxOutput, waitErr, stopErr, helperStderr.String())
 	}
 	return res
 }
@@ -460,14 +474,13 @@ func (s *Sandbox) supervise(ctx context.Context, l Limits, cg runCgroup, helperP
 	defer timer.Stop()
 	var cur *jobRun
 	reaper := 0
-	// killJob kills everything of the running job but its reaper, which reaps it all and ends
-	// (a zombie left to the container's init might never be reaped), and the helper.
-	killJob := func() {
-		if err := cg.killExcept(helperPID, reaper); err != nil {
-			s.log.Warn("killing fingerprint", "error", err)
-		}
-	}
-	var seen limitEvents
+	// killJob kills the running job's fingerprint (the reaper's children): its reaper then kills
+	// and reaps whatever is left of the job and ends (a zombie left to the container's init
+	// might never be reaped). Not the whole cgroup: the helper may start the next job as soon
+	// as the reaper ended.
+	killJob := func() { killChildren(helperPID, reaper) }
+	// The counters of a reused cgroup carry the runs before.
+	seen := cg.events()
 	apply := func(rec helper.Record) {
 		if int(rec.Job) >= len(runs) {
 			return
@@ -576,6 +589,43 @@ func (s *Sandbox) supervise(ctx context.Context, l Limits, cg runCgroup, helperP
 	}
 }
 
+// cgroupLimits are the limits a run cgroup is made with.
+type cgroupLimits struct {
+	memory, pids int64
+	cpu          int
+}
+
+// runCgroup returns an idle run cgroup made with l's limits, or a new one.
+func (s *Sandbox) runCgroup(l Limits) (runCgroup, error) {
+	key := cgroupLimits{l.MemoryBytes, l.MaxPids, l.CPUPercent}
+	s.idleMu.Lock()
+	if n := len(s.idle[key]); n > 0 {
+		cg := s.idle[key][n-1]
+		s.idle[key] = s.idle[key][:n-1]
+		s.idleMu.Unlock()
+		return cg, nil
+	}
+	s.idleMu.Unlock()
+	return s.cg.newRun(fmt.Sprintf("run-%d", s.runSeq.Add(1)), l)
+}
+
+// release keeps a run cgroup for the next run once nothing is left in it, else removes it.
+func (s *Sandbox) release(l Limits, cg runCgroup) {
+	if err := cg.kill(); err == nil && cg.reusable() && !s.closed.Load() {
+		key := cgroupLimits{l.MemoryBytes, l.MaxPids, l.CPUPercent}
+		s.idleMu.Lock()
+		if s.idle == nil {
+			s.idle = map[cgroupLimits][]runCgroup{}
+		}
+		s.idle[key] = append(s.idle[key], cg)
+		s.idleMu.Unlock()
+		return
+	}
+	if err := cg.remove(); err != nil {
+		s.log.Warn("removing fingerprint cgroup", "error", err)
+	}
+}
+
 // Usage is the CPU time, user and system, of the processes a Sandbox started since New.
 type Usage struct {
 	// Helpers is the helpers' own: entering containers, dropping privileges, forking.
@@ -622,6 +672,36 @@ func (s *Sandbox) account(helperState *os.ProcessState, jobs []Job, runs []*jobR
 	s.usage.Helpers += max(own, 0)
 }
 
+// killChildren SIGKILLs the children of reaper, as long as it is still a child of helper (its
+// pid was not reaped and reused).
+func killChildren(helper, reaper int) {
+	if reaper <= 0 || parentOf(reaper) != helper {
+		return
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", reaper, reaper))
+	if err != nil {
+		return
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// parentOf returns the parent pid of pid, or 0.
+func parentOf(pid int) int {
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return 0
+	}
+	st, err := p.Stat()
+	if err != nil {
+		return 0
+	}
+	return st.PPID
+}
+
 // readRecords decodes the helper's records until the status pipe ends.
 func readRecords(r io.Reader, out chan<- helper.Record) {
 	defer close(out)
@@ -635,7 +715,7 @@ func readRecords(r io.Reader, out chan<- helper.Record) {
 }
 
 // result is a job's Result once the helper ended.
-func result(r *jobRun, out readResult, waitErr, stopErr error, helperStderr string) Result {
+func result(r *jobRun, out readResult, maxOutput int, waitErr, stopErr error, helperStderr string) Result {
 	if r.err != nil {
 		return Result{Err: r.err}
 	}
@@ -651,6 +731,10 @@ func result(r *jobRun, out readResult, waitErr, stopErr error, helperStderr stri
 			return Result{Err: fmt.Errorf("%w: the sandbox helper ended first: %w", ErrFailed, waitErr)}
 		}
 		return Result{Err: fmt.Errorf("%w: the sandbox helper ended first", ErrFailed)}
+	}
+	if errors.Is(out.err, ErrOutputTooLarge) {
+		// Killed for it: the status only says so.
+		return Result{Err: fmt.Errorf("%w: more than %d bytes", ErrOutputTooLarge, maxOutput)}
 	}
 	if ws := *r.status; !ws.Exited() || ws.ExitStatus() != 0 {
 		base := ErrFailed

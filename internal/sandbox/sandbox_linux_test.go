@@ -369,11 +369,7 @@ func TestRunKillsHangingFingerprintAndOthersStillArrive(t *testing.T) {
 	if err := syscall.Kill(r.hostPID, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("hanging fingerprint pid %d still exists after Run (kill 0: %v)", r.hostPID, err)
 	}
-	for _, dir := range r.cgroup {
-		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("run cgroup %s not removed: %v", dir, err)
-		}
-	}
+	assertRunCgroupsIdle(t, s)
 }
 
 // Each limit stops its abuse, Run returns promptly with an error that names it, and nothing of
@@ -407,10 +403,7 @@ func TestRunEnforcesLimits(t *testing.T) {
 			if elapsed > 5*time.Second {
 				t.Errorf("Run took %s", elapsed)
 			}
-			runs, _ := filepath.Glob(filepath.Join(s.cg.dir("pids"), "run-*"))
-			if len(runs) != 0 {
-				t.Errorf("run cgroups left behind: %v", runs)
-			}
+			assertRunCgroupsIdle(t, s)
 		})
 	}
 	assertNoLeftovers(t, c)
@@ -645,19 +638,21 @@ func BenchmarkRun(b *testing.B) {
 	c := startContainer(b, 1000, 1000)
 	s := newSandbox(b)
 	tg := Target{HostPID: c.pid, UID: 1000, GID: 1000}
-	cpu := func() time.Duration {
-		var self, children syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
-		_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
-		return time.Duration(self.Utime.Nano() + self.Stime.Nano() + children.Utime.Nano() + children.Stime.Nano())
-	}
-	before := cpu()
+	before := processCPU()
 	for b.Loop() {
 		if _, err := s.Run(context.Background(), tg, bins.misbehave, []string{"echo"}, []byte("x"), Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64((cpu()-before).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64((processCPU()-before).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+// processCPU is the CPU time, user and system, of this process and of its children reaped.
+func processCPU() time.Duration {
+	var self, children syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
+	return time.Duration(self.Utime.Nano() + self.Stime.Nano() + children.Utime.Nano() + children.Stime.Nano())
 }
 
 func TestRunCancelledContextKillsWithoutTimeoutError(t *testing.T) {

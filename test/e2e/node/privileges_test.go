@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox"
+	"github.com/openshift/insights-runtime-extractor/internal/sandbox/helper"
 	"github.com/openshift/insights-runtime-extractor/test/localnode"
 	"github.com/openshift/insights-runtime-extractor/test/sandbox/probe/report"
 )
@@ -172,8 +173,8 @@ func nsLink(pid int, ns string) string {
 }
 
 // sandboxReaper is what /proc/<pid>/exe says of the sandbox's reaper, the parent of a
-// fingerprint in the container: a sealed copy of the program that runs the sandbox.
-const sandboxReaper = "/memfd:insights-runtime-extractor-sandbox-helper (deleted)"
+// fingerprint in the container: a sealed copy of the sandbox helper.
+const sandboxReaper = "/memfd:" + helper.Name + " (deleted)"
 
 // fingerprintInContainer finds the one process, other than the container's init and the
 // sandbox's reaper, in the container's pid namespace, and returns its pid there.
