@@ -296,8 +296,8 @@ func tomcatVersion(ctx context.Context, exec Exec, id string) (string, error) {
 	return "", fmt.Errorf("no Server version in version.sh output: %s", out)
 }
 
-// phpFPMVersion asks PHP-FPM itself: "PHP 8.2.29 (fpm-fcgi) (built: …)"
-// gives 8.2.29.
+// phpFPMVersion asks PHP-FPM itself: "PHP 8.2.32 (fpm-fcgi) (built: …)"
+// gives 8.2.32.
 func phpFPMVersion(ctx context.Context, exec Exec, id string) (string, error) {
 	out, err := exec(ctx, id, "php-fpm8.2", "-v")
 	if err != nil {
