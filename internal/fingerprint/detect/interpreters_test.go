@@ -1,6 +1,9 @@
 package detect_test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -78,5 +81,67 @@ func TestInterpretersAndBEAMInATree(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// Fedora and RHEL link perl to libperl.so, which holds the banner: it is
+// found where the dynamic loader would find it, through the executable's
+// RUNPATH or in the default directories. gcc builds both, as perl's own
+// build links them.
+func TestPerlLinkedToLibperl(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("no gcc on this machine")
+	}
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{
+		"lib.c":      "const char *perl_banner(void) { return \"This is perl 5, version 99, subversion 1 (%s) built for test\"; }\n",
+		"core.c":     "const char *perl_banner(void) { return \"This is perl 5, version 98, subversion 7 (%s) built for test\"; }\n",
+		"core/.keep": "",
+		"main.c":     "extern const char *perl_banner(void);\nint main(void) { return perl_banner()[0] == 0; }\n",
+	})
+	build := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(gcc, args...)
+		cmd.Dir = src
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("gcc %v: %v: %s", args, err, out)
+		}
+	}
+	build("-shared", "-fPIC", "-Wl,-soname,libperl.so.5.99", "-o", "libperl.so.5.99", "lib.c")
+	build("-shared", "-fPIC", "-Wl,-soname,libperl.so.5.99", "-o", "core/libperl.so.5.99", "core.c")
+	build("-o", "perl-default", "main.c", "-L.", "-l:libperl.so.5.99")
+	build("-o", "perl-runpath", "main.c", "-L.", "-l:libperl.so.5.99", "-Wl,-rpath,$ORIGIN/../lib/CORE")
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"usr/bin/perl":                      read("perl-default"),
+		"usr/lib64/libperl.so.5.99":         read("libperl.so.5.99"),
+		"opt/perl/bin/perl":                 read("perl-runpath"),
+		"opt/perl/lib/CORE/libperl.so.5.99": read("core/libperl.so.5.99"),
+		"srv/bin/perl":                      read("perl-runpath"),
+	})
+	for exe, want := range map[string]contract.Finding{
+		"/usr/bin/perl":      {Kind: "Perl", KindVersion: "5.99.1"},
+		"/opt/perl/bin/perl": {Kind: "Perl", KindVersion: "5.98.7"}, // its RUNPATH first
+		"/srv/bin/perl":      {Kind: "Perl", KindVersion: "5.99.1"}, // RUNPATH leads nowhere: the default directories
+	} {
+		got := fingerprintAll(t, root, fingerprint.Process{Name: "perl", Exe: exe, Cmdline: []string{"perl", "app.pl"}})
+		got.OS, got.OSVersion = "", ""
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %+v, want %+v", exe, got, want)
+		}
+	}
+	if err := os.Remove(filepath.Join(root, "usr/lib64/libperl.so.5.99")); err != nil {
+		t.Fatal(err)
+	}
+	if got := fingerprintAll(t, root, fingerprint.Process{Name: "perl", Exe: "/usr/bin/perl"}); got.Kind != "" {
+		t.Errorf("without its libperl: %+v", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
@@ -25,10 +26,11 @@ var erlangOTP = detect.Detector{
 	NeedsProcess: true,
 	Applies:      isBEAM,
 	Detect: func(_ context.Context, env detect.Env) (contract.Finding, error) {
-		exe, err := runningExecutablePath(env)
+		file, exe, err := runningExecutable(env)
 		if err != nil {
 			return contract.Finding{}, err
 		}
+		file.Close()
 		root, erts, ok := beam.ErtsDir(exe)
 		if !ok {
 			return contract.Finding{}, nil // not laid out as OTP lays out its emulator
@@ -74,13 +76,17 @@ func otpVersion(env detect.Env, root, erts string) (string, error) {
 	return v, nil
 }
 
-// runningExecutablePath is the path inside the root of the executable the
-// process runs: the one the kernel recorded, else argv[0] as the shell found it.
-func runningExecutablePath(env detect.Env) (string, error) {
+// runningExecutable opens the executable the process runs, and says its path
+// inside the root: the one the kernel recorded, else argv[0] as the shell
+// found it.
+func runningExecutable(env detect.Env) (*os.File, string, error) {
 	f, exe, err := detect.RecordedExecutable(env)
 	if err == nil {
-		f.Close()
-		return exe, nil
+		return f, exe, nil
 	}
-	return detect.Argv0Executable(env)
+	if exe, err = detect.Argv0Executable(env); err != nil {
+		return nil, "", err
+	}
+	f, err = env.Root.Open(exe)
+	return f, exe, err
 }
