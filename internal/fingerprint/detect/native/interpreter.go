@@ -2,7 +2,9 @@ package native
 
 import (
 	"context"
+	"debug/elf"
 	"io"
+	"os"
 	"path"
 	"strings"
 
@@ -26,23 +28,90 @@ func namedLike(p fingerprint.Process, prefixes ...string) bool {
 
 // interpreter is a detector of a runtime whose executable holds its version
 // (read by banner), for processes named like it: others never pay the scan.
-func interpreter(name, kind string, prefixes []string, read func(io.ReaderAt) (banner.Found, error)) detect.Detector {
+// When the executable is linked to the runtime's shared library (lib, e.g.
+// "libperl.so"), that library is read when the executable says nothing.
+func interpreter(name, kind string, prefixes []string, lib string, read func(io.ReaderAt) (banner.Found, error)) detect.Detector {
 	return detect.Detector{
 		Name:         name,
 		Fingerprint:  Fingerprint,
 		NeedsProcess: true,
 		Applies:      func(r fingerprint.Request) bool { return namedLike(r.Process, prefixes...) },
 		Detect: func(_ context.Context, env detect.Env) (contract.Finding, error) {
-			file, err := openRunningExecutable(env)
+			file, exe, err := runningExecutable(env)
 			if err != nil {
 				return contract.Finding{}, err
 			}
 			defer file.Close()
 			found, err := read(file)
-			if err != nil || !found.Is {
+			if err != nil {
 				return contract.Finding{}, err
+			}
+			if !found.Is && lib != "" {
+				if l, ok := neededLibrary(env, file, exe, lib); ok {
+					defer l.Close()
+					if found, err = read(l); err != nil {
+						return contract.Finding{}, err
+					}
+				}
+			}
+			if !found.Is {
+				return contract.Finding{}, nil
 			}
 			return contract.Finding{Kind: kind, KindVersion: found.Version}, nil
 		},
 	}
+}
+
+// neededLibrary opens the shared library named prefix… that the executable
+// needs (DT_NEEDED), where the dynamic loader looks for it: the
+// executable's RUNPATH (or RPATH), then the default directories.
+func neededLibrary(env detect.Env, exe *os.File, exePath, prefix string) (*os.File, bool) {
+	f, err := elf.NewFile(exe)
+	if err != nil {
+		return nil, false
+	}
+	needed, err := f.ImportedLibraries()
+	if err != nil {
+		return nil, false
+	}
+	var name string
+	for _, n := range needed {
+		if strings.HasPrefix(n, prefix) && !strings.Contains(n, "/") {
+			name = n
+			break
+		}
+	}
+	if name == "" {
+		return nil, false
+	}
+	var dirs []string
+	for _, tag := range []elf.DynTag{elf.DT_RUNPATH, elf.DT_RPATH} {
+		paths, _ := f.DynString(tag)
+		for _, p := range paths {
+			for _, d := range strings.Split(p, ":") {
+				d = strings.ReplaceAll(strings.ReplaceAll(d, "${ORIGIN}", "$ORIGIN"), "$ORIGIN", path.Dir(exePath))
+				if strings.HasPrefix(d, "/") {
+					dirs = append(dirs, d)
+				}
+			}
+		}
+	}
+	dirs = append(dirs, libraryDirs(f.Machine)...)
+	for _, d := range dirs {
+		if lib, err := env.Root.Open(path.Join(d, name)); err == nil {
+			return lib, true
+		}
+	}
+	return nil, false
+}
+
+// libraryDirs are the directories the dynamic loader searches by default,
+// multiarch ones included, for an executable of that machine.
+func libraryDirs(m elf.Machine) []string {
+	dirs := []string{"/lib64", "/usr/lib64", "/lib", "/usr/lib"}
+	if triplet, ok := map[elf.Machine]string{elf.EM_X86_64: "x86_64-linux-gnu", elf.EM_AARCH64: "aarch64-linux-gnu",
+		elf.EM_PPC64: "powerpc64le-linux-gnu", elf.EM_S390: "s390x-linux-gnu"}[m]; ok {
+		dirs = append(dirs, "/lib/"+triplet, "/usr/lib/"+triplet)
+	}
+	return dirs
 }

@@ -7,4 +7,4 @@ import (
 
 // php reports PHP (the CLI, php-fpm, php-cgi) and the PHP_VERSION its
 // executable was built with ("8.2.36").
-func init() { detect.Register(interpreter("php", "PHP", []string{"php"}, banner.PHP)) }
+func init() { detect.Register(interpreter("php", "PHP", []string{"php"}, "", banner.PHP)) }
