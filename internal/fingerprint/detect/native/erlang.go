@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
@@ -74,19 +73,4 @@ func otpVersion(env detect.Env, root, erts string) (string, error) {
 		return "", errors.New("OTP_VERSION holds no version")
 	}
 	return v, nil
-}
-
-// runningExecutable opens the executable the process runs, and says its path
-// inside the root: the one the kernel recorded, else argv[0] as the shell
-// found it.
-func runningExecutable(env detect.Env) (*os.File, string, error) {
-	f, exe, err := detect.RecordedExecutable(env)
-	if err == nil {
-		return f, exe, nil
-	}
-	if exe, err = detect.Argv0Executable(env); err != nil {
-		return nil, "", err
-	}
-	f, err = env.Root.Open(exe)
-	return f, exe, err
 }

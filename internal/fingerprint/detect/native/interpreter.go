@@ -115,3 +115,18 @@ func libraryDirs(m elf.Machine) []string {
 	}
 	return dirs
 }
+
+// runningExecutable opens the executable the process runs, and says its path
+// inside the root: the one the kernel recorded, else argv[0] as the shell
+// found it.
+func runningExecutable(env detect.Env) (*os.File, string, error) {
+	f, exe, err := detect.RecordedExecutable(env)
+	if err == nil {
+		return f, exe, nil
+	}
+	if exe, err = detect.Argv0Executable(env); err != nil {
+		return nil, "", err
+	}
+	f, err = env.Root.Open(exe)
+	return f, exe, err
+}
