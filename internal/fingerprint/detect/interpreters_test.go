@@ -84,11 +84,11 @@ func TestInterpretersAndBEAMInATree(t *testing.T) {
 	}
 }
 
-// Fedora and RHEL link perl to libperl.so, which holds the banner: it is
-// found where the dynamic loader would find it, through the executable's
-// RUNPATH or in the default directories. gcc builds both, as perl's own
-// build links them.
-func TestPerlLinkedToLibperl(t *testing.T) {
+// Fedora and RHEL link perl to libperl.so, which holds the banner (and Mono
+// may be linked to libmonosgen-2.0.so): the library is found where the
+// dynamic loader would find it, through the executable's RUNPATH or in the
+// default directories. gcc builds them, as the runtimes' own builds link them.
+func TestInterpretersLinkedToTheirLibrary(t *testing.T) {
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
 		t.Skip("no gcc on this machine")
@@ -98,6 +98,7 @@ func TestPerlLinkedToLibperl(t *testing.T) {
 		"lib.c":      "const char *perl_banner(void) { return \"This is perl 5, version 99, subversion 1 (%s) built for test\"; }\n",
 		"core.c":     "const char *perl_banner(void) { return \"This is perl 5, version 98, subversion 7 (%s) built for test\"; }\n",
 		"core/.keep": "",
+		"mono.c":     "const char mono_data[] = \"Mono JIT compiler version %s\\n\\0--version=number\\0\" \"6.12.0.99\";\nconst char *perl_banner(void) { return mono_data; }\n",
 		"main.c":     "extern const char *perl_banner(void);\nint main(void) { return perl_banner()[0] == 0; }\n",
 	})
 	build := func(args ...string) {
@@ -110,6 +111,8 @@ func TestPerlLinkedToLibperl(t *testing.T) {
 	}
 	build("-shared", "-fPIC", "-Wl,-soname,libperl.so.5.99", "-o", "libperl.so.5.99", "lib.c")
 	build("-shared", "-fPIC", "-Wl,-soname,libperl.so.5.99", "-o", "core/libperl.so.5.99", "core.c")
+	build("-shared", "-fPIC", "-Wl,-soname,libmonosgen-2.0.so.1", "-o", "libmonosgen-2.0.so.1", "mono.c")
+	build("-o", "mono-sgen", "main.c", "-L.", "-l:libmonosgen-2.0.so.1")
 	build("-o", "perl-default", "main.c", "-L.", "-l:libperl.so.5.99")
 	build("-o", "perl-runpath", "main.c", "-L.", "-l:libperl.so.5.99", "-Wl,-rpath,$ORIGIN/../lib/CORE")
 	read := func(name string) string {
@@ -121,18 +124,22 @@ func TestPerlLinkedToLibperl(t *testing.T) {
 	}
 	root := t.TempDir()
 	writeTree(t, root, map[string]string{
-		"usr/bin/perl":                      read("perl-default"),
-		"usr/lib64/libperl.so.5.99":         read("libperl.so.5.99"),
-		"opt/perl/bin/perl":                 read("perl-runpath"),
-		"opt/perl/lib/CORE/libperl.so.5.99": read("core/libperl.so.5.99"),
-		"srv/bin/perl":                      read("perl-runpath"),
+		"usr/bin/perl":                                   read("perl-default"),
+		"usr/lib64/libperl.so.5.99":                      read("libperl.so.5.99"),
+		"opt/perl/bin/perl":                              read("perl-runpath"),
+		"opt/perl/lib/CORE/libperl.so.5.99":              read("core/libperl.so.5.99"),
+		"srv/bin/perl":                                   read("perl-runpath"),
+		"usr/bin/mono-sgen":                              read("mono-sgen"),
+		"usr/lib/x86_64-linux-gnu/libmonosgen-2.0.so.1":  read("libmonosgen-2.0.so.1"),
+		"usr/lib/aarch64-linux-gnu/libmonosgen-2.0.so.1": read("libmonosgen-2.0.so.1"),
 	})
 	for exe, want := range map[string]contract.Finding{
 		"/usr/bin/perl":      {Kind: "Perl", KindVersion: "5.99.1"},
-		"/opt/perl/bin/perl": {Kind: "Perl", KindVersion: "5.98.7"}, // its RUNPATH first
-		"/srv/bin/perl":      {Kind: "Perl", KindVersion: "5.99.1"}, // RUNPATH leads nowhere: the default directories
+		"/opt/perl/bin/perl": {Kind: "Perl", KindVersion: "5.98.7"},    // its RUNPATH first
+		"/srv/bin/perl":      {Kind: "Perl", KindVersion: "5.99.1"},    // RUNPATH leads nowhere: the default directories
+		"/usr/bin/mono-sgen": {Kind: "Mono", KindVersion: "6.12.0.99"}, // a multiarch directory
 	} {
-		got := fingerprintAll(t, root, fingerprint.Process{Name: "perl", Exe: exe, Cmdline: []string{"perl", "app.pl"}})
+		got := fingerprintAll(t, root, fingerprint.Process{Name: filepath.Base(exe), Exe: exe, Cmdline: []string{exe, "app"}})
 		got.OS, got.OSVersion = "", ""
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: got %+v, want %+v", exe, got, want)
