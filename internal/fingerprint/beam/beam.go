@@ -71,17 +71,39 @@ func AppVsn(b []byte, app string) (string, bool) {
 	if head == nil || string(head[1]) != app {
 		return "", false
 	}
-	m := vsnTuple.FindSubmatch(terms[len(head[0]):])
-	if m == nil {
-		return "", false
+	// Only a {vsn, …} of the property list itself counts, not one nested
+	// in another property (an env value, say).
+	list := terms[len(head[0]):]
+	depth, quote := 0, byte(0)
+	for i := 0; i < len(list) && depth >= 0; i++ {
+		c := list[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '{' && depth == 0:
+			if m := vsnTuple.FindSubmatch(list[i:]); m != nil {
+				v := string(m[1])
+				return v, vsnShape.MatchString(v)
+			}
+			depth++
+		case c == '{' || c == '[' || c == '(':
+			depth++
+		case c == '}' || c == ']' || c == ')':
+			depth--
+		}
 	}
-	v := string(m[1])
-	return v, vsnShape.MatchString(v)
+	return "", false
 }
 
 var (
 	appHead  = regexp.MustCompile(`^\s*\{\s*application\s*,\s*'?([a-z][A-Za-z0-9_@]*)'?\s*,\s*\[`)
-	vsnTuple = regexp.MustCompile(`\{\s*vsn\s*,\s*"([^"\\]{0,64})"\s*\}`)
+	vsnTuple = regexp.MustCompile(`^\{\s*vsn\s*,\s*"([^"\\]{0,64})"\s*\}`)
 	vsnShape = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?([-+][A-Za-z0-9.+-]+)?$`)
 )
 
