@@ -245,11 +245,21 @@ func expectedEntry(ctx context.Context, cfg *envconf.Config, s sample, pod, cont
 		var v string
 		v, err = exec("ruby", "--version")
 		e.set("kindVersion", v)
-	case s.name == "php" || s.name == "php-fpm":
+	case s.name == "php":
 		e.set("kind", "PHP")
 		var v string
 		v, err = exec("php", "-r", "echo PHP_VERSION;")
 		e.set("kindVersion", v)
+	case s.name == "php-fpm":
+		e.set("kind", "PHP")
+		var out string
+		if out, err = exec("php-fpm8.2", "-v"); err == nil {
+			m := regexp.MustCompile(`^PHP (\S+) \(fpm-fcgi\)`).FindStringSubmatch(out)
+			if m == nil {
+				return nil, fmt.Errorf("no version in php-fpm8.2 -v output: %s", out)
+			}
+			e.set("kindVersion", m[1])
+		}
 	case s.name == "perl":
 		e.set("kind", "Perl")
 		var v string
