@@ -133,7 +133,8 @@ func (t *Tree) StartTime(pid int) (uint64, bool) {
 // SPEC §6 fingerprints: among the leaves of pid's descendants (pid itself
 // when it has no children), the first whose name recognizes accepts,
 // otherwise the first leaf. Wrappers such as "sh -c", tini or dumb-init are
-// never leaves while their child runs, so they are passed over. Leaves are
+// never leaves while their child runs, so they are passed over; a runtime's
+// own helper processes (runtimeHelpers) are not leaves. Leaves are
 // ordered depth first, siblings by start time. When the chosen process
 // exited meanwhile, the next candidate is taken; ErrGone when none is left.
 func (t *Tree) Workload(pid int, recognizes func(name string) bool) (Process, error) {
@@ -171,8 +172,15 @@ func (t *Tree) Workload(pid int, recognizes func(name string) bool) (Process, er
 	return Process{}, fmt.Errorf("workload of pid %d: %w", pid, errors.Join(errs...))
 }
 
+// runtimeHelpers are processes a runtime starts for itself, never the
+// workload: BEAM forks erl_child_setup at boot to spawn its ports (and
+// inet_gethost below it), which would otherwise be the leaf of every Erlang
+// or Elixir container. Their parent stands for them.
+var runtimeHelpers = map[string]bool{"erl_child_setup": true}
+
 // leaves walks pid's descendants depth first, at most MaxDescendants of
-// them, and returns the live processes that have no live children.
+// them, and returns the live processes that have no live children other
+// than runtime helpers.
 func (t *Tree) leaves(pid int) []int {
 	var (
 		leaves  []int
@@ -186,7 +194,7 @@ func (t *Tree) leaves(pid int) []int {
 		for _, c := range t.children[p] {
 			// visited guards against a cycle, which a real /proc cannot have
 			// but a pid reused during the walk could fake.
-			if !visited[c] && !t.procs[c].zombie {
+			if !visited[c] && !t.procs[c].zombie && !runtimeHelpers[t.procs[c].comm] {
 				live = append(live, c)
 			}
 		}

@@ -260,6 +260,13 @@ func (b *Builder) image(ctx context.Context, s *Sample, base v1.Layer) (v1.Image
 		}
 		entries = append(entries, layerEntry{Path: s.Java.Jar, HostPath: jar, Mode: 0o644})
 	}
+	if s.CSharp != nil {
+		exe, err := b.buildCSharp(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, layerEntry{Path: s.CSharp.Output, HostPath: exe, Mode: 0o644})
+	}
 	if s.Generate != nil {
 		gens := b.Generators
 		if gens == nil {
@@ -353,6 +360,30 @@ func (b *Builder) buildJava(ctx context.Context, s *Sample) (string, error) {
 		return "", err
 	}
 	return jar, nil
+}
+
+// buildCSharp compiles the recipe's *.cs with the host's Mono C# compiler
+// into an executable assembly, which the sample's Mono runs.
+func (b *Builder) buildCSharp(ctx context.Context, s *Sample) (string, error) {
+	if err := debpkg.Ensure(ctx, b.Log, samples.CSharpPackages()...); err != nil && !fileExists("/usr/bin/mcs") {
+		return "", err
+	}
+	srcs, err := filepath.Glob(filepath.Join(s.Dir, "*.cs"))
+	if err != nil || len(srcs) == 0 {
+		return "", fmt.Errorf("no *.cs in %s", s.Dir)
+	}
+	work := filepath.Join(b.WorkDir, "csharp", s.Name)
+	if err := os.RemoveAll(work); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return "", err
+	}
+	exe := filepath.Join(work, filepath.Base(s.CSharp.Output))
+	if err := runQuiet(ctx, "mcs", append([]string{"-nologo", "-optimize+", "-target:exe", "-out:" + exe}, srcs...)...); err != nil {
+		return "", err
+	}
+	return exe, nil
 }
 
 // refNameAnnotation names an image in an OCI layout's index.json: skopeo's

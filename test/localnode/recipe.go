@@ -30,6 +30,9 @@ type Recipe struct {
 	Go *GoBuild `json:"go,omitempty"`
 	// Java compiles the folder's *.java files with the host JDK into a jar.
 	Java *JavaBuild `json:"java,omitempty"`
+	// CSharp compiles the folder's *.cs with the host's Mono C# compiler
+	// into an executable assembly.
+	CSharp *CSharpBuild `json:"csharp,omitempty"`
 	// Generate runs a named generator (test/samples) whose output is
 	// added at the image's root; its command line, environment and working
 	// directory are the image's unless the recipe sets them.
@@ -62,6 +65,12 @@ type GoBuild struct {
 type JavaBuild struct {
 	MainClass string `json:"mainClass"`
 	Jar       string `json:"jar"`
+}
+
+// CSharpBuild compiles the recipe folder's *.cs (mcs) into the executable
+// assembly Output.
+type CSharpBuild struct {
+	Output string `json:"output"`
 }
 
 // Generate asks a generator (DefaultGenerators) for content.
@@ -135,6 +144,9 @@ func (r *Recipe) validate() error {
 	}
 	if r.Java != nil && (r.Java.MainClass == "" || !filepath.IsAbs(r.Java.Jar)) {
 		return fmt.Errorf("java needs mainClass and an absolute jar path")
+	}
+	if r.CSharp != nil && !filepath.IsAbs(r.CSharp.Output) {
+		return fmt.Errorf("csharp.output %q is not absolute", r.CSharp.Output)
 	}
 	if r.Generate != nil && r.Generate.Generator == "" {
 		return fmt.Errorf("generate needs a generator")

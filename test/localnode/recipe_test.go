@@ -22,6 +22,7 @@ func TestLoadRecipeRejectsWhatWouldBuildAnotherImage(t *testing.T) {
 		{"relative-dst", "absolute dst"},
 		{"bad-mode", `mode "rwx"`},
 		{"bad-package", "path of this repository"},
+		{"relative-csharp", `csharp.output "app.exe" is not absolute`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {

@@ -50,7 +50,7 @@ func Debian12() DebianRecipe {
 		Suite:    "bookworm",
 		Mirror:   mirror,
 		Variant:  "minbase",
-		Packages: []string{"python3", "nodejs", "openjdk-17-jre-headless", "tomcat10", "jetty9", "ruby"},
+		Packages: []string{"python3", "nodejs", "openjdk-17-jre-headless", "tomcat10", "jetty9", "ruby", "php8.2-cli", "php8.2-fpm", "erlang-base", "elixir", "mono-runtime", "libmono-corlib4.5-cil"},
 		Trim: []string{
 			"var/cache/apt/archives/*.deb", "var/lib/apt/lists/*",
 			"usr/share/doc/*", "usr/share/man/*", "usr/share/locale/*", "usr/share/info/*",

@@ -11,3 +11,9 @@ func JDKPackages() []string {
 func NativePackages() []string {
 	return []string{"gcc", "libc6-dev", "binutils"}
 }
+
+// CSharpPackages are the Debian packages a recipe's C# build needs: Mono's
+// C# compiler (mcs).
+func CSharpPackages() []string {
+	return []string{"mono-mcs"}
+}

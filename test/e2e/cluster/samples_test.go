@@ -245,6 +245,41 @@ func expectedEntry(ctx context.Context, cfg *envconf.Config, s sample, pod, cont
 		var v string
 		v, err = exec("ruby", "--version")
 		e.set("kindVersion", v)
+	case s.name == "php":
+		e.set("kind", "PHP")
+		var v string
+		v, err = exec("php", "-r", "echo PHP_VERSION;")
+		e.set("kindVersion", v)
+	case s.name == "php-fpm":
+		e.set("kind", "PHP")
+		var out string
+		if out, err = exec("php-fpm8.2", "-v"); err == nil {
+			m := regexp.MustCompile(`^PHP (\S+) \(fpm-fcgi\)`).FindStringSubmatch(out)
+			if m == nil {
+				return nil, fmt.Errorf("no version in php-fpm8.2 -v output: %s", out)
+			}
+			e.set("kindVersion", m[1])
+		}
+	case s.name == "perl":
+		e.set("kind", "Perl")
+		var v string
+		v, err = exec("perl", "-e", `printf "%vd", $^V`)
+		e.set("kindVersion", v)
+	case s.name == "erlang" || s.name == "elixir":
+		e.set("kind", "Erlang/OTP")
+		var v string
+		v, err = exec("erl", "-noshell", "-eval",
+			`{ok, V} = file:read_file(filename:join([code:root_dir(), "releases", erlang:system_info(otp_release), "OTP_VERSION"])), io:put_chars(string:trim(V)), halt().`)
+		e.set("kindVersion", v)
+		if err == nil && s.name == "elixir" {
+			v, err = exec("elixir", "-e", "IO.write(System.version())")
+			e.setRuntime("Elixir", v)
+		}
+	case s.name == "mono":
+		e.set("kind", "Mono")
+		var v string
+		v, err = exec("mono", "--version=number")
+		e.set("kindVersion", v)
 	case s.name == "java-plain":
 		err = java()
 	case s.name == "jetty":

@@ -228,6 +228,29 @@ func EntryOf(ctx context.Context, im *localnode.Images, s *localnode.Sample, spe
 	case s.Name == "ruby":
 		e.Kind = "Ruby"
 		e.KindVersion, err = exec(ctx, id, "ruby", "--version")
+	case s.Name == "php":
+		e.Kind = "PHP"
+		e.KindVersion, err = exec(ctx, id, "php", "-r", "echo PHP_VERSION;")
+	case s.Name == "php-fpm":
+		e.Kind = "PHP"
+		e.KindVersion, err = phpFPMVersion(ctx, exec, id)
+	case s.Name == "perl":
+		e.Kind = "Perl"
+		e.KindVersion, err = exec(ctx, id, "perl", "-e", `printf "%vd", $^V`)
+	case s.Name == "erlang" || s.Name == "elixir":
+		e.Kind = "Erlang/OTP"
+		// The OTP release's full version, as OTP documents it: the OTP_VERSION
+		// of the running release, found by the emulator itself.
+		e.KindVersion, err = exec(ctx, id, "erl", "-noshell", "-eval",
+			`{ok, V} = file:read_file(filename:join([code:root_dir(), "releases", erlang:system_info(otp_release), "OTP_VERSION"])), io:put_chars(string:trim(V)), halt().`)
+		if err == nil && s.Name == "elixir" {
+			var v string
+			v, err = exec(ctx, id, "elixir", "-e", "IO.write(System.version())")
+			e.Runtimes = [][2]string{{"Elixir", v}}
+		}
+	case s.Name == "mono":
+		e.Kind = "Mono"
+		e.KindVersion, err = exec(ctx, id, "mono", "--version=number")
 	case s.Name == "java-plain":
 		err = java()
 	case s.Name == "jetty":
@@ -272,6 +295,21 @@ func tomcatVersion(ctx context.Context, exec Exec, id string) (string, error) {
 	}
 	return "", fmt.Errorf("no Server version in version.sh output: %s", out)
 }
+
+// phpFPMVersion asks PHP-FPM itself: "PHP 8.2.32 (fpm-fcgi) (built: …)"
+// gives 8.2.32.
+func phpFPMVersion(ctx context.Context, exec Exec, id string) (string, error) {
+	out, err := exec(ctx, id, "php-fpm8.2", "-v")
+	if err != nil {
+		return "", err
+	}
+	if m := phpFPMBanner.FindStringSubmatch(out); m != nil {
+		return m[1], nil
+	}
+	return "", fmt.Errorf("no version in php-fpm8.2 -v output: %s", out)
+}
+
+var phpFPMBanner = regexp.MustCompile(`^PHP (\S+) \(fpm-fcgi\)`)
 
 // jettyVersion asks Jetty itself (start.jar --version), which lists the
 // version of each jar of its class path: the one of jetty-server is Jetty's.

@@ -33,18 +33,23 @@ func All(im *localnode.Images) []Pod {
 }
 
 // VM is every scenario but those of the samples that config.toml alone
-// teaches (Ruby, Eclipse Jetty): the VM emulates without KVM, where each more
-// runtime costs minutes, and an entry of config.toml works alike on every
-// node, which the containerd and CRI-O nodes prove.
+// teaches (Ruby, Eclipse Jetty) and of the runtimes read from their files
+// (PHP, Perl, Erlang/OTP, Elixir, Mono): the VM emulates without KVM, where
+// each more runtime costs minutes, and an entry of config.toml or a file read
+// in the container works alike on every node, which the containerd and CRI-O
+// nodes prove.
 func VM(im *localnode.Images) []Pod {
 	var out []Pod
 	for _, p := range pods(im, nil) {
-		if p.Spec.Name != "ruby" && p.Spec.Name != "jetty" {
+		if !notOnVM[p.Spec.Name] {
 			out = append(out, p)
 		}
 	}
 	return out
 }
+
+// notOnVM are the pods VM leaves out.
+var notOnVM = map[string]bool{"ruby": true, "jetty": true, "php": true, "php-fpm": true, "perl": true, "erlang": true, "elixir": true, "mono": true}
 
 // Demo is the handful of pods make demo shows; it needs only DemoSamples.
 func Demo(im *localnode.Images) []Pod {
@@ -74,6 +79,12 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 		single("python", "python", "python", "app"),
 		single("nodejs", "nodejs", "nodejs", "app"),
 		single("ruby", "ruby", "ruby", "app"),
+		single("php", "php", "php", "app"),
+		single("php", "php-fpm", "php-fpm", "fpm"),
+		single("perl", "perl", "perl", "app"),
+		single("beam", "erlang", "erlang", "app"),
+		single("beam", "elixir", "elixir", "app"),
+		single("mono", "mono", "mono", "app"),
 		{"java", "java-home", []string{"java-plain"}, func(s func(string) *localnode.Sample) localnode.PodSpec {
 			c := s("java-plain").Container("app")
 			c.Env = append(c.Env, "JAVA_HOME="+JavaHome)

@@ -1,0 +1,2 @@
+# An Elixir workload that does nothing but stay alive.
+Process.sleep(:infinity)

@@ -1,0 +1,2 @@
+# A Perl workload that does nothing but stay alive.
+sleep 3600 while 1;

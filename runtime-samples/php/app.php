@@ -1,0 +1,5 @@
+<?php
+// A PHP workload that does nothing but stay alive.
+while (true) {
+    sleep(3600);
+}
