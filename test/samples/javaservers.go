@@ -232,39 +232,84 @@ func Helidon(root, version string) (Sample, error) {
 	})
 }
 
-// VertX writes a Vert.x application as an assembly lays it out: lib/ with
-// vertx-core-<v>.jar and Netty, started with -cp "lib/*" and its main class.
-func VertX(root, version string) (Sample, error) {
-	return ClassPathApp(root, App{
-		Home: "/deployments", MainClass: "com.example.starter.Main", LibDir: "lib",
-		Libs: []Lib{
-			{"vertx-core-" + version + ".jar", []Attr{{"Automatic-Module-Name", "io.vertx.core"}}},
-			{"vertx-web-" + version + ".jar", []Attr{{"Automatic-Module-Name", "io.vertx.web"}}},
-			{"netty-handler-4.1.115.Final.jar", implementation("Netty/Handler", "4.1.115.Final")},
-		},
-		RuntimeName: "Vert.x", RuntimeVersion: version,
-	})
+// Shaded is a library shaded into an application's fat jar: the Maven
+// coordinates its pom.properties keeps (maven-shade-plugin keeps them).
+type Shaded struct{ Group, Artifact, Version string }
+
+// ShadedApp writes an application fat jar as maven-shade-plugin builds it:
+// the application's and its libraries' classes in one jar, each library's
+// META-INF/maven/<group>/<artifact>/pom.properties kept, the application's
+// manifest. mainClass is compiled into it (it sleeps).
+func ShadedApp(root, jarPath string, manifest []Attr, mainClass string, libs []Shaded) error {
+	classes, err := SleeperClasses(mainClass)
+	if err != nil {
+		return err
+	}
+	entries := classEntries(classes)
+	for _, l := range append([]Shaded{{"com.example", "starter", "1.0.0-SNAPSHOT"}}, libs...) {
+		entries = append(entries, Entry{
+			Name: "META-INF/maven/" + l.Group + "/" + l.Artifact + "/pom.properties",
+			Data: []byte("artifactId=" + l.Artifact + "\ngroupId=" + l.Group + "\nversion=" + l.Version + "\n"),
+		})
+	}
+	return WriteJar(Sample{Root: root}.HostPath(jarPath), Manifest(manifest...), entries...)
 }
 
-// Dropwizard writes a Dropwizard application as an assembly lays it out:
-// lib/ with dropwizard-core-<v>.jar and the Jetty it embeds, started with
-// -cp "lib/*", its main class, "server" and its configuration. It reports
-// Dropwizard and the Eclipse Jetty it runs on.
-func Dropwizard(root, version, jettyVersion string) (Sample, error) {
-	s, err := ClassPathApp(root, App{
-		Home: "/app", MainClass: "com.example.helloworld.HelloWorldApplication", LibDir: "lib",
-		Libs: []Lib{
-			{"dropwizard-core-" + version + ".jar", implementation("Dropwizard", version)},
-			{"dropwizard-jetty-" + version + ".jar", implementation("Dropwizard Jetty Support", version)},
-			{"jetty-server-" + jettyVersion + ".jar", []Attr{{"Implementation-Vendor", "Eclipse Jetty Project"}, {"Implementation-Version", jettyVersion}}},
-		},
-		Args:        []string{"server", "/app/config.yml"},
-		RuntimeName: "Dropwizard", RuntimeVersion: version,
-	})
-	if err != nil {
-		return s, err
+// VertXFatJarPath is where the Vert.x sample's fat jar lives.
+const VertXFatJarPath = "/deployments/starter-1.0.0-SNAPSHOT-fat.jar"
+
+// VertX writes a Vert.x 4 application as the Vert.x starter's Maven build
+// makes it: one shaded fat jar whose Main-Class is Vert.x's
+// io.vertx.core.Launcher and Main-Verticle the application's, started with
+// java -jar.
+func VertX(root, version string) (Sample, error) {
+	if err := ShadedApp(root, VertXFatJarPath, []Attr{
+		{"Created-By", "Maven JAR Plugin 3.4.2"},
+		{"Main-Class", "io.vertx.core.Launcher"},
+		{"Main-Verticle", "com.example.starter.MainVerticle"},
+	}, "io.vertx.core.Launcher", []Shaded{
+		{"io.vertx", "vertx-core", version},
+		{"io.vertx", "vertx-web", version},
+		{"io.netty", "netty-handler", "4.1.115.Final"},
+	}); err != nil {
+		return Sample{}, err
 	}
-	return s, writeFile(root, "/app/config.yml", []byte("server:\n  type: simple\n  connector:\n    type: http\n    port: 8080\n"))
+	return Sample{
+		Root:    root,
+		Cmdline: []string{"java", "-Xmx64m", "-jar", VertXFatJarPath},
+		Cwd:     "/deployments",
+		Kind:    "Java", RuntimeName: "Vert.x", RuntimeVersion: version,
+	}, nil
+}
+
+// DropwizardFatJarPath is where the Dropwizard sample's fat jar lives.
+const DropwizardFatJarPath = "/app/hello-world-1.0.0-SNAPSHOT.jar"
+
+// Dropwizard writes a Dropwizard application as Dropwizard's getting
+// started builds it: one shaded fat jar (dropwizard-core and the Jetty it
+// embeds inside), started with java -jar, "server" and its configuration.
+// It reports Dropwizard and the Eclipse Jetty it runs on.
+func Dropwizard(root, version, jettyVersion string) (Sample, error) {
+	const main = "com.example.helloworld.HelloWorldApplication"
+	if err := ShadedApp(root, DropwizardFatJarPath, []Attr{
+		{"Created-By", "Maven JAR Plugin 3.4.2"},
+		{"Main-Class", main},
+	}, main, []Shaded{
+		{"io.dropwizard", "dropwizard-core", version},
+		{"io.dropwizard", "dropwizard-jetty", version},
+		{"org.eclipse.jetty", "jetty-server", jettyVersion},
+	}); err != nil {
+		return Sample{}, err
+	}
+	if err := writeFile(root, "/app/config.yml", []byte("server:\n  type: simple\n  connector:\n    type: http\n    port: 8080\n")); err != nil {
+		return Sample{}, err
+	}
+	return Sample{
+		Root:    root,
+		Cmdline: []string{"java", "-Xmx64m", "-jar", DropwizardFatJarPath, "server", "/app/config.yml"},
+		Cwd:     "/app",
+		Kind:    "Java", RuntimeName: "Dropwizard", RuntimeVersion: version,
+	}, nil
 }
 
 // Undertow writes an application embedding Undertow, started with an

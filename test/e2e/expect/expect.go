@@ -6,6 +6,7 @@
 package expect
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
@@ -14,6 +15,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -311,8 +313,8 @@ var javaServers = map[string]func(ctx context.Context, exec Exec, id string) ([]
 	"undertow":   jarOnClassPath("/app/lib", [2]string{"Undertow", "undertow-core"}),
 	"micronaut":  jarOnClassPath("/home/app/libs", [2]string{"Micronaut", "micronaut-core"}),
 	"helidon":    jarOnClassPath("/helidon/libs", [2]string{"Helidon", "helidon-webserver"}),
-	"vertx":      jarOnClassPath("/deployments/lib", [2]string{"Vert.x", "vertx-core"}),
-	"dropwizard": jarOnClassPath("/app/lib", [2]string{"Dropwizard", "dropwizard-core"}, [2]string{"Eclipse Jetty", "jetty-server"}),
+	"vertx":      shadedIn("/deployments/starter-1.0.0-SNAPSHOT-fat.jar", [3]string{"Vert.x", "io.vertx", "vertx-core"}),
+	"dropwizard": shadedIn("/app/hello-world-1.0.0-SNAPSHOT.jar", [3]string{"Dropwizard", "io.dropwizard", "dropwizard-core"}, [3]string{"Eclipse Jetty", "org.eclipse.jetty", "jetty-server"}),
 	"open-liberty": func(ctx context.Context, exec Exec, id string) ([][2]string, error) {
 		v, err := propertyIn(ctx, exec, id, "/opt/ol/wlp/lib/versions/openliberty.properties", "com.ibm.websphere.productVersion")
 		return [][2]string{{"Open Liberty", v}}, err
@@ -340,6 +342,44 @@ func jarOnClassPath(dir string, products ...[2]string) func(context.Context, Exe
 				return nil, fmt.Errorf("no %s jar in %s: %s", p[1], dir, out)
 			}
 			rs = append(rs, [2]string{p[0], m[1]})
+		}
+		return rs, nil
+	}
+}
+
+// shadedIn reads the fat jar from the container (base64, as the container
+// has no unzip) and gives, for each {name, group, artifact}, the version of
+// the pom.properties the shading kept.
+func shadedIn(jar string, products ...[3]string) func(context.Context, Exec, string) ([][2]string, error) {
+	return func(ctx context.Context, exec Exec, id string) ([][2]string, error) {
+		out, err := exec(ctx, id, "base64", "-w0", jar)
+		if err != nil {
+			return nil, err
+		}
+		data, err := base64.StdEncoding.DecodeString(out)
+		if err != nil {
+			return nil, fmt.Errorf("base64 of %s: %w", jar, err)
+		}
+		z, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", jar, err)
+		}
+		var rs [][2]string
+		for _, p := range products {
+			b, err := fs.ReadFile(z, "META-INF/maven/"+p[1]+"/"+p[2]+"/pom.properties")
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", jar, err)
+			}
+			v, ok := "", false
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok = strings.CutPrefix(strings.TrimSpace(line), "version="); ok {
+					break
+				}
+			}
+			if !ok {
+				return nil, fmt.Errorf("%s: no version in the pom.properties of %s", jar, p[2])
+			}
+			rs = append(rs, [2]string{p[0], v})
 		}
 		return rs, nil
 	}

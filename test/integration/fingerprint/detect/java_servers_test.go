@@ -2,6 +2,7 @@ package detect_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
@@ -31,10 +32,23 @@ func TestJavaServersAndFrameworksOfRealLayouts(t *testing.T) {
 			[]contract.Runtime{{Name: "Micronaut", Version: "4.7.6"}}},
 		{"Helidon: -jar, Class-Path libs/helidon-webserver", func(r string) (samples.Sample, error) { return samples.Helidon(r, "4.1.4") },
 			[]contract.Runtime{{Name: "Helidon", Version: "4.1.4"}}},
-		{"Vert.x: -cp lib/*", func(r string) (samples.Sample, error) { return samples.VertX(r, "4.5.11") },
+		{"Vert.x: shaded fat jar, io.vertx.core.Launcher", func(r string) (samples.Sample, error) { return samples.VertX(r, "4.5.11") },
 			[]contract.Runtime{{Name: "Vert.x", Version: "4.5.11"}}},
-		{"Dropwizard and the Jetty it embeds: -cp lib/*", func(r string) (samples.Sample, error) { return samples.Dropwizard(r, "4.0.8", "11.0.24") },
+		{"Vert.x: -cp lib/*", func(r string) (samples.Sample, error) {
+			return samples.ClassPathApp(r, samples.App{Home: "/deployments", MainClass: "com.example.starter.Main", LibDir: "lib",
+				Libs: []samples.Lib{{Name: "vertx-core-4.5.11.jar"}, {Name: "netty-handler-4.1.115.Final.jar"}}})
+		}, []contract.Runtime{{Name: "Vert.x", Version: "4.5.11"}}},
+		{"Dropwizard and the Jetty it embeds: shaded fat jar", func(r string) (samples.Sample, error) { return samples.Dropwizard(r, "4.0.8", "11.0.24") },
 			[]contract.Runtime{{Name: "Dropwizard", Version: "4.0.8"}, {Name: "Eclipse Jetty", Version: "11.0.24"}}},
+		{"Dropwizard and the Jetty it embeds: -cp lib/*", func(r string) (samples.Sample, error) {
+			return samples.ClassPathApp(r, samples.App{Home: "/app", MainClass: "com.example.helloworld.HelloWorldApplication", LibDir: "lib",
+				Libs: []samples.Lib{{Name: "dropwizard-core-4.0.8.jar"}, {Name: "jetty-server-11.0.24.jar"}}, Args: []string{"server", "/app/config.yml"}})
+		}, []contract.Runtime{{Name: "Dropwizard", Version: "4.0.8"}, {Name: "Eclipse Jetty", Version: "11.0.24"}}},
+		{"Micronaut: shadowJar-like fat jar, -cp", func(r string) (samples.Sample, error) {
+			err := samples.ShadedApp(r, "/app/app-all.jar", []samples.Attr{{Name: "Main-Class", Value: "com.example.Application"}}, "com.example.Application",
+				[]samples.Shaded{{Group: "io.micronaut", Artifact: "micronaut-core", Version: "4.7.6"}})
+			return samples.Sample{Root: r, Cmdline: []string{"java", "-cp", "/app/app-all.jar", "com.example.Application"}, Cwd: "/app"}, err
+		}, []contract.Runtime{{Name: "Micronaut", Version: "4.7.6"}}},
 		{"Undertow: explicit relative class path", func(r string) (samples.Sample, error) { return samples.Undertow(r, "2.3.18.Final") },
 			[]contract.Runtime{{Name: "Undertow", Version: "2.3.18.Final"}}},
 	} {
@@ -97,6 +111,47 @@ func TestClassPathJarVersionSources(t *testing.T) {
 		got := fingerprintAll(t, root, fingerprint.Process{PID: 9, Name: "java", Cmdline: []string{"java", "-jar", "app.jar"}, Cwd: "/srv"})
 		wantFindings(t, withoutOS(got), contract.Finding{Kind: "Java", Runtimes: []contract.Runtime{{Name: "Helidon", Version: "4.1.4"}}})
 	})
+}
+
+// A Spring Boot fat jar that embeds Undertow instead of Tomcat reports
+// both: Spring Boot by its launcher, Undertow by its nested jar's name.
+func TestSpringBootFatJarWithNestedUndertow(t *testing.T) {
+	root := t.TempDir()
+	lib, err := samples.JarBytes(samples.Manifest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := samples.WriteJar(root+"/app/app.jar", samples.Manifest(
+		samples.Attr{Name: "Main-Class", Value: samples.SpringBootLaunchJarLauncher},
+		samples.Attr{Name: "Spring-Boot-Version", Value: "3.5.3"},
+		samples.Attr{Name: "Spring-Boot-Lib", Value: "BOOT-INF/lib/"},
+	), samples.Entry{Name: "BOOT-INF/lib/undertow-core-2.3.18.Final.jar", Data: lib, Stored: true},
+		samples.Entry{Name: "BOOT-INF/lib/spring-boot-3.5.3.jar", Data: lib, Stored: true}); err != nil {
+		t.Fatal(err)
+	}
+	got := fingerprintAll(t, root, fingerprint.Process{PID: 9, Name: "java", Cmdline: []string{"java", "-jar", "app.jar"}, Cwd: "/app"})
+	wantFindings(t, withoutOS(got), contract.Finding{Kind: "Java", Runtimes: []contract.Runtime{{Name: "Undertow", Version: "2.3.18.Final"}, {Name: "Spring Boot", Version: "3.5.3"}}})
+}
+
+// A shaded pom.properties is read up to 64 KiB: a larger one, or one whose
+// content names another artifact, gives the framework its path names
+// without a version.
+func TestShadedPomPropertiesHostile(t *testing.T) {
+	for name, content := range map[string]string{
+		"8 MiB bomb":        "artifactId=vertx-core\nversion=4.5.11\n" + strings.Repeat("#", 8<<20),
+		"another artifact":  "artifactId=vertx-web\nversion=4.5.11\n",
+		"no version at all": "artifactId=vertx-core\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := samples.WriteJar(root+"/app.jar", samples.Manifest(samples.Attr{Name: "Main-Class", Value: "io.vertx.core.Launcher"}),
+				samples.Entry{Name: "META-INF/maven/io.vertx/vertx-core/pom.properties", Data: []byte(content)}); err != nil {
+				t.Fatal(err)
+			}
+			got := fingerprintAll(t, root, fingerprint.Process{PID: 9, Name: "java", Cmdline: []string{"java", "-jar", "/app.jar"}, Cwd: "/"})
+			wantFindings(t, withoutOS(got), contract.Finding{Kind: "Java", Runtimes: []contract.Runtime{{Name: "Vert.x"}}})
+		})
+	}
 }
 
 // Hostile product files: a branding file or a Liberty product file larger
