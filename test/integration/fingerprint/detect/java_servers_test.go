@@ -113,6 +113,32 @@ func TestClassPathJarVersionSources(t *testing.T) {
 	})
 }
 
+// Only the first four jars of -cp are looked into for shaded libraries.
+func TestShadedLookupStopsAtFourClassPathJars(t *testing.T) {
+	root := t.TempDir()
+	var cp string
+	for i, n := range []string{"a", "b", "c", "d", "e"} {
+		var entries []samples.Entry
+		if i == 4 {
+			entries = append(entries, samples.Entry{Name: "META-INF/maven/io.vertx/vertx-core/pom.properties", Data: []byte("artifactId=vertx-core\nversion=4.5.11\n")})
+		}
+		if err := samples.WriteJar(root+"/lib/"+n+".jar", samples.Manifest(), entries...); err != nil {
+			t.Fatal(err)
+		}
+		cp += "/lib/" + n + ".jar:"
+	}
+	for _, tc := range []struct {
+		cp   string
+		want []contract.Runtime
+	}{
+		{cp, nil},
+		{"/lib/e.jar:" + cp, []contract.Runtime{{Name: "Vert.x", Version: "4.5.11"}}},
+	} {
+		got := fingerprintAll(t, root, fingerprint.Process{PID: 9, Name: "java", Cmdline: []string{"java", "-cp", tc.cp, "Main"}, Cwd: "/"})
+		wantFindings(t, withoutOS(got), contract.Finding{Kind: "Java", Runtimes: tc.want})
+	}
+}
+
 // A Spring Boot fat jar that embeds Undertow instead of Tomcat reports
 // both: Spring Boot by its launcher, Undertow by its nested jar's name.
 func TestSpringBootFatJarWithNestedUndertow(t *testing.T) {
