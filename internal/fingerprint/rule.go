@@ -21,10 +21,13 @@ type VersionExecutable struct {
 const MaxPatternLen = 256
 
 // JavaRule teaches a Java framework that is recognised by its main class and
-// versioned by an entry of a jar manifest.
+// versioned by an entry of a jar manifest, or (ClassPathJar instead of
+// MainClass) recognised by its jar on the class path of the application and
+// versioned by that jar's name or manifest.
 type JavaRule struct {
 	RuntimeName                 string `toml:"runtime-name" json:"runtime-name"`
 	MainClass                   string `toml:"main-class" json:"main-class"`
+	ClassPathJar                string `toml:"class-path-jar" json:"class-path-jar,omitempty"`
 	MainJar                     string `toml:"main-jar" json:"main-jar,omitempty"`
 	ReadManifestOfExecutableJar bool   `toml:"read-manifest-of-executable-jar" json:"read-manifest-of-executable-jar"`
 	JarVersionManifestEntry     string `toml:"jar-version-manifest-entry" json:"jar-version-manifest-entry"`

@@ -64,10 +64,48 @@ func DefaultGenerators() map[string]Generator {
 			}
 			return samples.EAP8(root, p["version"])
 		},
+		// product: "open" (Open Liberty) or "websphere" (WebSphere Liberty).
+		"liberty": func(_ context.Context, root string, p map[string]string) (Generated, error) {
+			if err := need(p, "version", "product"); err != nil {
+				return Generated{}, err
+			}
+			return samples.Liberty(root, p["version"], p["product"] == "websphere")
+		},
+		// product: "glassfish" (Eclipse GlassFish) or "payara" (Payara Server).
+		"glassfish": func(_ context.Context, root string, p map[string]string) (Generated, error) {
+			if err := need(p, "version", "product"); err != nil {
+				return Generated{}, err
+			}
+			return samples.GlassFish(root, p["version"], p["product"] == "payara")
+		},
+		"micronaut": versionOnly(samples.Micronaut),
+		"helidon":   versionOnly(samples.Helidon),
+		"vertx":     versionOnly(samples.VertX),
+		"undertow":  versionOnly(samples.Undertow),
+		"dropwizard": func(_ context.Context, root string, p map[string]string) (Generated, error) {
+			if err := need(p, "version", "jettyVersion"); err != nil {
+				return Generated{}, err
+			}
+			return samples.Dropwizard(root, p["version"], p["jettyVersion"])
+		},
+		// The application only: Jetty is Debian's, in the base rootfs.
+		"jetty-embedded": func(_ context.Context, root string, _ map[string]string) (Generated, error) {
+			return samples.EmbeddedJetty(root)
+		},
 		// "quarkusVersion" may be empty: the binary then only holds quarkus.native names.
 		"graalvm-native": func(_ context.Context, root string, p map[string]string) (Generated, error) {
 			return samples.GraalVMNative(root, p["quarkusVersion"])
 		},
+	}
+}
+
+// versionOnly is the generator of a sample made from a version alone.
+func versionOnly(gen func(root, version string) (samples.Sample, error)) Generator {
+	return func(_ context.Context, root string, p map[string]string) (Generated, error) {
+		if err := need(p, "version"); err != nil {
+			return Generated{}, err
+		}
+		return gen(root, p["version"])
 	}
 }
 

@@ -1,10 +1,12 @@
 // Package jar reads what the fingerprints need from a jar (a zip file) of a
-// container: its manifest and whether it holds a class. A hostile jar costs
+// container: its manifest, whether it holds a class, the jars it nests (a
+// Spring Boot fat jar's BOOT-INF/lib) and the Maven pom.properties of the
+// libraries shaded into it. A hostile jar costs
 // nothing: the central directory is streamed entry by entry and refused
 // beyond MaxEntries entries or MaxDirectorySize bytes (archive/zip would
 // first read all of it, however large), only the names that matter are kept,
-// and the manifest is decompressed up to MaxManifestSize only (a zip bomb
-// stops there).
+// and the manifest and pom.properties files are decompressed up to
+// MaxManifestSize and MaxPomPropertiesSize only (a zip bomb stops there).
 package jar
 
 import (
@@ -24,6 +26,8 @@ const (
 	MaxEntries       = 10000
 	MaxDirectorySize = 16 << 20
 	MaxManifestSize  = 1 << 20
+	// MaxPomPropertiesSize bounds a pom.properties (Maven writes a few lines).
+	MaxPomPropertiesSize = 64 << 10
 )
 
 // ManifestPath is where a jar keeps its manifest.
@@ -46,7 +50,20 @@ type Jar struct {
 	manifest *entry
 	classes  map[string]bool
 	entries  int
+	nested   []string              // jars nested in a fat jar's library directories
+	poms     map[string][]pomEntry // by artifactId
 }
+
+// pomEntry is the META-INF/maven/<group>/<artifact>/pom.properties of a
+// library shaded into the jar.
+type pomEntry struct {
+	group string
+	e     entry
+}
+
+// nestedLibDirs are where fat jars nest their libraries: Spring Boot's
+// executable jars and wars.
+var nestedLibDirs = []string{"BOOT-INF/lib/", "WEB-INF/lib/", "WEB-INF/lib-provided/"}
 
 type entry struct {
 	method         uint16
@@ -83,7 +100,7 @@ func Open(r io.ReaderAt, size int64) (*Jar, error) {
 	if cdStart < 0 || base < 0 || dirOffset > uint64(size) {
 		return nil, fmt.Errorf("%w: central directory outside the file", ErrNotZip)
 	}
-	j := &Jar{r: r, size: size, base: base, classes: map[string]bool{}}
+	j := &Jar{r: r, size: size, base: base, classes: map[string]bool{}, poms: map[string][]pomEntry{}}
 	br := bufio.NewReaderSize(io.NewSectionReader(r, cdStart, int64(dirSize)), 64<<10)
 	var hdr [cdHeaderLen]byte
 	name := make([]byte, 0, 256)
@@ -132,6 +149,17 @@ func Open(r io.ReaderAt, size int64) (*Jar, error) {
 			}
 		case strings.HasSuffix(n, ".class"):
 			j.classes[n] = true
+		case strings.HasSuffix(n, ".jar"):
+			for _, d := range nestedLibDirs {
+				if rest, ok := strings.CutPrefix(n, d); ok && rest != ".jar" && !strings.Contains(rest, "/") {
+					j.nested = append(j.nested, n)
+				}
+			}
+		case strings.HasPrefix(n, "META-INF/maven/") && strings.HasSuffix(n, "/pom.properties"):
+			// META-INF/maven/<group>/<artifact>/pom.properties
+			if parts := strings.Split(n, "/"); len(parts) == 5 && parts[2] != "" && parts[3] != "" {
+				j.poms[parts[3]] = append(j.poms[parts[3]], pomEntry{group: parts[2], e: e})
+			}
 		}
 	}
 	return j, nil
@@ -232,24 +260,55 @@ func (j *Jar) Manifest() (manifest.Manifest, error) {
 	if j.manifest == nil {
 		return manifest.Manifest{}, ErrNoManifest
 	}
-	e := j.manifest
+	data, err := j.read(j.manifest, ManifestPath, MaxManifestSize)
+	if err != nil {
+		return manifest.Manifest{}, err
+	}
+	return manifest.Parse(data), nil
+}
+
+// NestedJars returns the names of the jars nested in the library
+// directories of a fat jar (BOOT-INF/lib/x-1.0.jar), in the jar's order.
+func (j *Jar) NestedJars() []string { return j.nested }
+
+// PomProperties returns the META-INF/maven/<group>/<artifact>/pom.properties
+// of a library shaded into the jar, for that artifactId (of the first group
+// by name, when several groups have one). ok is false when there is none.
+func (j *Jar) PomProperties(artifactID string) (data []byte, ok bool, err error) {
+	poms := j.poms[artifactID]
+	if len(poms) == 0 {
+		return nil, false, nil
+	}
+	first := poms[0]
+	for _, p := range poms[1:] {
+		if p.group < first.group {
+			first = p
+		}
+	}
+	name := "META-INF/maven/" + first.group + "/" + artifactID + "/pom.properties"
+	data, err = j.read(&first.e, name, MaxPomPropertiesSize)
+	return data, true, err
+}
+
+// read returns the content of entry e (name for errors), at most max bytes.
+func (j *Jar) read(e *entry, name string, max int64) ([]byte, error) {
 	if e.flags&0x1 != 0 {
-		return manifest.Manifest{}, fmt.Errorf("%w: encrypted %s", ErrUnsupported, ManifestPath)
+		return nil, fmt.Errorf("%w: encrypted %s", ErrUnsupported, name)
 	}
 	at := int64(e.offset) + j.base
 	if e.offset > uint64(j.size) || at < 0 || at > j.size-localHeaderLen {
-		return manifest.Manifest{}, fmt.Errorf("%w: %s outside the file", ErrNotZip, ManifestPath)
+		return nil, fmt.Errorf("%w: %s outside the file", ErrNotZip, name)
 	}
 	var lh [localHeaderLen]byte
 	if _, err := j.r.ReadAt(lh[:], at); err != nil {
-		return manifest.Manifest{}, fmt.Errorf("read %s header: %w", ManifestPath, err)
+		return nil, fmt.Errorf("read %s header: %w", name, err)
 	}
 	if binary.LittleEndian.Uint32(lh[:]) != localHeaderSig {
-		return manifest.Manifest{}, fmt.Errorf("%w: bad local header of %s", ErrNotZip, ManifestPath)
+		return nil, fmt.Errorf("%w: bad local header of %s", ErrNotZip, name)
 	}
 	dataAt := at + localHeaderLen + int64(binary.LittleEndian.Uint16(lh[26:])) + int64(binary.LittleEndian.Uint16(lh[28:]))
 	if dataAt > j.size {
-		return manifest.Manifest{}, fmt.Errorf("%w: %s outside the file", ErrNotZip, ManifestPath)
+		return nil, fmt.Errorf("%w: %s outside the file", ErrNotZip, name)
 	}
 	n := int64(e.compressedSize)
 	if e.compressedSize > uint64(j.size-dataAt) {
@@ -263,16 +322,19 @@ func (j *Jar) Manifest() (manifest.Manifest, error) {
 		defer fr.Close()
 		rd = fr
 	default:
-		return manifest.Manifest{}, fmt.Errorf("%w: compression method %d of %s", ErrUnsupported, e.method, ManifestPath)
+		return nil, fmt.Errorf("%w: compression method %d of %s", ErrUnsupported, e.method, name)
 	}
-	data, err := io.ReadAll(io.LimitReader(rd, MaxManifestSize+1))
+	data, err := io.ReadAll(io.LimitReader(rd, max+1))
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return manifest.Manifest{}, fmt.Errorf("read %s: %w", ManifestPath, err)
+		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	if len(data) > MaxManifestSize {
-		return manifest.Manifest{}, ErrManifestSize
+	if int64(len(data)) > max {
+		if e == j.manifest {
+			return nil, ErrManifestSize
+		}
+		return nil, fmt.Errorf("%s larger than %d bytes", name, max)
 	}
-	return manifest.Parse(data), nil
+	return data, nil
 }
 
 // HasClass reports whether the jar holds the class of that fully qualified name.

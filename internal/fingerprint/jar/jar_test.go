@@ -253,6 +253,7 @@ func FuzzJar(f *testing.F) {
 	if real, err := os.ReadFile("/usr/share/tomcat10/bin/bootstrap.jar"); err == nil {
 		f.Add(real)
 	}
+	f.Add(zipFiles(f, [][2]string{{"BOOT-INF/lib/a-1.jar", "PK"}, {"META-INF/maven/g/a/pom.properties", "version=1\n"}}))
 	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		j, err := Open(bytes.NewReader(data), int64(len(data)))
@@ -261,5 +262,13 @@ func FuzzJar(f *testing.F) {
 		}
 		_, _ = j.Manifest()
 		_ = j.HasClass("a.B")
+		for _, n := range j.NestedJars() {
+			if !strings.HasSuffix(n, ".jar") {
+				t.Fatalf("nested %q", n)
+			}
+		}
+		if data, _, _ := j.PomProperties("a"); len(data) > MaxPomPropertiesSize {
+			t.Fatalf("pom.properties of %d bytes", len(data))
+		}
 	})
 }

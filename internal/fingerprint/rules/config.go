@@ -121,14 +121,24 @@ func (c *Config) validate() error {
 		} else if !contract.ValidValue(j.RuntimeName) || strings.Contains(j.RuntimeName, "=") {
 			errs = append(errs, fmt.Errorf("fingerprints.java[%d]: runtime-name %q must be one printable line of at most %d bytes without '='", i, j.RuntimeName, contract.MaxValueLen))
 		}
-		if j.MainClass == "" {
+		switch {
+		case j.ClassPathJar != "":
+			// Recognised by its jar on the class path: versioned by that jar alone.
+			if j.MainClass != "" || j.MainJar != "" || j.ReadManifestOfExecutableJar {
+				errs = append(errs, fmt.Errorf("fingerprints.java[%d]: class-path-jar excludes main-class, main-jar and read-manifest-of-executable-jar", i))
+			}
+			if strings.ContainsAny(j.ClassPathJar, "/:*") || strings.HasSuffix(j.ClassPathJar, ".jar") {
+				errs = append(errs, fmt.Errorf("fingerprints.java[%d]: class-path-jar %q must be a jar's name without version, directory or .jar", i, j.ClassPathJar))
+			}
+		case j.MainClass == "":
 			missing("java", i, "main-class")
-		}
-		if j.JarVersionManifestEntry == "" {
-			missing("java", i, "jar-version-manifest-entry")
-		}
-		if !j.ReadManifestOfExecutableJar && j.MainJar == "" && j.MainClass != "" {
-			errs = append(errs, fmt.Errorf("fingerprints.java[%d]: main-jar is required when read-manifest-of-executable-jar is false", i))
+		default:
+			if j.JarVersionManifestEntry == "" {
+				missing("java", i, "jar-version-manifest-entry")
+			}
+			if !j.ReadManifestOfExecutableJar && j.MainJar == "" {
+				errs = append(errs, fmt.Errorf("fingerprints.java[%d]: main-jar is required when read-manifest-of-executable-jar is false", i))
+			}
 		}
 	}
 	return errors.Join(errs...)

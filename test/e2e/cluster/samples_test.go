@@ -293,6 +293,21 @@ func expectedEntry(ctx context.Context, cfg *envconf.Config, s sample, pod, cont
 				e.setRuntime("Eclipse Jetty", m[1])
 			}
 		}
+	case s.name == "jetty-embedded":
+		if err = java(); err == nil {
+			// Jetty's Server main prints its version (last line, after its log).
+			var out string
+			if out, err = exec("java", "-cp", "/usr/share/java/jetty9-server.jar:/usr/share/java/jetty9-util.jar:/usr/share/java/jetty9-http.jar:/usr/share/java/jetty9-io.jar:/usr/share/java/servlet-api.jar", "org.eclipse.jetty.server.Server"); err == nil {
+				lines := strings.Split(out, "\n")
+				e.setRuntime("Eclipse Jetty", strings.TrimSpace(lines[len(lines)-1]))
+			}
+		}
+	case s.name == "dropwizard":
+		// The generator's versions: Dropwizard and the Jetty it embeds.
+		if err = java(); err == nil {
+			e.setRuntime("Dropwizard", s.generated.RuntimeVersion)
+			e["runtimes"] = append(e["runtimes"].([]any), map[string]any{"name": "Eclipse Jetty", "version": s.recipe.Generate.Params["jettyVersion"]})
+		}
 	case s.name == "tomcat":
 		if err = java(); err == nil {
 			var out string

@@ -6,6 +6,7 @@
 package expect
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
@@ -14,6 +15,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -265,6 +267,10 @@ func EntryOf(ctx context.Context, im *localnode.Images, s *localnode.Sample, spe
 			v, err = tomcatVersion(ctx, exec, id)
 			e.Runtimes = [][2]string{{"Apache Tomcat", v}}
 		}
+	case javaServers[s.Name] != nil:
+		if err = java(); err == nil {
+			e.Runtimes, err = javaServers[s.Name](ctx, exec, id)
+		}
 	case s.Generated != nil && s.Generated.Kind == "Java":
 		if err = java(); err == nil {
 			e.Runtimes = [][2]string{{s.Generated.RuntimeName, s.Generated.RuntimeVersion}}
@@ -328,6 +334,125 @@ func jettyVersion(ctx context.Context, exec Exec, id string) (string, error) {
 // jettyServerJar is the line of start.jar --version for the server jar:
 // " 3:         9.4.57.v20241219 | /usr/share/java/jetty9-server.jar".
 var jettyServerJar = regexp.MustCompile(`(?m)^\s*\d+:\s+(\S+) \| \S*/jetty9?-server[^/\s]*\.jar$`)
+
+// javaServers ask each Java server and framework sample of issue 15 what
+// it is: the product file, the name of the framework's jar in the
+// container, or the running Jetty itself.
+var javaServers = map[string]func(ctx context.Context, exec Exec, id string) ([][2]string, error){
+	"jetty-embedded": func(ctx context.Context, exec Exec, id string) ([][2]string, error) {
+		// Jetty's Server main prints its version (last line, after its log).
+		out, err := exec(ctx, id, "java", "-cp", "/usr/share/java/jetty9-server.jar:/usr/share/java/jetty9-util.jar:/usr/share/java/jetty9-http.jar:/usr/share/java/jetty9-io.jar:/usr/share/java/servlet-api.jar", "org.eclipse.jetty.server.Server")
+		if err != nil {
+			return nil, err
+		}
+		lines := strings.Split(out, "\n")
+		return [][2]string{{"Eclipse Jetty", strings.TrimSpace(lines[len(lines)-1])}}, nil
+	},
+	"undertow":   jarOnClassPath("/app/lib", [2]string{"Undertow", "undertow-core"}),
+	"micronaut":  jarOnClassPath("/home/app/libs", [2]string{"Micronaut", "micronaut-core"}),
+	"helidon":    jarOnClassPath("/helidon/libs", [2]string{"Helidon", "helidon-webserver"}),
+	"vertx":      shadedIn("/deployments/starter-1.0.0-SNAPSHOT-fat.jar", [3]string{"Vert.x", "io.vertx", "vertx-core"}),
+	"dropwizard": shadedIn("/app/hello-world-1.0.0-SNAPSHOT.jar", [3]string{"Dropwizard", "io.dropwizard", "dropwizard-core"}, [3]string{"Eclipse Jetty", "org.eclipse.jetty", "jetty-server"}),
+	"open-liberty": func(ctx context.Context, exec Exec, id string) ([][2]string, error) {
+		v, err := propertyIn(ctx, exec, id, "/opt/ol/wlp/lib/versions/openliberty.properties", "com.ibm.websphere.productVersion")
+		return [][2]string{{"Open Liberty", v}}, err
+	},
+	"websphere-liberty": func(ctx context.Context, exec Exec, id string) ([][2]string, error) {
+		v, err := propertyIn(ctx, exec, id, "/opt/ibm/wlp/lib/versions/WebSphereApplicationServer.properties", "com.ibm.websphere.productVersion")
+		return [][2]string{{"WebSphere Liberty", v}}, err
+	},
+	"glassfish": glassFishBranding("/opt/glassfish7/glassfish"),
+	"payara":    glassFishBranding("/opt/payara/appserver/glassfish"),
+}
+
+// jarOnClassPath lists dir in the container and gives, for each {name,
+// artifact}, the version in the name of its jar there (artifact-<v>.jar).
+func jarOnClassPath(dir string, products ...[2]string) func(context.Context, Exec, string) ([][2]string, error) {
+	return func(ctx context.Context, exec Exec, id string) ([][2]string, error) {
+		out, err := exec(ctx, id, "ls", dir)
+		if err != nil {
+			return nil, err
+		}
+		var rs [][2]string
+		for _, p := range products {
+			m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p[1]) + `-([0-9][^/\s]*)\.jar$`).FindStringSubmatch(out)
+			if m == nil {
+				return nil, fmt.Errorf("no %s jar in %s: %s", p[1], dir, out)
+			}
+			rs = append(rs, [2]string{p[0], m[1]})
+		}
+		return rs, nil
+	}
+}
+
+// shadedIn reads the fat jar from the container (base64, as the container
+// has no unzip) and gives, for each {name, group, artifact}, the version of
+// the pom.properties the shading kept.
+func shadedIn(jar string, products ...[3]string) func(context.Context, Exec, string) ([][2]string, error) {
+	return func(ctx context.Context, exec Exec, id string) ([][2]string, error) {
+		out, err := exec(ctx, id, "base64", "-w0", jar)
+		if err != nil {
+			return nil, err
+		}
+		data, err := base64.StdEncoding.DecodeString(out)
+		if err != nil {
+			return nil, fmt.Errorf("base64 of %s: %w", jar, err)
+		}
+		z, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", jar, err)
+		}
+		var rs [][2]string
+		for _, p := range products {
+			b, err := fs.ReadFile(z, "META-INF/maven/"+p[1]+"/"+p[2]+"/pom.properties")
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", jar, err)
+			}
+			v, ok := "", false
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok = strings.CutPrefix(strings.TrimSpace(line), "version="); ok {
+					break
+				}
+			}
+			if !ok {
+				return nil, fmt.Errorf("%s: no version in the pom.properties of %s", jar, p[2])
+			}
+			rs = append(rs, [2]string{p[0], v})
+		}
+		return rs, nil
+	}
+}
+
+// propertyIn reads one property of a .properties file in the container.
+func propertyIn(ctx context.Context, exec Exec, id, file, key string) (string, error) {
+	out, err := exec(ctx, id, "cat", file)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+"="); ok {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("no %s in %s: %s", key, file, out)
+}
+
+// glassFishBranding reads the product name and version (major.minor.update,
+// as asadmin version prints it) of the install's branding file.
+func glassFishBranding(install string) func(context.Context, Exec, string) ([][2]string, error) {
+	return func(ctx context.Context, exec Exec, id string) ([][2]string, error) {
+		file := install + "/config/branding/glassfish-version.properties"
+		var vals []string
+		for _, k := range []string{"product_name", "major_version", "minor_version", "update_version"} {
+			v, err := propertyIn(ctx, exec, id, file, k)
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, v)
+		}
+		return [][2]string{{vals[0], strings.Join(vals[1:], ".")}}, nil
+	}
+}
 
 // osRelease reads ID and VERSION_ID of the rootfs's os-release.
 func osRelease(rootfs string) (id, version string, err error) {

@@ -58,7 +58,7 @@ var javaRuntimes = detect.Detector{
 			}
 			mainClass := m.Get("Main-Class")
 			for _, rule := range env.Request.Java {
-				if rule.MainClass != mainClass {
+				if rule.MainClass == "" || rule.MainClass != mainClass {
 					continue
 				}
 				version := ""
@@ -119,19 +119,7 @@ func readManifest(env detect.Env, p string) (manifest.Manifest, *jar.Jar, error)
 // main class.
 func versionBesideJar(env detect.Env, jarPath string, m manifest.Manifest, rule fingerprint.JavaRule, mainClass string) string {
 	dir := path.Dir(jarPath)
-	var classPath []string
-	for _, e := range m.ClassPath() {
-		if u, err := url.PathUnescape(e); err == nil {
-			e = u
-		}
-		if strings.Contains(e, "://") || strings.HasPrefix(e, "file:") {
-			continue // a URL, not a path beside the jar
-		}
-		classPath = append(classPath, path.Join(dir, e))
-		if len(classPath) == maxClassPathJars {
-			break
-		}
-	}
+	classPath := manifestClassPath(jarPath, m)
 	for _, e := range classPath {
 		if mainJarMatches(rule.MainJar, path.Base(e)) {
 			if v := manifestEntry(env, e, rule.JarVersionManifestEntry); v != "" {
@@ -157,28 +145,7 @@ func versionBesideJar(env detect.Env, jarPath string, m manifest.Manifest, rule 
 // "dir/*" entry stands for the jars of dir), else the entry holding the main
 // class.
 func versionOnClassPath(env detect.Env, cmd javaCommand, rule fingerprint.JavaRule) string {
-	var entries []string
-	for _, e := range cmd.ClassPath {
-		e = env.Request.Process.InCwd(e)
-		if path.Base(e) == "*" {
-			names, _, err := env.Root.ReadDirNames(path.Dir(e), maxDirEntries)
-			if err != nil {
-				continue
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				if strings.HasSuffix(n, ".jar") {
-					entries = append(entries, path.Join(path.Dir(e), n))
-				}
-			}
-		} else {
-			entries = append(entries, e)
-		}
-		if len(entries) >= maxClassPathJars {
-			entries = entries[:maxClassPathJars]
-			break
-		}
-	}
+	entries := classPathEntries(env, cmd)
 	for _, e := range entries {
 		if mainJarMatches(rule.MainJar, path.Base(e)) {
 			if v := manifestEntry(env, e, rule.JarVersionManifestEntry); v != "" {
@@ -202,6 +169,54 @@ func versionOnClassPath(env detect.Env, cmd javaCommand, rule fingerprint.JavaRu
 		}
 	}
 	return ""
+}
+
+// classPathEntries returns the entries of the command's class path, in
+// order, at most maxClassPathJars: a "dir/*" entry stands for the jars of dir.
+func classPathEntries(env detect.Env, cmd javaCommand) []string {
+	var entries []string
+	for _, e := range cmd.ClassPath {
+		e = env.Request.Process.InCwd(e)
+		if path.Base(e) == "*" {
+			names, _, err := env.Root.ReadDirNames(path.Dir(e), maxDirEntries)
+			if err != nil {
+				continue
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				if strings.HasSuffix(n, ".jar") {
+					entries = append(entries, path.Join(path.Dir(e), n))
+				}
+			}
+		} else {
+			entries = append(entries, e)
+		}
+		if len(entries) >= maxClassPathJars {
+			return entries[:maxClassPathJars]
+		}
+	}
+	return entries
+}
+
+// manifestClassPath returns the Class-Path of the manifest of the jar at
+// jarPath as paths (relative URLs are relative to the jar's directory; other
+// URLs are skipped), at most maxClassPathJars.
+func manifestClassPath(jarPath string, m manifest.Manifest) []string {
+	dir := path.Dir(jarPath)
+	var classPath []string
+	for _, e := range m.ClassPath() {
+		if u, err := url.PathUnescape(e); err == nil {
+			e = u
+		}
+		if strings.Contains(e, "://") || strings.HasPrefix(e, "file:") {
+			continue // a URL, not a path beside the jar
+		}
+		classPath = append(classPath, path.Join(dir, e))
+		if len(classPath) == maxClassPathJars {
+			break
+		}
+	}
+	return classPath
 }
 
 func manifestEntry(env detect.Env, p, entry string) string {

@@ -33,15 +33,15 @@ func All(im *localnode.Images) []Pod {
 }
 
 // VM is every scenario but those of the samples that config.toml alone
-// teaches (Ruby, Eclipse Jetty) and of the runtimes read from their files
-// (PHP, Perl, Erlang/OTP, Elixir, Mono): the VM emulates without KVM, where
+// teaches (Ruby, Eclipse Jetty, the Java servers) and of the runtimes read
+// from their files (PHP, Perl, Erlang/OTP, Elixir, Mono): the VM emulates without KVM, where
 // each more runtime costs minutes, and an entry of config.toml or a file read
 // in the container works alike on every node, which the containerd and CRI-O
 // nodes prove.
 func VM(im *localnode.Images) []Pod {
 	var out []Pod
 	for _, p := range pods(im, nil) {
-		if !notOnVM[p.Spec.Name] {
+		if !notOnVM[p.Spec.Name] && p.Spec.Namespace != "java-servers" {
 			out = append(out, p)
 		}
 	}
@@ -98,6 +98,17 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 		single("frameworks", "wildfly", "wildfly", "server"),
 		single("frameworks", "eap", "eap", "server"),
 		single("frameworks", "graalvm-quarkus", "graalvm-quarkus", "app"),
+		// Java servers and frameworks beyond the original (issue 15).
+		single("java-servers", "jetty-embedded", "jetty-embedded", "app"),
+		single("java-servers", "undertow", "undertow", "app"),
+		single("java-servers", "micronaut", "micronaut", "app"),
+		single("java-servers", "helidon", "helidon", "app"),
+		single("java-servers", "vertx", "vertx", "app"),
+		single("java-servers", "dropwizard", "dropwizard", "app"),
+		single("java-servers", "open-liberty", "open-liberty", "server"),
+		single("java-servers", "websphere-liberty", "websphere-liberty", "server"),
+		single("java-servers", "glassfish", "glassfish", "server"),
+		single("java-servers", "payara", "payara", "server"),
 		single("shapes", "sh-wrapper", "sh-wrapper", "app"),
 		// What a fingerprint runs from a container runs in the container's namespaces,
 		// under the seccomp filter: the sample's --version checks it.
