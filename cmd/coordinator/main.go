@@ -56,7 +56,7 @@ func run(args []string) error {
 		configPath  = fs.String("config", "/config.toml", "fingerprint rules (config.toml)")
 		fprDir      = fs.String("fingerprints-dir", fingerprint.DefaultDir, "directory holding the fpr_* executables")
 		dataDir     = fs.String("data-dir", "/data", "directory in which the result directory is created")
-		concurrency = fs.Int("concurrency", 1, "containers scanned at once (1 keeps a busy node undisturbed)")
+		concurrency = fs.Int("concurrency", coordinator.DefaultConcurrency(), "containers scanned at once; the default is half the CPUs, at least 2 and at most 4")
 		useCache    = fs.Bool("cache", true, "answer from the previous scans for workloads that did not change (kept in <data-dir>/.scan-cache)")
 		helperPath  = fs.String("sandbox-helper", "", "the sandbox helper executable; default: "+helper.Name+" beside this executable")
 		cgroupRoot  = fs.String("cgroup-parent", "", "cgroup (as in /proc/self/cgroup) under which fingerprints run; default: this process's own (on cgroup v2 its processes move into a leaf below it)")
