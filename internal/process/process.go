@@ -9,11 +9,9 @@
 package process
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,16 +21,11 @@ import (
 	"syscall"
 
 	"github.com/prometheus/procfs"
+
+	"github.com/openshift/insights-runtime-extractor/internal/procargs"
 )
 
 const (
-	// MaxArgBytes bounds what is read of /proc/<pid>/cmdline and of
-	// /proc/<pid>/environ: a container controls both. Longer contents are
-	// truncated to the whole entries within the first MaxArgBytes.
-	MaxArgBytes = 1 << 20
-	// maxEntries bounds the number of strings kept from either file, so a
-	// file of a million NUL bytes cannot become a million-element slice.
-	maxEntries = 1 << 16
 	// MaxDescendants bounds how many processes below a container's init pid
 	// are walked looking for leaves (a fork bomb must not stall the scan).
 	MaxDescendants = 10000
@@ -47,8 +40,8 @@ type Process struct {
 	PID       int      // in the host's pid namespace
 	NSPID     int      // in the container's pid namespace (last field of NSpid)
 	Name      string   // comm
-	Cmdline   []string // truncated to MaxArgBytes
-	Env       []string // "KEY=value", truncated to MaxArgBytes
+	Cmdline   []string // truncated to procargs.MaxBytes
+	Env       []string // "KEY=value", truncated to procargs.MaxBytes
 	Cwd       string   // as the process sees it (inside the container)
 	Exe       string   // its executable as the kernel records it, inside the container; "" when unknown
 	UID, GID  uint32   // effective ids: what the process accesses files as
@@ -228,10 +221,10 @@ func (t *Tree) describe(pid int) (Process, error) {
 	}
 	out := Process{PID: pid, Name: e.comm, StartTime: e.start}
 	dir := filepath.Join(t.root, strconv.Itoa(pid))
-	if out.Cmdline, err = readNULList(filepath.Join(dir, "cmdline")); err != nil {
+	if out.Cmdline, err = procargs.Read(filepath.Join(dir, "cmdline")); err != nil {
 		return Process{}, t.failed(p, e, err)
 	}
-	if out.Env, err = readNULList(filepath.Join(dir, "environ")); err != nil {
+	if out.Env, err = procargs.Read(filepath.Join(dir, "environ")); err != nil {
 		return Process{}, t.failed(p, e, err)
 	}
 	if out.Cwd, err = os.Readlink(filepath.Join(dir, "cwd")); err != nil {
@@ -283,47 +276,4 @@ func (t *Tree) failed(p procfs.Proc, e entry, err error) error {
 		return fmt.Errorf("%w (%w)", goneErr, err)
 	}
 	return fmt.Errorf("pid %d: %w", p.PID, err)
-}
-
-// readNULList reads a NUL-separated list such as cmdline or environ, at most
-// MaxArgBytes of it and maxEntries entries; an entry cut by the limit is dropped.
-//
-// It is hand-written on purpose: procfs's CmdLine and Environ read the same
-// first MiB but keep the entry the cut splits as if it were whole (a
-// truncated value taken for the real one), and put no bound on the number
-// of entries, which the container chooses (a MiB of one-byte entries is half
-// a million strings).
-func readNULList(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxArgBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	truncated := len(data) > MaxArgBytes
-	if truncated {
-		data = data[:MaxArgBytes]
-		if i := bytes.LastIndexByte(data, 0); i >= 0 {
-			data = data[:i]
-		} else {
-			data = nil
-		}
-	}
-	// Processes that rewrite their argv (nginx, postgres) pad it with NULs.
-	data = bytes.TrimRight(data, "\x00")
-	if len(data) == 0 {
-		return []string{}, nil
-	}
-	parts := bytes.SplitN(data, []byte{0}, maxEntries+1)
-	if len(parts) > maxEntries {
-		parts = parts[:maxEntries]
-	}
-	out := make([]string, len(parts))
-	for i, p := range parts {
-		out[i] = string(p)
-	}
-	return out, nil
 }

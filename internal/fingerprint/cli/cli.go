@@ -13,16 +13,16 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
-
-	"github.com/prometheus/procfs"
 
 	"github.com/openshift/insights-runtime-extractor/internal/cmdline"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/rootfs"
 	"github.com/openshift/insights-runtime-extractor/internal/logging"
+	"github.com/openshift/insights-runtime-extractor/internal/procargs"
 )
 
 // Exit codes.
@@ -143,30 +143,25 @@ func readRequest(file string, stdin io.Reader) (fingerprint.Request, error) {
 // line, environment and working directory (which needs the same rights as
 // the fingerprint itself: same uid, or CAP_SYS_PTRACE).
 func ReadProcess(procDir string, pid int) (fingerprint.Process, error) {
-	fs, err := procfs.NewFS(procDir)
-	if err != nil {
-		return fingerprint.Process{}, fmt.Errorf("proc %s: %w", procDir, err)
-	}
-	proc, err := fs.Proc(pid)
-	if err != nil {
-		return fingerprint.Process{}, fmt.Errorf("process %d: %w", pid, err)
-	}
+	dir := filepath.Join(procDir, strconv.Itoa(pid))
 	p := fingerprint.Process{PID: pid}
-	if p.Name, err = proc.Comm(); err != nil {
+	comm, err := os.ReadFile(filepath.Join(dir, "comm"))
+	if err != nil {
 		return p, fmt.Errorf("process %d comm: %w", pid, err)
 	}
-	if p.Cmdline, err = proc.CmdLine(); err != nil {
+	p.Name = strings.TrimSuffix(string(comm), "\n")
+	if p.Cmdline, err = procargs.Read(filepath.Join(dir, "cmdline")); err != nil {
 		return p, fmt.Errorf("process %d cmdline: %w", pid, err)
 	}
-	if p.Env, err = proc.Environ(); err != nil {
+	if p.Env, err = procargs.Read(filepath.Join(dir, "environ")); err != nil {
 		return p, fmt.Errorf("process %d environ: %w", pid, err)
 	}
-	if p.Cwd, err = proc.Cwd(); err != nil {
+	if p.Cwd, err = os.Readlink(filepath.Join(dir, "cwd")); err != nil {
 		return p, fmt.Errorf("process %d cwd: %w", pid, err)
 	}
 	// As the coordinator does: the detectors fall back to it when they may
 	// not follow the exe link themselves.
-	if exe, err := proc.Executable(); err == nil {
+	if exe, err := os.Readlink(filepath.Join(dir, "exe")); err == nil {
 		p.Exe = strings.TrimSuffix(exe, " (deleted)")
 	}
 	return p, nil
