@@ -1,4 +1,4 @@
-// Package native holds the detectors of the native-executable fingerprint: Go build info and GraalVM native images (SPEC §7), one file each.
+// Package native holds the detectors of the native-executable fingerprint: what runs or built a native executable (SPEC §7): .NET, GraalVM native images, Go and Rust, one file each.
 // fpr_native_executable imports this package alone, which registers them.
 package native
 
