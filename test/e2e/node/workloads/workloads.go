@@ -87,6 +87,11 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 		single("frameworks", "wildfly", "wildfly", "server"),
 		single("frameworks", "eap", "eap", "server"),
 		single("frameworks", "graalvm-quarkus", "graalvm-quarkus", "app"),
+		single("native", "rust", "rust", "app"),
+		single("js", "deno", "deno", "app"),
+		single("js", "bun", "bun", "app"),
+		single("dotnet", "dotnet", "dotnet", "app"),
+		single("dotnet", "dotnet-self-contained", "dotnet-self-contained", "app"),
 		single("shapes", "sh-wrapper", "sh-wrapper", "app"),
 		// What a fingerprint runs from a container runs in the container's namespaces,
 		// under the seccomp filter: the sample's --version checks it.
@@ -120,10 +125,12 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 }
 
 // Packages are the Debian packages the sample builds need: the rootfs
-// builder, a JDK to compile the Java samples and a static C toolchain for the
-// GraalVM-like executable. Setup installs the missing ones with apt-get;
-// localnode.Start installs its runtime's own.
-var Packages = []string{"debootstrap", "openjdk-17-jdk-headless", "gcc", "libc6-dev", "binutils"}
+// builder, a JDK to compile the Java samples, a static C toolchain for the
+// GraalVM-like executable and the .NET fixture's host, and Debian's rustc
+// for the Rust sample. Setup installs the missing ones with apt-get;
+// localnode.Start installs its runtime's own. (Deno and Bun are fetched with
+// the machine's npm.)
+var Packages = []string{"debootstrap", "openjdk-17-jdk-headless", "gcc", "libc6-dev", "binutils", "rustc"}
 
 // RuntimeEnv selects the node's container runtime: containerd (the
 // default) or crio.
