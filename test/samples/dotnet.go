@@ -120,8 +120,9 @@ func depsJSON(netVersion, library, version string) string {
 `
 }
 
-// staticSleeper compiles a static C program that sleeps to out.
-func staticSleeper(out string) error {
+// staticSleeper compiles a static C program that sleeps to out, with extra
+// gcc flags.
+func staticSleeper(out string, gccFlags ...string) error {
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
 		return ErrNoCompiler
@@ -138,7 +139,7 @@ func staticSleeper(out string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	if b, err := exec.Command(gcc, "-static", "-O2", "-o", out, src).CombinedOutput(); err != nil {
+	if b, err := exec.Command(gcc, append([]string{"-static", "-O2", "-o", out, src}, gccFlags...)...).CombinedOutput(); err != nil {
 		return fmt.Errorf("%w: gcc: %v: %s", ErrNoCompiler, err, b)
 	}
 	return nil
