@@ -3,6 +3,7 @@ package native
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -30,32 +31,25 @@ const (
 // .NET host finds them:
 //   - a self-contained app carries the runtime (libcoreclr.so) beside its
 //     apphost, and its <app>.runtimeconfig.json names the included
-//     Microsoft.NETCore.App version;
+//     Microsoft.NETCore.App version; a single-file app carries that file in
+//     its bundle (dotnet_bundle.go);
 //   - `dotnet app.dll` runs the host of an installation
 //     (<root>/dotnet, <root>/shared/Microsoft.NETCore.App/<version>/), and an
-//     apphost beside <app>.dll and <app>.runtimeconfig.json runs one found
-//     through DOTNET_ROOT or the usual places: the version is the installed
-//     one the host's roll-forward rules pick for the app's runtimeconfig.json.
-func dotnet(env detect.Env, _ *os.File, exePath string) (contract.Finding, bool, error) {
+//     apphost beside <app>.dll and <app>.runtimeconfig.json, or a
+//     framework-dependent single-file app, runs one found through
+//     DOTNET_ROOT or the usual places: the version is the installed one the
+//     host's roll-forward rules pick for the app's runtimeconfig.json.
+func dotnet(env detect.Env, exe *os.File, exePath string) (contract.Finding, bool, error) {
 	f := contract.Finding{Kind: dotnetKind}
 	dir, name := path.Split(exePath)
-	if isRegular(env, dir+"libcoreclr.so") {
-		rc, err := readRuntimeConfig(env, dir+name+".runtimeconfig.json")
-		if err != nil {
-			return f, true, err
-		}
-		for _, fw := range rc.RuntimeOptions.IncludedFrameworks {
-			if fw.Name == netCoreApp {
-				if _, ok := parseFxVersion(fw.Version); ok {
-					f.KindVersion = fw.Version
-				}
-			}
-		}
-		return f, true, nil
-	}
 	var root string
 	var h hostArgs
+	var rc *runtimeConfig // the app's, when already read
 	switch {
+	case isRegular(env, dir+"libcoreclr.so"):
+		c, err := readRuntimeConfig(env, dir+name+".runtimeconfig.json")
+		f.KindVersion = c.included()
+		return f, true, err
 	case name == "dotnet" && env.Root.IsDir(dir+"shared/"+netCoreApp):
 		root = dir
 		h = parseHostArgs(env.Request.Process)
@@ -63,7 +57,25 @@ func dotnet(env detect.Env, _ *os.File, exePath string) (contract.Finding, bool,
 		root = dotnetRoot(env)
 		h.app = dir + name + ".dll"
 	default:
-		return contract.Finding{}, false, nil
+		data, err := bundleRuntimeConfig(exe)
+		if errors.Is(err, errNotBundle) {
+			return contract.Finding{}, false, nil
+		}
+		if err != nil {
+			// The marker, but no bundle where it points: not one.
+			return contract.Finding{}, false, err
+		}
+		if data == nil {
+			return f, true, nil
+		}
+		c, err := parseRuntimeConfig(data)
+		if err != nil {
+			return f, true, err
+		}
+		if f.KindVersion = c.included(); f.KindVersion != "" {
+			return f, true, nil
+		}
+		root, rc = dotnetRoot(env), &c
 	}
 	if root == "" {
 		return f, true, nil
@@ -86,13 +98,15 @@ func dotnet(env detect.Env, _ *os.File, exePath string) (contract.Finding, bool,
 		}
 		return f, true, nil
 	}
-	var rc runtimeConfig
-	if h.runtimeConfig == "" && h.app != "" {
-		h.runtimeConfig = strings.TrimSuffix(h.app, ".dll") + ".runtimeconfig.json"
-	}
-	if h.runtimeConfig != "" {
-		if rc, err = readRuntimeConfig(env, h.runtimeConfig); err != nil {
-			env.Log.Debug("no runtimeconfig.json", "err", err)
+	if rc == nil {
+		rc = &runtimeConfig{}
+		if h.runtimeConfig == "" && h.app != "" {
+			h.runtimeConfig = strings.TrimSuffix(h.app, ".dll") + ".runtimeconfig.json"
+		}
+		if h.runtimeConfig != "" {
+			if *rc, err = readRuntimeConfig(env, h.runtimeConfig); err != nil {
+				env.Log.Debug("no runtimeconfig.json", "err", err)
+			}
 		}
 	}
 	requested, ok := rc.requested()
@@ -213,6 +227,17 @@ func parseRuntimeConfig(data []byte) (runtimeConfig, error) {
 		return runtimeConfig{}, fmt.Errorf("runtimeconfig.json: %w", err)
 	}
 	return rc, nil
+}
+
+// included is the Microsoft.NETCore.App version a self-contained app
+// carries, "" when it names none.
+func (rc runtimeConfig) included() string {
+	for _, fw := range rc.RuntimeOptions.IncludedFrameworks {
+		if _, ok := parseFxVersion(fw.Version); ok && fw.Name == netCoreApp {
+			return fw.Version
+		}
+	}
+	return ""
 }
 
 // requested is the Microsoft.NETCore.App version the app asks for. An app

@@ -92,6 +92,7 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 		single("js", "bun", "bun", "app"),
 		single("dotnet", "dotnet", "dotnet", "app"),
 		single("dotnet", "dotnet-self-contained", "dotnet-self-contained", "app"),
+		single("dotnet", "dotnet-single-file", "dotnet-single-file", "app"),
 		single("shapes", "sh-wrapper", "sh-wrapper", "app"),
 		// What a fingerprint runs from a container runs in the container's namespaces,
 		// under the seccomp filter: the sample's --version checks it.
