@@ -33,18 +33,22 @@ func All(im *localnode.Images) []Pod {
 }
 
 // VM is every scenario but those of the samples that config.toml alone
-// teaches (Ruby, Eclipse Jetty): the VM emulates without KVM, where each more
-// runtime costs minutes, and an entry of config.toml works alike on every
+// teaches (Ruby, Eclipse Jetty) and of the kinds read from files alone (Rust,
+// Deno, Bun, .NET): the VM emulates without KVM, where each more runtime
+// costs minutes (Deno and Bun are 100 MB each), and neither depends on the
 // node, which the containerd and CRI-O nodes prove.
 func VM(im *localnode.Images) []Pod {
 	var out []Pod
 	for _, p := range pods(im, nil) {
-		if p.Spec.Name != "ruby" && p.Spec.Name != "jetty" {
+		if !notOnVM[p.Spec.Name] {
 			out = append(out, p)
 		}
 	}
 	return out
 }
+
+var notOnVM = map[string]bool{"ruby": true, "jetty": true, "rust": true, "deno": true, "bun": true,
+	"dotnet": true, "dotnet-self-contained": true, "dotnet-single-file": true}
 
 // Demo is the handful of pods make demo shows; it needs only DemoSamples.
 func Demo(im *localnode.Images) []Pod {
