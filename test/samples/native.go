@@ -98,6 +98,9 @@ func npmTarball(ctx context.Context, cacheDir, pkg, version, integrity string) (
 	if _, err := os.Stat(final); err == nil {
 		return final, checkIntegrity(final, integrity)
 	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		return "", fmt.Errorf("%s is not cached in %s and npm, which fetches it, is not installed: %w", spec, dir, err)
+	}
 	out, err := exec.CommandContext(ctx, "npm", "view", spec, "dist.integrity").Output()
 	if err != nil {
 		return "", fmt.Errorf("npm view %s: %w", spec, err)
