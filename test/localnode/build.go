@@ -128,14 +128,7 @@ func (b *Builder) Build(ctx context.Context, names ...string) (*Images, error) {
 		if r.Base != BaseDebian12 {
 			continue
 		}
-		cacheDir := b.CacheDir
-		if cacheDir == "" {
-			cacheDir = os.Getenv(CacheDirEnv)
-		}
-		if cacheDir == "" {
-			cacheDir = DefaultCacheDir
-		}
-		if im.Rootfs, err = EnsureRootfs(ctx, log, cacheDir, Debian12()); err != nil {
+		if im.Rootfs, err = EnsureRootfs(ctx, log, cacheDir(b.CacheDir), Debian12()); err != nil {
 			return nil, err
 		}
 		if base, err = tarball.LayerFromFile(im.Rootfs.Layer); err != nil {
@@ -456,4 +449,15 @@ func contains(list []string, s string) bool {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// cacheDir is dir, else $IRE_CACHE_DIR, else DefaultCacheDir.
+func cacheDir(dir string) string {
+	if dir == "" {
+		dir = os.Getenv(CacheDirEnv)
+	}
+	if dir == "" {
+		dir = DefaultCacheDir
+	}
+	return dir
 }

@@ -92,6 +92,24 @@ func DefaultGenerators() map[string]Generator {
 		"jetty-embedded": func(_ context.Context, root string, _ map[string]string) (Generated, error) {
 			return samples.EmbeddedJetty(root)
 		},
+		"rust-program": func(ctx context.Context, root string, p map[string]string) (Generated, error) {
+			if err := need(p, "path"); err != nil {
+				return Generated{}, err
+			}
+			return samples.RustProgram(ctx, root, p["path"])
+		},
+		"npm-binary": func(ctx context.Context, root string, p map[string]string) (Generated, error) {
+			if err := need(p, "package", "version", "integrity", "member", "path", "kind"); err != nil {
+				return Generated{}, err
+			}
+			return samples.NPMBinary(ctx, cacheDir(""), root, p["package"], p["version"], p["integrity"], p["member"], p["path"], p["kind"])
+		},
+		"dotnet": func(_ context.Context, root string, p map[string]string) (Generated, error) {
+			if err := need(p, "layout", "version"); err != nil {
+				return Generated{}, err
+			}
+			return samples.Dotnet(root, p["layout"], p["version"])
+		},
 		// "quarkusVersion" may be empty: the binary then only holds quarkus.native names.
 		"graalvm-native": func(_ context.Context, root string, p map[string]string) (Generated, error) {
 			return samples.GraalVMNative(root, p["quarkusVersion"])

@@ -29,10 +29,6 @@ func GraalVMNative(root, quarkusVersion string) (Sample, error) {
 // GraalVMNativeELF is GraalVMNative at another path and with extra gcc flags
 // (e.g. "-m32" for a 32-bit ELF where gcc-multilib is installed).
 func GraalVMNativeELF(root, containerPath, quarkusVersion string, gccFlags []string) (Sample, error) {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		return Sample{}, ErrNoCompiler
-	}
 	objcopy, err := exec.LookPath("objcopy")
 	if err != nil {
 		return Sample{}, ErrNoCompiler
@@ -42,14 +38,9 @@ func GraalVMNativeELF(root, containerPath, quarkusVersion string, gccFlags []str
 		return Sample{}, err
 	}
 	defer os.RemoveAll(tmp)
-	src := filepath.Join(tmp, "main.c")
-	if err := os.WriteFile(src, []byte("#include <unistd.h>\nint main(void) { for (;;) pause(); }\n"), 0o644); err != nil {
-		return Sample{}, err
-	}
 	bin := filepath.Join(tmp, "application")
-	args := append([]string{"-static", "-O2", "-o", bin, src}, gccFlags...)
-	if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
-		return Sample{}, fmt.Errorf("%w: gcc: %v: %s", ErrNoCompiler, err, out)
+	if err := staticSleeper(bin, gccFlags...); err != nil {
+		return Sample{}, err
 	}
 	heap := filepath.Join(tmp, "heap")
 	if err := os.WriteFile(heap, imageHeap(quarkusVersion), 0o644); err != nil {

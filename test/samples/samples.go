@@ -38,6 +38,9 @@ type Sample struct {
 	// "GraalVM"), RuntimeName/RuntimeVersion the runtime component
 	// (RuntimeVersion may be empty).
 	Kind, RuntimeName, RuntimeVersion string
+	// KindVersion is the kind's version when the generator knows it (the
+	// compiler that built a native program, the runtime a fixture copies).
+	KindVersion string
 }
 
 // HostPath returns where a path inside the container was written on the host.

@@ -1,7 +1,8 @@
-// Package elfscan tells what built a native executable: Go (its build
-// information) or GraalVM native-image (an ELF section .svm_heap, 32- or
-// 64-bit), and whether a native image holds Quarkus, by streaming the file
-// for Quarkus' analytics property with constant memory.
+// Package elfscan reads what an ELF executable says of itself, bounded: Go
+// build information, GraalVM native-image's .svm_heap section, the strings
+// that follow a needle (Quarkus' analytics property, a version among the
+// constants of .rodata), streamed with constant memory, small sections
+// (.comment) and the libraries it needs.
 package elfscan
 
 import (

@@ -280,6 +280,23 @@ func expectedEntry(ctx context.Context, cfg *envconf.Config, s sample, pod, cont
 		var v string
 		v, err = exec("mono", "--version=number")
 		e.set("kindVersion", v)
+	case s.name == "deno":
+		e.set("kind", "Deno")
+		var out string
+		if out, err = exec("deno", "--version"); err == nil {
+			if f := strings.Fields(out); len(f) > 1 && f[0] == "deno" {
+				e.set("kindVersion", f[1])
+			}
+		}
+	case s.name == "bun":
+		e.set("kind", "Bun")
+		var v string
+		v, err = exec("bun", "--version")
+		e.set("kindVersion", v)
+	case s.generated != nil && s.generated.KindVersion != "":
+		// What built the program (Debian's rustc) or what the fixture copies (.NET).
+		e.set("kind", s.generated.Kind)
+		e.set("kindVersion", s.generated.KindVersion)
 	case s.name == "java-plain":
 		err = java()
 	case s.name == "jetty":

@@ -271,6 +271,24 @@ func EntryOf(ctx context.Context, im *localnode.Images, s *localnode.Sample, spe
 		if err = java(); err == nil {
 			e.Runtimes, err = javaServers[s.Name](ctx, exec, id)
 		}
+	case s.Name == "deno":
+		// Deno's kind version is the version alone of the first line of its
+		// --version: "deno 2.9.6 (stable, release, x86_64-unknown-linux-gnu)".
+		e.Kind = "Deno"
+		var out string
+		if out, err = exec(ctx, id, "deno", "--version"); err == nil {
+			if f := strings.Fields(out); len(f) > 1 && f[0] == "deno" {
+				e.KindVersion = f[1]
+			} else {
+				err = fmt.Errorf("deno --version: %q", out)
+			}
+		}
+	case s.Name == "bun":
+		e.Kind = "Bun"
+		e.KindVersion, err = exec(ctx, id, "bun", "--version")
+	case s.Generated != nil && s.Generated.KindVersion != "":
+		// What built the program (Debian's rustc) or what the fixture copies (.NET).
+		e.Kind, e.KindVersion = s.Generated.Kind, s.Generated.KindVersion
 	case s.Generated != nil && s.Generated.Kind == "Java":
 		if err = java(); err == nil {
 			e.Runtimes = [][2]string{{s.Generated.RuntimeName, s.Generated.RuntimeVersion}}

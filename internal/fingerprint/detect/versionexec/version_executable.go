@@ -23,9 +23,11 @@ const (
 	versionOutputCap = 4 << 10
 )
 
-// versionExecutable runs the process's own executable with --version
-// (node, python …) and, only when that exits 0 within its limits and prints a
-// line of the kind's version-pattern, reports the configured kind with that line.
+// versionExecutable reads the version of a kind whose executable holds it
+// (version_from_executable.go). Else it runs the process's own executable
+// with --version (node, python …) and, only when that exits 0 within its
+// limits and prints a line of the kind's version-pattern, reports the
+// configured kind with that line.
 func init() { detect.Register(versionExecutable) }
 
 var versionExecutable = detect.Detector{
@@ -38,6 +40,22 @@ var versionExecutable = detect.Detector{
 			return contract.Finding{}, errors.New("the request names no runtime-kind-name")
 		}
 		f := contract.Finding{Kind: kind}
+		var re *regexp.Regexp
+		if pattern := env.Request.VersionPattern; pattern != "" {
+			var err error
+			if re, err = regexp.Compile(pattern); err != nil {
+				return contract.Finding{}, fmt.Errorf("version-pattern: %w", err)
+			}
+		}
+		format, known := formats[kind]
+		if known {
+			v, err := readVersion(env, format)
+			if v != "" && (re == nil || re.MatchString(v)) {
+				f.KindVersion = v
+				return f, nil
+			}
+			env.Log.Debug("version not read from the executable, asking --version", "kind", kind, "read", v, "error", err)
+		}
 		exe, err := executablePath(env)
 		if err != nil {
 			return f, err
@@ -51,16 +69,13 @@ var versionExecutable = detect.Detector{
 			return contract.Finding{}, nil
 		}
 		f.KindVersion = versionout.Parse(stdout, stderr)
-		if pattern := env.Request.VersionPattern; pattern != "" {
-			re, err := regexp.Compile(pattern)
-			if err != nil {
-				return contract.Finding{}, fmt.Errorf("version-pattern: %w", err)
-			}
-			if !re.MatchString(f.KindVersion) {
-				env.Log.Warn("--version answered no version of this kind: nothing reported for this fingerprint",
-					"executable", exe, "kind", kind, "answer", f.KindVersion, "version_pattern", pattern)
-				return contract.Finding{}, nil
-			}
+		if known && format.answer != nil {
+			f.KindVersion = format.answer(f.KindVersion)
+		}
+		if re != nil && !re.MatchString(f.KindVersion) {
+			env.Log.Warn("--version answered no version of this kind: nothing reported for this fingerprint",
+				"executable", exe, "kind", kind, "answer", f.KindVersion, "version_pattern", re.String())
+			return contract.Finding{}, nil
 		}
 		return f, nil
 	},

@@ -34,10 +34,11 @@ func All(im *localnode.Images) []Pod {
 
 // VM is every scenario but those of the samples that config.toml alone
 // teaches (Ruby, Eclipse Jetty, the Java servers) and of the runtimes read
-// from their files (PHP, Perl, Erlang/OTP, Elixir, Mono): the VM emulates without KVM, where
-// each more runtime costs minutes, and an entry of config.toml or a file read
-// in the container works alike on every node, which the containerd and CRI-O
-// nodes prove.
+// from their files alone (PHP, Perl, Erlang/OTP, Elixir, Mono, Rust, Deno,
+// Bun, .NET): the VM emulates without KVM, where each more runtime costs
+// minutes (Deno and Bun are 100 MB each), and an entry of config.toml or a
+// file read in the container works alike on every node, which the
+// containerd and CRI-O nodes prove.
 func VM(im *localnode.Images) []Pod {
 	var out []Pod
 	for _, p := range pods(im, nil) {
@@ -48,8 +49,10 @@ func VM(im *localnode.Images) []Pod {
 	return out
 }
 
-// notOnVM are the pods VM leaves out.
-var notOnVM = map[string]bool{"ruby": true, "jetty": true, "php": true, "php-fpm": true, "perl": true, "erlang": true, "elixir": true, "mono": true}
+// notOnVM are the pods VM leaves out, besides the Java servers.
+var notOnVM = map[string]bool{"ruby": true, "jetty": true, "php": true, "php-fpm": true, "perl": true, "erlang": true,
+	"elixir": true, "mono": true, "rust": true, "deno": true, "bun": true, "dotnet": true, "dotnet-self-contained": true,
+	"dotnet-single-file": true}
 
 // Demo is the handful of pods make demo shows; it needs only DemoSamples.
 func Demo(im *localnode.Images) []Pod {
@@ -109,6 +112,12 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 		single("java-servers", "websphere-liberty", "websphere-liberty", "server"),
 		single("java-servers", "glassfish", "glassfish", "server"),
 		single("java-servers", "payara", "payara", "server"),
+		single("native", "rust", "rust", "app"),
+		single("js", "deno", "deno", "app"),
+		single("js", "bun", "bun", "app"),
+		single("dotnet", "dotnet", "dotnet", "app"),
+		single("dotnet", "dotnet-self-contained", "dotnet-self-contained", "app"),
+		single("dotnet", "dotnet-single-file", "dotnet-single-file", "app"),
 		single("shapes", "sh-wrapper", "sh-wrapper", "app"),
 		// What a fingerprint runs from a container runs in the container's namespaces,
 		// under the seccomp filter: the sample's --version checks it.
@@ -142,10 +151,12 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 }
 
 // Packages are the Debian packages the sample builds need: the rootfs
-// builder, a JDK to compile the Java samples and a static C toolchain for the
-// GraalVM-like executable. Setup installs the missing ones with apt-get;
-// localnode.Start installs its runtime's own.
-var Packages = []string{"debootstrap", "openjdk-17-jdk-headless", "gcc", "libc6-dev", "binutils"}
+// builder, a JDK to compile the Java samples, a static C toolchain for the
+// GraalVM-like executable and the .NET fixture's host, and Debian's rustc
+// for the Rust sample. Setup installs the missing ones with apt-get;
+// localnode.Start installs its runtime's own. (Deno and Bun are fetched with
+// the machine's npm.)
+var Packages = []string{"debootstrap", "openjdk-17-jdk-headless", "gcc", "libc6-dev", "binutils", "rustc"}
 
 // RuntimeEnv selects the node's container runtime: containerd (the
 // default) or crio.

@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -89,5 +90,40 @@ func TestNativeExecutableOfAScriptOrNothing(t *testing.T) {
 		if got := withoutOS(fingerprintAll(t, root, fingerprint.Process{PID: pid, Name: "run.sh"})); !got.Empty() {
 			t.Errorf("pid %d: %+v", pid, got)
 		}
+	}
+}
+
+// The Rust and .NET samples of the node e2e, in a tree: what built the
+// program (Debian's rustc) or what the fixture copies (.NET) is reported.
+func TestRustAndDotnetSamplesInATree(t *testing.T) {
+	debpkgtest.Need(t, append(samples.RustPackages(), samples.NativePackages()...)...)
+	for _, tc := range []struct {
+		name, comm, exe string
+		make            func(root string) (samples.Sample, error)
+	}{
+		{"rust", "hello-rust", "/usr/local/bin/hello-rust", func(root string) (samples.Sample, error) {
+			return samples.RustProgram(context.Background(), root, "/usr/local/bin/hello-rust")
+		}},
+		{"dotnet app.dll", "dotnet", "/usr/share/dotnet/dotnet", func(root string) (samples.Sample, error) {
+			return samples.Dotnet(root, samples.DotnetFrameworkDependent, "8.0.11")
+		}},
+		{"self-contained", "shop", "/app/shop", func(root string) (samples.Sample, error) {
+			return samples.Dotnet(root, samples.DotnetSelfContained, "9.0.0")
+		}},
+		{"single-file", "shop", "/app/shop", func(root string) (samples.Sample, error) {
+			return samples.Dotnet(root, samples.DotnetSingleFile, "10.0.1")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := tc.make(t.TempDir())
+			if errors.Is(err, samples.ErrNoCompiler) {
+				t.Skip(err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := fingerprint.Process{Name: tc.comm, Exe: tc.exe, Cmdline: s.Cmdline, Cwd: s.Cwd}
+			wantFindings(t, withoutOS(fingerprintAll(t, s.Root, p)), contract.Finding{Kind: s.Kind, KindVersion: s.KindVersion})
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openshift/insights-runtime-extractor/internal/contract"
+	"github.com/openshift/insights-runtime-extractor/internal/fingerprint"
 	"github.com/openshift/insights-runtime-extractor/internal/fingerprint/detect/versionexec"
 	"github.com/openshift/insights-runtime-extractor/test/debpkg/debpkgtest"
 )
@@ -185,4 +186,34 @@ func python2() string {
 		return "/usr/bin/python2-not-installed"
 	}
 	return m[0]
+}
+
+// The versions of the real runtimes are read from their files, equal to
+// what --version prints: the executables here are copies that cannot run
+// (mode 0644), so a --version could only fail. A node that needs libnode.so
+// (Debian's) is read there, found where the loader would find it.
+func TestVersionReadFromRealExecutablesRunsNothing(t *testing.T) {
+	debpkgtest.Need(t, "nodejs", "python3")
+	for _, tc := range []struct{ name, exe, comm, kind string }{
+		{"node", "/usr/bin/node", "node", "Node.js"},
+		{"python3 of Debian", "/usr/bin/python3", "python3", "Python"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			real, err := filepath.EvalSymlinks(tc.exe)
+			if err != nil {
+				t.Skipf("%s not installed: %v", tc.exe, err)
+			}
+			want := versionOf(t, tc.exe)
+			copyAs := filepath.Join(t.TempDir(), filepath.Base(real))
+			b, err := os.ReadFile(real)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(copyAs, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := fingerprintAll(t, "/", fingerprint.Process{Name: tc.comm, Exe: copyAs, Cmdline: []string{tc.comm}})
+			wantFindings(t, withoutOS(got), contract.Finding{Kind: tc.kind, KindVersion: want})
+		})
+	}
 }
