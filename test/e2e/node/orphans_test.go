@@ -1,13 +1,10 @@
 package node
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -37,14 +34,8 @@ var _ = Describe("Orphans of --version runs", Label("extraction", "hostile"), Or
 		dataDir := filepath.Join(state.env.WorkDir, "orphans-data")
 		Expect(os.MkdirAll(dataDir, 0o755)).To(Succeed())
 		for i := range scans {
-			cmd := exec.CommandContext(ctx, filepath.Join(state.binDir, "coordinator"),
-				"-runtime-endpoint", state.env.Node.Endpoint(), "-config", filepath.Join(state.env.RepoDir, "config.toml"),
-				"-fingerprints-dir", state.binDir, "-data-dir", dataDir, "-cache=false", c.ID)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			Expect(err).NotTo(HaveOccurred(), "scan %d: %s", i, stderr.String())
-			dir := strings.TrimSpace(string(out))
+			dir, log, err := runCoordinator(ctx, filepath.Join(state.env.RepoDir, "config.toml"), dataDir, nil, c.ID)
+			Expect(err).NotTo(HaveOccurred(), "scan %d: %s", i, log)
 			// Each scan did run the --version that leaves the orphans.
 			kind, err := os.ReadFile(filepath.Join(dir, strconv.Itoa(c.PID), "runtime-kind.txt"))
 			Expect(err).NotTo(HaveOccurred(), "scan %d", i)

@@ -1,0 +1,214 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
+)
+
+// A coordinator killed (by extractor_server at its limit, or by the OOM
+// killer) while a fingerprint runs. Its fingerprint, the sandbox's reaper and
+// the --version die with it through their parent-death signals, each checked
+// with getppid once set. A daemon the --version started in a session of its
+// own escapes those signals: it is left in the dead coordinator's sandbox
+// cgroup, which the next coordinator sweeps. The name of that cgroup carries
+// the dead owner's pid and start time; here its pid is given to another
+// process first, which kill(pid, 0) would take for the owner.
+var _ = Describe("Hostile: a coordinator killed while a fingerprint runs", Label("hostile"), func() {
+	It("leaves no fingerprint running, and the next coordinator sweeps its cgroup though its pid was reused", func(ctx SpecContext) {
+		pod := runHostilePod(ctx, "killed-coordinator", "hang-version", "hang")
+		c := pod.Containers[0]
+		base, err := os.ReadFile(filepath.Join(state.env.RepoDir, "config.toml"))
+		Expect(err).NotTo(HaveOccurred())
+		config := filepath.Join(state.env.WorkDir, "config-killed.toml")
+		rule := "\n[[fingerprints.version-executables]]\nprocess-names = [\"hangtool\"]\nruntime-kind-name = \"Hangtool\"\n"
+		Expect(os.WriteFile(config, append(base, rule...), 0o644)).To(Succeed())
+		dataDir := filepath.Join(state.env.WorkDir, "killed-data")
+		Expect(os.MkdirAll(dataDir, 0o755)).To(Succeed())
+
+		var log bytes.Buffer
+		cmd := coordinatorCmd(ctx, config, dataDir, &log,
+			[]string{"-fingerprint-timeout", "10m", "-container-timeout", "10m", "-scan-timeout", "10m"}, c.ID)
+		Expect(cmd.Start()).To(Succeed())
+		coordinator := cmd.Process.Pid
+		DeferCleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		started, err := localnode.ReadProc(coordinator)
+		Expect(err).NotTo(HaveOccurred())
+
+		// The fingerprint runs, with its --version and the daemon.
+		var running map[string][]int
+		Eventually(func() []string {
+			running = hangtoolProcesses(c.PID)
+			return slices.Sorted(maps.Keys(running))
+		}).WithTimeout(60*time.Second).Should(Equal([]string{"daemon", "fingerprint", "reaper", "version"}), "coordinator log: %s", &log)
+		for role, pids := range running {
+			Expect(pids).To(HaveLen(1), role)
+		}
+		daemon := running["daemon"][0]
+		daemonProc, err := localnode.ReadProc(daemon)
+		Expect(err).NotTo(HaveOccurred())
+		stale := sandboxCgroups(coordinator)
+		Expect(stale).NotTo(BeEmpty(), "the coordinator's sandbox cgroup")
+		helpers := childrenOf(coordinator)
+
+		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
+		Expect(cmd.Wait()).To(MatchError(ContainSubstring("killed")))
+		reapHelpers(helpers)
+		Eventually(func() []string { return slices.Sorted(maps.Keys(hangtoolProcesses(c.PID))) }).WithTimeout(10*time.Second).
+			Should(Equal([]string{"daemon"}), "the fingerprint, the reaper or the --version outlived the coordinator")
+		Expect(sameLive(daemonProc)).To(BeTrue(), "the daemon escaped the parent-death signals")
+		for _, d := range stale {
+			Expect(d).To(BeADirectory(), "nobody removed the dead coordinator's cgroup yet")
+		}
+		Expect(cgroupHolds(stale, daemon)).To(BeTrue(), "the daemon is in the dead coordinator's cgroup %v", stale)
+
+		// Its pid now names another process, started later.
+		taker, err := takePID(coordinator)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = taker.Kill(); _, _ = taker.Wait() })
+		took, err := localnode.ReadProc(coordinator)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(syscall.Kill(coordinator, 0)).To(Succeed(), "kill(pid, 0) would call the owner alive")
+		name := filepath.Base(stale[0])
+		Expect(name).To(HavePrefix(fmt.Sprintf("insights-runtime-extractor-sandbox-%d-%d-", coordinator, started.StartTime)))
+		Expect(took.StartTime).NotTo(Equal(started.StartTime))
+
+		// The next coordinator, scanning anything, sweeps it.
+		sleeper, _ := state.pods["os-only/debian-sleep"].Container("sleep")
+		dir, next, err := runCoordinator(ctx, filepath.Join(state.env.RepoDir, "config.toml"), dataDir, nil, sleeper.ID)
+		Expect(err).NotTo(HaveOccurred(), next)
+		DeferCleanup(os.RemoveAll, dir)
+		Expect(next).To(ContainSubstring("removed a dead sandbox's cgroup"))
+		for _, d := range stale {
+			Expect(d).NotTo(BeAnExistingFile(), "the dead coordinator's cgroup is still there")
+		}
+		Eventually(func() []string { return slices.Sorted(maps.Keys(hangtoolProcesses(c.PID))) }).WithTimeout(10*time.Second).
+			Should(BeEmpty(), "the daemon outlived the sweep")
+		Expect(sameLive(took)).To(BeTrue(), "the process that took the pid was touched")
+		AddReportEntry("swept", strings.Join(stale, "\n"))
+	})
+})
+
+// hangtoolProcesses sorts the live processes of the container whose init is
+// initPID by their part in a run: the sandbox's reaper, the fingerprint, the
+// hangtool --version it runs and the daemon that one starts.
+func hangtoolProcesses(initPID int) map[string][]int {
+	out := map[string][]int{}
+	for _, pid := range inContainer(initPID) {
+		p, err := localnode.ReadProc(pid)
+		if err != nil || p.State == "Z" {
+			continue
+		}
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		role := "other: " + exe
+		switch {
+		case exe == sandboxReaper:
+			role = "reaper"
+		case strings.HasPrefix(exe, "/memfd:fpr_"):
+			role = "fingerprint"
+		case len(args) == 2 && args[1] == "--version":
+			role = "version"
+		case len(args) == 3 && args[1] == "--version" && args[2] == "daemon":
+			role = "daemon"
+		}
+		out[role] = append(out[role], pid)
+	}
+	return out
+}
+
+// sameLive says whether p's pid still names p (same start time), not a zombie.
+func sameLive(p localnode.Proc) bool {
+	now, err := localnode.ReadProc(p.PID)
+	return err == nil && now.StartTime == p.StartTime && now.State != "Z"
+}
+
+// sandboxCgroups lists the sandbox cgroups of the process pid, in each
+// hierarchy where it has its cgroup (v1: memory, pids, cpu; v2: one).
+func sandboxCgroups(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	Expect(err).NotTo(HaveOccurred())
+	prefix := fmt.Sprintf("insights-runtime-extractor-sandbox-%d-", pid)
+	var out []string
+	for line := range strings.Lines(string(b)) {
+		f := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		var root string
+		switch {
+		case f[0] == "0" && f[1] == "":
+			root = "/sys/fs/cgroup/unified"
+			if _, err := os.Stat(root); err != nil {
+				root = "/sys/fs/cgroup"
+			}
+		case slices.Contains(strings.Split(f[1], ","), "memory"), slices.Contains(strings.Split(f[1], ","), "pids"),
+			slices.Contains(strings.Split(f[1], ","), "cpu"):
+			root = filepath.Join("/sys/fs/cgroup", f[1])
+		default:
+			continue
+		}
+		matches, _ := filepath.Glob(filepath.Join(root, f[2], prefix+"*"))
+		out = append(out, matches...)
+	}
+	return out
+}
+
+// cgroupHolds says whether pid is in a cgroup at or below one of dirs.
+func cgroupHolds(dirs []string, pid int) bool {
+	for _, d := range dirs {
+		found := false
+		_ = filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
+			if err == nil && e.Name() == "cgroup.procs" {
+				b, _ := os.ReadFile(p)
+				found = found || slices.Contains(strings.Fields(string(b)), strconv.Itoa(pid))
+			}
+			return nil
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
+// childrenOf lists the children of every thread of pid.
+func childrenOf(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, t := range tasks {
+		b, _ := os.ReadFile(t)
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// reapHelpers reaps the sandbox helpers of a killed coordinator that this
+// process, the node's subreaper, adopted; those it did not adopt are not its to wait for.
+func reapHelpers(pids []int) {
+	for _, pid := range pids {
+		Eventually(func() bool {
+			var ws syscall.WaitStatus
+			got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+			return got == pid || errors.Is(err, syscall.ECHILD)
+		}).WithTimeout(10*time.Second).Should(BeTrue(), "helper %d", pid)
+	}
+}
