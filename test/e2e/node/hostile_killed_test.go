@@ -39,9 +39,16 @@ var _ = Describe("Hostile: a coordinator killed while a fingerprint runs", Label
 		dataDir := filepath.Join(state.env.WorkDir, "killed-data")
 		Expect(os.MkdirAll(dataDir, 0o755)).To(Succeed())
 
+		// A cgroup parent of its own: any other sandbox on the machine (the other
+		// specs', other suites') would sweep a dead coordinator's cgroup in its
+		// parent too, before this spec looks.
+		parent := fmt.Sprintf("/ire-e2e-sweep-%d-%d", os.Getpid(), GinkgoRandomSeed())
+		DeferCleanup(removeCgroupParent, parent)
+		private := []string{"-cgroup-parent", parent}
+
 		var log bytes.Buffer
 		cmd := coordinatorCmd(ctx, config, dataDir, &log,
-			[]string{"-fingerprint-timeout", "10m", "-container-timeout", "10m", "-scan-timeout", "10m"}, c.ID)
+			append([]string{"-fingerprint-timeout", "10m", "-container-timeout", "10m", "-scan-timeout", "10m"}, private...), c.ID)
 		Expect(cmd.Start()).To(Succeed())
 		coordinator := cmd.Process.Pid
 		DeferCleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
@@ -60,7 +67,7 @@ var _ = Describe("Hostile: a coordinator killed while a fingerprint runs", Label
 		daemon := running["daemon"][0]
 		daemonProc, err := localnode.ReadProc(daemon)
 		Expect(err).NotTo(HaveOccurred())
-		stale := sandboxCgroups(coordinator)
+		stale := sandboxCgroups(parent, coordinator)
 		Expect(stale).NotTo(BeEmpty(), "the coordinator's sandbox cgroup")
 		helpers := childrenOf(coordinator)
 
@@ -88,7 +95,7 @@ var _ = Describe("Hostile: a coordinator killed while a fingerprint runs", Label
 
 		// The next coordinator, scanning anything, sweeps it.
 		sleeper, _ := state.pods["os-only/debian-sleep"].Container("sleep")
-		dir, next, err := runCoordinator(ctx, filepath.Join(state.env.RepoDir, "config.toml"), dataDir, nil, sleeper.ID)
+		dir, next, err := runCoordinator(ctx, filepath.Join(state.env.RepoDir, "config.toml"), dataDir, private, sleeper.ID)
 		Expect(err).NotTo(HaveOccurred(), next)
 		DeferCleanup(os.RemoveAll, dir)
 		Expect(next).To(ContainSubstring("removed a dead sandbox's cgroup"))
@@ -137,35 +144,38 @@ func sameLive(p localnode.Proc) bool {
 	return err == nil && now.StartTime == p.StartTime && now.State != "Z"
 }
 
-// sandboxCgroups lists the sandbox cgroups of the process pid, in each
-// hierarchy where it has its cgroup (v1: memory, pids, cpu; v2: one).
-func sandboxCgroups(pid int) []string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	Expect(err).NotTo(HaveOccurred())
-	prefix := fmt.Sprintf("insights-runtime-extractor-sandbox-%d-", pid)
+// sandboxCgroups lists the sandbox cgroups of the process pid under the
+// cgroup parent, in every hierarchy (v1: memory, pids, cpu; v2: one).
+func sandboxCgroups(parent string, pid int) []string {
 	var out []string
-	for line := range strings.Lines(string(b)) {
-		f := strings.SplitN(strings.TrimSpace(line), ":", 3)
-		if len(f) != 3 {
-			continue
-		}
-		var root string
-		switch {
-		case f[0] == "0" && f[1] == "":
-			root = "/sys/fs/cgroup/unified"
-			if _, err := os.Stat(root); err != nil {
-				root = "/sys/fs/cgroup"
-			}
-		case slices.Contains(strings.Split(f[1], ","), "memory"), slices.Contains(strings.Split(f[1], ","), "pids"),
-			slices.Contains(strings.Split(f[1], ","), "cpu"):
-			root = filepath.Join("/sys/fs/cgroup", f[1])
-		default:
-			continue
-		}
-		matches, _ := filepath.Glob(filepath.Join(root, f[2], prefix+"*"))
-		out = append(out, matches...)
+	for _, root := range cgroupRoots() {
+		m, _ := filepath.Glob(filepath.Join(root, parent, fmt.Sprintf("insights-runtime-extractor-sandbox-%d-*", pid)))
+		out = append(out, m...)
 	}
 	return out
+}
+
+// removeCgroupParent removes the cgroup parent of a spec's coordinators,
+// empty once they are done, from every hierarchy.
+func removeCgroupParent(parent string) {
+	for _, root := range cgroupRoots() {
+		if err := syscall.Rmdir(filepath.Join(root, parent)); !errors.Is(err, syscall.ENOENT) {
+			Expect(err).NotTo(HaveOccurred())
+		}
+	}
+}
+
+// cgroupRoots lists the mounted cgroup hierarchies, each once (v1's "cpu"
+// and "cpuacct" are links to "cpu,cpuacct"), and the v2 root.
+func cgroupRoots() []string {
+	roots := []string{"/sys/fs/cgroup"}
+	entries, _ := os.ReadDir("/sys/fs/cgroup")
+	for _, e := range entries {
+		if e.IsDir() { // not a link
+			roots = append(roots, filepath.Join("/sys/fs/cgroup", e.Name()))
+		}
+	}
+	return roots
 }
 
 // cgroupHolds says whether pid is in a cgroup at or below one of dirs.
