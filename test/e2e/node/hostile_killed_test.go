@@ -74,7 +74,9 @@ var _ = Describe("Hostile: a coordinator killed while a fingerprint runs", Label
 		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
 		Expect(cmd.Wait()).To(MatchError(ContainSubstring("killed")))
 		reapHelpers(helpers)
-		Eventually(func() []string { return slices.Sorted(maps.Keys(hangtoolProcesses(c.PID))) }).WithTimeout(10*time.Second).
+		// At once: within its own 5s limit on --version, a surviving fingerprint
+		// would end the --version and its reaper the daemon, hiding the escape.
+		Eventually(func() []string { return slices.Sorted(maps.Keys(hangtoolProcesses(c.PID))) }).WithTimeout(3*time.Second).
 			Should(Equal([]string{"daemon"}), "the fingerprint, the reaper or the --version outlived the coordinator")
 		Expect(sameLive(daemonProc)).To(BeTrue(), "the daemon escaped the parent-death signals")
 		for _, d := range stale {
