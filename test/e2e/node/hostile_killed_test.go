@@ -111,6 +111,27 @@ var _ = Describe("Hostile: a coordinator killed while a fingerprint runs", Label
 	})
 })
 
+// The parent-death check has two sides: in a container's own pid namespace
+// the reaper's parent, the helper, is invisible (getppid is 0); in a pod
+// sharing the host's (hostPID, as the extractor's own pod) it is the
+// helper's pid. A check that expected 0 there would refuse every run.
+var _ = Describe("Hostile: the parent-death check in a pod sharing the host's pid namespace", Label("hostile"), func() {
+	It("still lets the fingerprints run there", func(ctx SpecContext) {
+		pod, err := state.env.Node.RunPod(ctx, localnode.PodSpec{Name: "host-pid", Namespace: "hostile", HostPID: true,
+			Containers: []localnode.ContainerSpec{state.env.Images.Sample("debian-sleep").Container("sleep")}})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx SpecContext) { Expect(state.env.Node.RemovePod(ctx, pod)).To(Succeed()) })
+		c := pod.Containers[0]
+		Expect(nsLink(c.PID, "pid")).To(Equal(nsLink(os.Getpid(), "pid")))
+		dir, log, err := runCoordinator(ctx, filepath.Join(state.env.RepoDir, "config.toml"), filepath.Join(state.env.WorkDir, "host-pid-data"), nil, c.ID)
+		Expect(err).NotTo(HaveOccurred(), log)
+		DeferCleanup(os.RemoveAll, dir)
+		found, err := os.ReadFile(filepath.Join(dir, strconv.Itoa(c.PID), "os.txt"))
+		Expect(err).NotTo(HaveOccurred(), log)
+		Expect(string(found)).To(Equal("os-release-id=debian\nos-release-version-id=12\n"))
+	})
+})
+
 // hangtoolProcesses sorts the live processes of the container whose init is
 // initPID by their part in a run: the sandbox's reaper, the fingerprint, the
 // hangtool --version it runs and the daemon that one starts.
