@@ -160,7 +160,8 @@ func reusePID(ctx context.Context, pid int) (*os.Process, error) {
 // takePID starts "sleep 600", in a session of its own, with the free pid
 // pid. The kernel gives the next process created anywhere on the host the pid
 // after /proc/sys/kernel/ns_last_pid: another fork (or a new thread) may come
-// first, so it tries again, each time with a fresh process.
+// first, so it tries again, each time with a fresh process, once that other
+// process has let the pid go.
 func takePID(pid int) (*os.Process, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -171,8 +172,13 @@ func takePID(pid int) (*os.Process, error) {
 	defer last.Close()
 	argv := []string{"sleep", "600"}
 	attr := &syscall.ProcAttr{Sys: &syscall.SysProcAttr{Setsid: true}}
-	const attempts = 1000
-	for range attempts {
+	proc := fmt.Sprintf("/proc/%d", pid)
+	deadline := time.Now().Add(time.Minute)
+	for attempt := 1; time.Now().Before(deadline); attempt++ {
+		if _, err := os.Stat(proc); err == nil {
+			time.Sleep(10 * time.Millisecond) // taken by another process meanwhile
+			continue
+		}
 		if _, err := last.WriteAt([]byte(strconv.Itoa(pid-1)), 0); err != nil {
 			return nil, fmt.Errorf("ns_last_pid: %w", err)
 		}
@@ -185,12 +191,13 @@ func takePID(pid int) (*os.Process, error) {
 			return nil, err
 		}
 		if got == pid {
+			GinkgoWriter.Printf("pid %d taken at attempt %d\n", pid, attempt)
 			return p, nil
 		}
 		_ = p.Kill()
 		_, _ = p.Wait()
 	}
-	return nil, fmt.Errorf("pid %d: another process took it %d times", pid, attempts)
+	return nil, fmt.Errorf("pid %d: other processes took it for a minute", pid)
 }
 
 // runHostilePod runs one container of a sample in a pod of the hostile
