@@ -201,7 +201,7 @@ func (b *Builder) buildGo(ctx context.Context, im *Images) error {
 	}
 	for _, mod := range modules {
 		args := append([]string{"build", "-trimpath", "-o", outDir + "/"}, byModule[mod]...)
-		cmd := exec.CommandContext(ctx, goTool(), args...)
+		cmd := exec.CommandContext(ctx, GoTool(), args...)
 		cmd.Dir = mod
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 		if err := runLogged(b.Log, "go build "+strings.Join(byModule[mod], " "), false, cmd); err != nil {
@@ -231,9 +231,9 @@ func moduleOf(repo, pkg string) (dir, rel string, err error) {
 	return dir, "./" + filepath.ToSlash(rel), nil
 }
 
-// goTool is the go command of the running toolchain when there is one, so
+// GoTool is the go command of the running toolchain when there is one, so
 // that the samples are built with the same Go as the tests.
-func goTool() string {
+func GoTool() string {
 	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
 		return p
 	}

@@ -42,7 +42,7 @@ func BuildBinaries(ctx context.Context, repoDir, outDir string) error {
 		return err
 	}
 	args := append([]string{"build", "-trimpath", "-o", outDir + "/"}, pkgs...)
-	cmd := exec.CommandContext(ctx, goTool(), args...)
+	cmd := exec.CommandContext(ctx, GoTool(), args...)
 	cmd.Dir = repoDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	// No logger here: the default one says that the build still runs.

@@ -564,12 +564,12 @@ func reapAdoptedContainerZombies(stop <-chan struct{}) {
 			return
 		case <-tick.C:
 		}
-		for _, p := range listProcs() {
-			if p.ppid != self || !zombieInChildNamespace(p.pid) {
+		for _, p := range Procs() {
+			if p.PPID != self || !zombieInChildNamespace(p.PID) {
 				continue
 			}
 			var ws unix.WaitStatus
-			unix.Wait4(p.pid, &ws, unix.WNOHANG, nil)
+			unix.Wait4(p.PID, &ws, unix.WNOHANG, nil)
 		}
 	}
 }
@@ -598,49 +598,15 @@ func zombieInChildNamespace(pid int) bool {
 func adoptedMonitors() []int {
 	self := os.Getpid()
 	var out []int
-	for _, p := range listProcs() {
-		if p.ppid != self {
+	for _, p := range Procs() {
+		if p.PPID != self {
 			continue
 		}
 		for _, c := range monitorComms {
-			if strings.HasPrefix(p.comm, c) {
-				out = append(out, p.pid)
+			if strings.HasPrefix(p.Comm, c) {
+				out = append(out, p.PID)
 				break
 			}
-		}
-	}
-	return out
-}
-
-// proc is one line of /proc/<pid>/stat, the fields the harness needs.
-type proc struct {
-	pid, ppid int
-	comm      string
-}
-
-// listProcs reads every process's pid, parent and name.
-func listProcs() []proc {
-	matches, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var out []proc
-	for _, m := range matches {
-		b, err := os.ReadFile(m)
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid …; comm may hold spaces and parentheses.
-		s := string(b)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		f := strings.Fields(s[end+1:])
-		if len(f) < 2 {
-			continue
-		}
-		pid, err1 := strconv.Atoi(strings.TrimSpace(s[:open]))
-		ppid, err2 := strconv.Atoi(f[1])
-		if err1 == nil && err2 == nil {
-			out = append(out, proc{pid: pid, ppid: ppid, comm: s[open+1 : end]})
 		}
 	}
 	return out

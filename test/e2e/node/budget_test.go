@@ -3,7 +3,6 @@ package node
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -158,26 +157,11 @@ func metric(ctx context.Context, ds *localnode.DaemonSet, series string) float64
 // host pid init, other than init itself: what is left of the fingerprints run
 // there. Zombies (left to the container's init to reap) hold nothing.
 func strangers(init int) []string {
-	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", init))
-	Expect(err).NotTo(HaveOccurred())
 	var out []string
-	matches, _ := filepath.Glob("/proc/[0-9]*/ns/pid")
-	for _, m := range matches {
-		pid := filepath.Base(filepath.Dir(filepath.Dir(m)))
-		if l, err := os.Readlink(m); err == nil && l == ns && pid != strconv.Itoa(init) && !zombie(pid) {
-			out = append(out, pid)
+	for _, pid := range inContainer(init) {
+		if p, err := localnode.ReadProc(pid); err == nil && p.State != "Z" {
+			out = append(out, strconv.Itoa(pid))
 		}
 	}
 	return out
-}
-
-// zombie tells whether the process pid has exited and waits to be reaped.
-func zombie(pid string) bool {
-	stat, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
-	if err != nil {
-		return true // gone
-	}
-	// The state follows the command name, which may hold spaces and parentheses.
-	i := strings.LastIndexByte(string(stat), ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z'
 }

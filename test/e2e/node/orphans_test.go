@@ -1,12 +1,10 @@
 package node
 
 import (
-	"bytes"
+	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -36,14 +34,8 @@ var _ = Describe("Orphans of --version runs", Label("extraction", "hostile"), Or
 		dataDir := filepath.Join(state.env.WorkDir, "orphans-data")
 		Expect(os.MkdirAll(dataDir, 0o755)).To(Succeed())
 		for i := range scans {
-			cmd := exec.CommandContext(ctx, filepath.Join(state.binDir, "coordinator"),
-				"-runtime-endpoint", state.env.Node.Endpoint(), "-config", filepath.Join(state.env.RepoDir, "config.toml"),
-				"-fingerprints-dir", state.binDir, "-data-dir", dataDir, "-cache=false", c.ID)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			Expect(err).NotTo(HaveOccurred(), "scan %d: %s", i, stderr.String())
-			dir := strings.TrimSpace(string(out))
+			dir, log, err := runCoordinator(ctx, filepath.Join(state.env.RepoDir, "config.toml"), dataDir, nil, c.ID)
+			Expect(err).NotTo(HaveOccurred(), "scan %d: %s", i, log)
 			// Each scan did run the --version that leaves the orphans.
 			kind, err := os.ReadFile(filepath.Join(dir, strconv.Itoa(c.PID), "runtime-kind.txt"))
 			Expect(err).NotTo(HaveOccurred(), "scan %d", i)
@@ -62,30 +54,14 @@ var _ = Describe("Orphans of --version runs", Label("extraction", "hostile"), Or
 // zombie's namespace links cannot be read, but an orphan reparented to the
 // init is its child.
 func containerProcesses(initPID int) []string {
-	ns, err := os.Readlink("/proc/" + strconv.Itoa(initPID) + "/ns/pid")
-	Expect(err).NotTo(HaveOccurred())
+	ns := nsLink(initPID, "pid")
+	Expect(ns).NotTo(BeEmpty())
 	var out []string
-	matches, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, m := range matches {
-		stat, err := os.ReadFile(m)
-		if err != nil {
+	for _, p := range localnode.Procs() {
+		if nsLink(p.PID, "pid") != ns && p.PPID != initPID {
 			continue
 		}
-		// pid (comm) state ppid ...: comm may hold spaces, the rest follows the last ')'.
-		s := string(stat)
-		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || close < open {
-			continue
-		}
-		rest := strings.Fields(s[close+1:])
-		if len(rest) < 2 {
-			continue
-		}
-		l, err := os.Readlink(filepath.Join(filepath.Dir(m), "ns", "pid"))
-		if (err != nil || l != ns) && rest[1] != strconv.Itoa(initPID) {
-			continue
-		}
-		out = append(out, filepath.Base(filepath.Dir(m))+" "+rest[0]+" "+s[open+1:close])
+		out = append(out, fmt.Sprintf("%d %s %s", p.PID, p.State, p.Comm))
 	}
 	return out
 }

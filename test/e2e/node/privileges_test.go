@@ -55,8 +55,7 @@ var _ = Describe("A fingerprint run through the sandbox", Label("privileges"), O
 			pods[name] = p
 			DeferCleanup(func(ctx SpecContext) { Expect(state.env.Node.RemovePod(ctx, p)).To(Succeed()) })
 		}
-		// The helper as the image ships it, beside the coordinator.
-		sb, err = sandbox.New(sandbox.Options{Helper: sandbox.HelperBeside(filepath.Join(state.binDir, "coordinator")), Logger: state.log})
+		sb, err = newSandbox()
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { Expect(sb.Close()).To(Succeed()) })
 	})
@@ -210,4 +209,10 @@ func inContainer(initPID int) []int {
 		}
 	}
 	return found
+}
+
+// newSandbox is the coordinator's sandbox, with the helper as the image ships it: beside the
+// coordinator.
+func newSandbox() (*sandbox.Sandbox, error) {
+	return sandbox.New(sandbox.Options{Helper: sandbox.HelperBeside(filepath.Join(state.binDir, "coordinator")), Logger: state.log})
 }

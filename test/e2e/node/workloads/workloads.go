@@ -120,8 +120,13 @@ func pods(im *localnode.Images, keep map[string]bool) []Pod {
 		single("dotnet", "dotnet-single-file", "dotnet-single-file", "app"),
 		single("shapes", "sh-wrapper", "sh-wrapper", "app"),
 		// What a fingerprint runs from a container runs in the container's namespaces,
-		// under the seccomp filter: the sample's --version checks it.
-		single("isolation", "net-probe", "net-probe-version", "probe"),
+		// under the seccomp filter: the sample's --version checks it. CAP_SYS_ADMIN lets
+		// its PID 1 make net, uts and cgroup namespaces of its own: the pod's are the host's.
+		{"isolation", "net-probe", []string{"net-probe-version"}, func(s func(string) *localnode.Sample) localnode.PodSpec {
+			c := s("net-probe-version").Container("probe")
+			c.AddCapabilities = []string{"SYS_ADMIN"}
+			return localnode.PodSpec{Containers: []localnode.ContainerSpec{c}}
+		}},
 		{"shapes", "non-root", []string{"nodejs"}, func(s func(string) *localnode.Sample) localnode.PodSpec {
 			c := s("nodejs").Container("app")
 			c.RunAsUser, c.RunAsGroup = &uid, &uid
