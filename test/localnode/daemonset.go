@@ -74,6 +74,9 @@ type DaemonSetOptions struct {
 	// LogDir receives each binary's output (<name>.log).
 	LogDir string
 	Log    *slog.Logger
+	// BeforeExtractor, when set, starts the exporter first and calls it, once the exporter
+	// listens, before extractor_server starts: a pod whose exporter container comes up first.
+	BeforeExtractor func(*DaemonSet)
 }
 
 // DaemonSet is the extractor_server and exporter pair, running.
@@ -144,15 +147,31 @@ func startDaemonSet(ctx context.Context, o DaemonSetOptions) (*DaemonSet, error)
 		"-data-dir", o.DataDir,
 	}, o.ExtraExtractorArgs...)
 	env := append(os.Environ(), "CONTAINER_RUNTIME_ENDPOINT="+o.Endpoint)
-	if err := d.start("extractor_server", env, filepath.Join(o.BinDir, "extractor_server"), extArgs...); err != nil {
-		return nil, err
+	extractor := func() error {
+		return d.start("extractor_server", env, filepath.Join(o.BinDir, "extractor_server"), extArgs...)
 	}
-	if err := d.start("exporter", os.Environ(), filepath.Join(o.BinDir, "exporter"),
-		"-port", strconv.Itoa(expPort), "-extractor-address", d.ExtractorAddr, "-data-dir", o.DataDir); err != nil {
-		d.Stop()
-		return nil, err
+	exporter := func() error {
+		return d.start("exporter", os.Environ(), filepath.Join(o.BinDir, "exporter"),
+			"-port", strconv.Itoa(expPort), "-extractor-address", d.ExtractorAddr, "-data-dir", o.DataDir)
 	}
-	if err := d.waitReady(ctx, extPort, expPort); err != nil {
+	steps, ports := []func() error{extractor, exporter}, []int{extPort, expPort}
+	if o.BeforeExtractor != nil {
+		steps, ports = []func() error{exporter, extractor}, []int{expPort, extPort}
+	}
+	for i, start := range steps {
+		if err := start(); err != nil {
+			d.Stop()
+			return nil, err
+		}
+		if i == 0 && o.BeforeExtractor != nil {
+			if err := d.waitReady(ctx, ports[0]); err != nil {
+				d.Stop()
+				return nil, err
+			}
+			o.BeforeExtractor(d)
+		}
+	}
+	if err := d.waitReady(ctx, ports...); err != nil {
 		d.Stop()
 		return nil, err
 	}

@@ -2,10 +2,14 @@ package node
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 // Each spec stands alone (not Ordered), so that one mismatch does not hide
@@ -96,3 +100,38 @@ func expectDocument(body []byte, want any) {
 	ok, msg := jsonMismatch(body, want, state.ds.Log("extractor_server"))
 	Expect(ok).To(BeTrue(), msg)
 }
+
+// Issue 13, point 5: in a pod, the exporter's container may come up before the
+// extractor's; the scrape that arrives meanwhile waits for extractor_server
+// within its budget instead of failing.
+var _ = Describe("An exporter started before its extractor", Label("extraction"), func() {
+	It("answers the scrape that arrived first with exactly what every sample is built on", func(ctx SpecContext) {
+		clear := false
+		type answer struct {
+			status int
+			body   []byte
+			err    error
+		}
+		first := make(chan answer, 1)
+		dir := filepath.Join(state.env.WorkDir, "exporter-first")
+		Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
+		ds, err := localnode.StartDaemonSet(ctx, localnode.DaemonSetOptions{
+			BinDir: state.binDir, Config: filepath.Join(state.env.RepoDir, "config.toml"), DataDir: filepath.Join(dir, "data"),
+			Endpoint: state.env.Node.Endpoint(), LogDir: dir, Log: state.log,
+			BeforeExtractor: func(d *localnode.DaemonSet) {
+				go func() {
+					status, body, err := d.Gather(ctx, &clear)
+					first <- answer{status, body, err}
+				}()
+				// The request is in the exporter, finding no extractor yet.
+				time.Sleep(2 * time.Second)
+			},
+		})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { Expect(ds.Stop()).To(Succeed()) })
+		a := <-first
+		Expect(a.err).NotTo(HaveOccurred())
+		Expect(a.status).To(Equal(http.StatusOK), "%s\nexporter: %s", a.body, ds.Log("exporter"))
+		expectDocument(a.body, state.want)
+	})
+})
