@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
 // header says what runs: the mix and the coordinators compared.
@@ -28,28 +30,26 @@ func (b *bench) printRow(r row) {
 		ms(r.cold), ms(r.repeat), r.n)
 	fmt.Fprintf(w, "      direct coordinator run (-concurrency %d): %s ms\n", r.concurrency, ms(r.direct.wall))
 	per := func(d time.Duration) string { return ms(d / time.Duration(r.n)) }
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "CPU per container, direct run\tms\t\n")
+	t := &table{head: []string{"CPU per container, direct run", "ms"}}
 	if c := r.direct.cost; c != nil {
-		fmt.Fprintf(tw, "  coordinator (its own)\t%s\t\n", per(c.Self))
-		fmt.Fprintf(tw, "  sandbox helpers (enter, setns, deprivilege, fork)\t%s\t\n", per(c.Helpers))
+		t.add("  coordinator (its own)", per(c.Self))
+		t.add("  sandbox helpers (enter, setns, deprivilege, fork)", per(c.Helpers))
 		for _, name := range c.names() {
 			j := c.Fingerprints[name]
-			fmt.Fprintf(tw, "  %s, %d runs (with the version commands it ran)\t%s\t\n", name, j.Runs, per(j.CPU))
+			t.add(fmt.Sprintf("  %s, %d runs (with the version commands it ran)", name, j.Runs), per(j.CPU))
 		}
-		fmt.Fprintf(tw, "  = sum\t%s\t\n", per(c.Self+c.Helpers+c.fingerprintCPU()))
+		t.add("  = sum", per(c.Self+c.Helpers+c.fingerprintCPU()))
 	}
-	fmt.Fprintf(tw, "  total by wait4 (the coordinator and all it reaped)\t%s\t\n", per(r.direct.total))
-	fmt.Fprintf(tw, "  containerd: the daemon's whole CPU during the scan\t%s\t\n", per(r.direct.daemon))
-	tw.Flush()
+	t.add("  total by wait4 (the coordinator and all it reaped)", per(r.direct.total))
+	t.add("  containerd: the daemon's whole CPU during the scan", per(r.direct.daemon))
+	t.print(w)
 	fmt.Fprintf(w, "peak RSS: coordinator %s (its own; %s the largest of it and all it reaped), extractor_server %s, exporter %s\n",
 		selfRSS(r.direct), mib(r.direct.maxRSS), mib(r.extRSS), mib(r.expRSS))
 	if c := r.phases.cost; c != nil {
 		total := c.Self + c.Helpers + c.fingerprintCPU()
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "CPU per phase, -concurrency 1\tms/container\tshare\t\n")
+		t := &table{head: []string{"CPU per phase, -concurrency 1", "ms/container", "share"}}
 		line := func(name string, d time.Duration) {
-			fmt.Fprintf(tw, "  %s\t%s\t%.0f %%\t\n", name, per(d), 100*float64(d)/float64(max(total, 1)))
+			t.add("  "+name, per(d), fmt.Sprintf("%.0f %%", 100*float64(d)/float64(max(total, 1))))
 		}
 		line("CRI calls (cri)", c.CRI)
 		line("/proc walk (proc)", c.Proc)
@@ -62,7 +62,37 @@ func (b *bench) printRow(r row) {
 		line("result writing (write)", c.Write)
 		line("other: the coordinator's own outside those steps", c.other())
 		line("= total", total)
-		tw.Flush()
+		t.print(w)
+	}
+}
+
+// table prints rows with the first column left-aligned and the others
+// right-aligned, as numbers read best.
+type table struct {
+	head []string
+	rows [][]string
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) print(w io.Writer) {
+	width := make([]int, len(t.head))
+	for _, r := range append([][]string{t.head}, t.rows...) {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	for _, r := range append([][]string{t.head}, t.rows...) {
+		var b strings.Builder
+		for i, c := range r {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i == 0 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString("  " + pad + c)
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
 }
 
@@ -70,8 +100,7 @@ func (b *bench) printRow(r row) {
 func (b *bench) printSideBySide(r row) {
 	w := b.out
 	fmt.Fprintf(w, "side by side, %d pairs alternated, medians (direct runs, -cache=false, each coordinator at its default concurrency):\n", len(r.ours))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "\twall\tCPU/container (wait4)\tcoordinator own\thelpers\tfingerprints\tpeak RSS (largest)\tcoordinator RSS\t\n")
+	t := &table{head: []string{"", "wall ms", "CPU/container (wait4)", "coordinator own", "helpers", "fingerprints", "peak RSS (largest)", "coordinator RSS"}}
 	line := func(name string, runs []run) (wall, cpu time.Duration, rss int64) {
 		wall, cpu, rss = median(runs, func(x run) time.Duration { return x.wall }), median(runs, func(x run) time.Duration { return x.total }), int64(median(runs, func(x run) time.Duration { return time.Duration(x.maxRSS) }))
 		split, own := []string{"—", "—", "—"}, "—"
@@ -84,38 +113,37 @@ func (b *bench) printSideBySide(r row) {
 			}
 			own = mib(int64(median(runs, func(x run) time.Duration { return time.Duration(x.cost.SelfMaxRSSKiB * 1024) })))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", name, ms(wall), ms(cpu/time.Duration(r.n)), strings.Join(split, "\t"), mib(rss), own)
+		t.add(append(append([]string{name, ms(wall), ms(cpu / time.Duration(r.n))}, split...), mib(rss), own)...)
 		return
 	}
 	bw, bc, br := line("baseline "+b.base.name, r.base)
 	ow, oc, or := line("ours", r.ours)
-	fmt.Fprintf(tw, "ours/baseline\t%s\t%s\t\t\t\t%s\t\t\n", ratio(float64(ow), float64(bw)), ratio(float64(oc), float64(bc)), ratio(float64(or), float64(br)))
-	tw.Flush()
+	t.add("ours/baseline", ratio(float64(ow), float64(bw)), ratio(float64(oc), float64(bc)), "", "", "", ratio(float64(or), float64(br)), "")
+	t.print(w)
 }
 
 // summary repeats one line per N, for comparing sizes at a glance.
 func (b *bench) summary() {
 	fmt.Fprintf(b.out, "\n== summary (ms; CPU per container of the direct run at -concurrency %d) ==\n", b.ours.concurrency)
-	tw := tabwriter.NewWriter(b.out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	head := "containers\tcold GET\trepeat GET\tdirect wall\tCPU/container\tcoordinator\thelpers\tfingerprints\tcontainerd*\tRSS coordinator\tRSS extractor_server\tRSS exporter\t"
+	t := &table{head: []string{"containers", "cold GET", "repeat GET", "direct wall", "CPU/container", "coordinator", "helpers",
+		"fingerprints", "containerd*", "RSS coordinator", "RSS extractor_server", "RSS exporter"}}
 	if b.base != nil {
-		head += "baseline CPU/container\tbaseline wall\t"
+		t.head = append(t.head, "baseline CPU/container", "baseline wall")
 	}
-	fmt.Fprintln(tw, head)
 	for _, r := range b.rows {
 		n := time.Duration(r.n)
 		coord, helpers, fprs := "—", "—", "—"
 		if c := r.direct.cost; c != nil {
 			coord, helpers, fprs = ms(c.Self/n), ms(c.Helpers/n), ms(c.fingerprintCPU()/n)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", r.n, ms(r.cold), ms(r.repeat), ms(r.direct.wall),
-			ms(r.direct.total/n), coord, helpers, fprs, ms(r.direct.daemon/n), selfRSS(r.direct), mib(r.extRSS), mib(r.expRSS))
+		cells := []string{strconv.Itoa(r.n), ms(r.cold), ms(r.repeat), ms(r.direct.wall), ms(r.direct.total / n), coord, helpers, fprs,
+			ms(r.direct.daemon / n), selfRSS(r.direct), mib(r.extRSS), mib(r.expRSS)}
 		if b.base != nil {
-			fmt.Fprintf(tw, "%s\t%s\t", ms(median(r.base, func(x run) time.Duration { return x.total })/n), ms(median(r.base, func(x run) time.Duration { return x.wall })))
+			cells = append(cells, ms(median(r.base, func(x run) time.Duration { return x.total })/n), ms(median(r.base, func(x run) time.Duration { return x.wall })))
 		}
-		fmt.Fprintln(tw)
+		t.add(cells...)
 	}
-	tw.Flush()
+	t.print(b.out)
 	fmt.Fprintln(b.out, "* containerd: the daemon's whole CPU time during the direct run, per container (not only our calls).")
 }
 
