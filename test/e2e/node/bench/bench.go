@@ -73,7 +73,7 @@ func (b *bench) run(ctx context.Context, sizes []int, baseline string) (err erro
 			return err
 		}
 		defer cleanup()
-		if b.base, err = buildBinaries(ctx, b.log, "baseline "+baseline, dir, filepath.Join(work, "baseline")); err != nil {
+		if b.base, err = buildBinaries(ctx, b.log, baseline, dir, filepath.Join(work, "baseline")); err != nil {
 			return err
 		}
 	}

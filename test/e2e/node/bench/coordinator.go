@@ -87,9 +87,13 @@ func checkout(ctx context.Context, repo, rev, dir string) (string, func(), error
 type run struct {
 	wall time.Duration
 	// total is the user+sys time of the coordinator and of everything it
-	// reaped (wait4), maxRSS the largest peak RSS among them, in bytes.
-	total  time.Duration
-	maxRSS int64
+	// reaped (wait4).
+	total time.Duration
+	// hwm is the coordinator's peak RSS in bytes (VmHWM, read while it runs).
+	// Not wait4's or getrusage's ru_maxrss: a child that Go starts with
+	// vfork carries its parent's peak RSS across exec, so those read at
+	// least the bench's (or, in production, extractor_server's) own.
+	hwm int64
 	// daemon is the user+sys time of the node's runtime daemon during the run.
 	daemon time.Duration
 	// cost is the coordinator's scan cost record (with -stats).
@@ -120,9 +124,17 @@ func (b *binaries) coordinator(ctx context.Context, endpoint string, daemon []in
 	cmd.Stderr = &stderr
 	before := processCPU(daemon)
 	start := time.Now()
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return r, err
+	}
+	done := make(chan struct{})
+	polled := make(chan int64)
+	go func() { polled <- pollHWM(cmd.Process.Pid, done) }()
+	err = cmd.Wait()
 	r.wall = time.Since(start)
 	r.daemon = processCPU(daemon) - before
+	close(done)
+	r.hwm = <-polled
 	if err != nil {
 		return r, fmt.Errorf("%s coordinator: %w: %s", b.name, err, tail(stderr.String(), 2000))
 	}
@@ -131,13 +143,38 @@ func (b *binaries) coordinator(ctx context.Context, endpoint string, daemon []in
 		return r, errors.New("no rusage for the coordinator")
 	}
 	r.total = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	r.maxRSS = ru.Maxrss * 1024
 	if b.stats {
 		if r.cost, err = parseCost(stderr.Bytes()); err != nil {
 			return r, fmt.Errorf("%s coordinator: %w", b.name, err)
 		}
 	}
 	return r, nil
+}
+
+// pollHWM reads the VmHWM of pid every 10 ms until done and returns the
+// last value read: the peak never decreases, and the last reading comes
+// within 10 ms of the end.
+func pollHWM(pid int, done <-chan struct{}) int64 {
+	var hwm int64
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err == nil {
+			for line := range strings.SplitSeq(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					if kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
+						hwm = max(hwm, kib*1024)
+					}
+				}
+			}
+		}
+		select {
+		case <-done:
+			return hwm
+		case <-t.C:
+		}
+	}
 }
 
 // scanCost is the coordinator's "scan cost" log record: its own CPU time in
