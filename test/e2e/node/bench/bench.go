@@ -86,6 +86,11 @@ func (b *bench) run(ctx context.Context, sizes []int, baseline string) (err erro
 	defer func() { err = errors.Join(err, b.teardown()) }()
 	b.exact = newExactness(b.env)
 	b.header()
+	defer func() {
+		if len(b.rows) > 0 {
+			b.summary()
+		}
+	}()
 	for _, n := range sizes {
 		if err := b.startPods(ctx, n); err != nil {
 			return err
@@ -97,7 +102,6 @@ func (b *bench) run(ctx context.Context, sizes []int, baseline string) (err erro
 		}
 		b.rows = append(b.rows, r)
 	}
-	b.summary()
 	return nil
 }
 

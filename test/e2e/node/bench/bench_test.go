@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openshift/insights-runtime-extractor/test/e2e/expect"
+	"github.com/openshift/insights-runtime-extractor/test/localnode"
 )
 
 func TestParseCost(t *testing.T) {
@@ -122,6 +125,32 @@ func TestWritePlot(t *testing.T) {
 	for _, want := range []string{"CPU per container (ms)", "wall time (s)", "baseline total", "repeat GET", "<polyline"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the plot has no %q", want)
+		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	pod := func(name, id string) benchPod {
+		return benchPod{pod: &localnode.Pod{Name: name, Namespace: "bench", Containers: []localnode.Container{{Name: "app", ID: id}}}, sample: "python"}
+	}
+	pods := []benchPod{pod("bench-000", "a1"), pod("bench-001", "b2")}
+	want := func(benchPod) (string, error) {
+		return expect.Canonical(expect.Entry{OS: "debian", OSVersion: "12", Kind: "Python", KindVersion: "Python 3.11.2"}.Fields()), nil
+	}
+	entry := `{"os":"debian","osVersion":"12","kind":"Python","kindVersion":"Python 3.11.2"}`
+	for _, tc := range []struct {
+		name, body string
+		ok         bool
+	}{
+		{"exact", `{"bench":{"bench-000":{"containerd://a1":` + entry + `},"bench-001":{"containerd://b2":` + entry + `}}}`, true},
+		{"a value differs", `{"bench":{"bench-000":{"containerd://a1":` + entry + `},"bench-001":{"containerd://b2":{"os":"debian","osVersion":"12","kind":"Python"}}}}`, false},
+		{"a container is missing", `{"bench":{"bench-000":{"containerd://a1":` + entry + `}}}`, false},
+		{"one more container", `{"bench":{"bench-000":{"containerd://a1":` + entry + `},"bench-001":{"containerd://b2":` + entry + `}},"x":{"y":{"containerd://c3":{}}}}`, false},
+		{"not JSON", `500 Internal Server Error`, false},
+	} {
+		err := compare([]byte(tc.body), pods, "containerd://", want)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: compare = %v", tc.name, err)
 		}
 	}
 }

@@ -25,6 +25,11 @@ func newExactness(env *workloads.Env) *exactness {
 // check compares the answer of a hash=false GET with what every pod must
 // report: each container its sample's entry, and no other container.
 func (x *exactness) check(ctx context.Context, body []byte, pods []benchPod) error {
+	return compare(body, pods, x.env.Node.KeyPrefix(), func(p benchPod) (string, error) { return x.entry(ctx, p) })
+}
+
+// compare is check with the node's key prefix and the expected entries given.
+func compare(body []byte, pods []benchPod, prefix string, entry func(benchPod) (string, error)) error {
 	var doc expect.Document
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return fmt.Errorf("the answer is not the exporter's JSON: %w", err)
@@ -33,11 +38,11 @@ func (x *exactness) check(ctx context.Context, body []byte, pods []benchPod) err
 	seen := 0
 	for _, p := range pods {
 		c := p.pod.Containers[0]
-		want, err := x.entry(ctx, p)
+		want, err := entry(p)
 		if err != nil {
 			return err
 		}
-		key := x.env.Node.KeyPrefix() + c.ID
+		key := prefix + c.ID
 		got, ok := doc[p.pod.Namespace][p.pod.Name][key]
 		if !ok {
 			diffs = append(diffs, fmt.Sprintf("%s/%s %s (%s): missing", p.pod.Namespace, p.pod.Name, key, p.sample))

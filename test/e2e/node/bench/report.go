@@ -41,14 +41,18 @@ func (b *bench) printRow(r row) {
 		t.add("  = sum", per(c.Self+c.Helpers+c.fingerprintCPU()))
 	}
 	t.add("  total by wait4 (the coordinator and all it reaped)", per(r.direct.total))
-	t.add("  containerd: the daemon's whole CPU during the scan", per(r.direct.daemon))
+	t.add(fmt.Sprintf("  containerd: the daemon's whole CPU during the scan (%s ms in all, 10 ms ticks)", ms(r.direct.daemon)), per(r.direct.daemon))
 	t.print(w)
 	fmt.Fprintf(w, "peak RSS (VmHWM): coordinator %s (its log's self_max_rss_kib: %s*), extractor_server %s, exporter %s\n",
 		mib(r.direct.hwm), selfRSS(r.direct), mib(r.extRSS), mib(r.expRSS))
 	fmt.Fprintln(w, "  * getrusage's ru_maxrss: it keeps across exec the peak of the parent that vforked it (here the bench)")
 	if c := r.phases.cost; c != nil {
 		total := c.Self + c.Helpers + c.fingerprintCPU()
-		t := &table{head: []string{"CPU per phase, -concurrency 1", "ms/container", "share"}}
+		head := "CPU per phase, -concurrency 1"
+		if r.concurrency == 1 {
+			head += " (the run above)"
+		}
+		t := &table{head: []string{head, "ms/container", "share"}}
 		line := func(name string, d time.Duration) {
 			t.add("  "+name, per(d), fmt.Sprintf("%.0f %%", 100*float64(d)/float64(max(total, 1))))
 		}
