@@ -95,8 +95,13 @@ func (b *bench) run(ctx context.Context, sizes []int, baseline string) (err erro
 		if err := b.startPods(ctx, n); err != nil {
 			return err
 		}
-		b.log.Info("containers running", "n", n)
-		r, err := b.measure(ctx, n)
+		b.log.Info("containers running; waiting for them to settle", "n", n)
+		took, ok := settle(ctx, b.env.Node.ID(), 2*time.Minute)
+		quiet := fmt.Sprintf("the pods settled in %s", took.Round(time.Second))
+		if !ok {
+			quiet = fmt.Sprintf("the pods did not settle in %s", took.Round(time.Second))
+		}
+		r, err := b.measure(ctx, n, quiet)
 		if err != nil {
 			return err
 		}

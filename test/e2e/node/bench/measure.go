@@ -20,6 +20,8 @@ type row struct {
 	// phases the one at concurrency 1 (the same run when that is the default).
 	direct, phases run
 	concurrency    int
+	// quiet says whether the pods had settled before the scans.
+	quiet string
 	// ours and base alternate with -baseline.
 	ours, base []run
 }
@@ -28,8 +30,8 @@ type row struct {
 // extractor_server and exporter (cold, then repeat), whose answers must be
 // exact; then with the coordinator run directly, for its CPU time and RSS.
 // It prints the rows of this N before returning.
-func (b *bench) measure(ctx context.Context, n int) (row, error) {
-	r := row{n: n, concurrency: b.ours.concurrency}
+func (b *bench) measure(ctx context.Context, n int, quiet string) (row, error) {
+	r := row{n: n, concurrency: b.ours.concurrency, quiet: quiet}
 	if err := b.chain(ctx, &r); err != nil {
 		return r, err
 	}

@@ -17,7 +17,7 @@ func (b *bench) header() {
 		b.env.Node.Kind(), strings.Join(jvms, "/"), strings.Join(other, ", "))
 	fmt.Fprintf(b.out, "coordinator default -concurrency %d; direct runs use -cache=false", b.ours.concurrency)
 	if b.base != nil {
-		fmt.Fprintf(b.out, "; baseline: %s (-stats: %v)", b.base.name, b.base.stats)
+		fmt.Fprintf(b.out, "; baseline: %s (default -concurrency %d, -stats: %v)", b.base.name, b.base.concurrency, b.base.stats)
 	}
 	fmt.Fprintln(b.out)
 }
@@ -25,7 +25,7 @@ func (b *bench) header() {
 // printRow prints everything measured at one N but the side-by-side.
 func (b *bench) printRow(r row) {
 	w := b.out
-	fmt.Fprintf(w, "\n== %d containers (%s), load average %s ==\n", r.n, b.mixOf(r.n), loadavg())
+	fmt.Fprintf(w, "\n== %d containers (%s); %s (CPU < 5 %% of a core); load average %s ==\n", r.n, b.mixOf(r.n), r.quiet, loadavg())
 	fmt.Fprintf(w, "wall: cold GET %s ms, repeat GET %s ms (through extractor_server and exporter; both answers exact for all %d containers)\n",
 		ms(r.cold), ms(r.repeat), r.n)
 	fmt.Fprintf(w, "      direct coordinator run (-concurrency %d): %s ms\n", r.concurrency, ms(r.direct.wall))
