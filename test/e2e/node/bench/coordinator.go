@@ -31,6 +31,9 @@ type binaries struct {
 	cache bool
 	// concurrency is its -concurrency default, 0 without the flag.
 	concurrency int
+	// budget: it has -scan-timeout, which direct runs raise so that they
+	// measure every container even on a slow node.
+	budget bool
 }
 
 // buildBinaries builds the revision checked out at src into dir and asks its
@@ -46,6 +49,7 @@ func buildBinaries(ctx context.Context, log *slog.Logger, name, src, dir string)
 	b.stats = hasFlag(help, "stats") && hasFlag(help, "log-format")
 	b.cache = hasFlag(help, "cache")
 	b.concurrency = intDefault(help, "concurrency")
+	b.budget = hasFlag(help, "scan-timeout")
 	if !hasFlag(help, "runtime-endpoint") {
 		return nil, fmt.Errorf("%s: the coordinator has no -runtime-endpoint flag:\n%s", name, help)
 	}
@@ -96,6 +100,8 @@ type run struct {
 	hwm int64
 	// daemon is the user+sys time of the node's runtime daemon during the run.
 	daemon time.Duration
+	// written is the number of containers in its result.
+	written int
 	// cost is the coordinator's scan cost record (with -stats).
 	cost *scanCost
 }
@@ -116,12 +122,15 @@ func (b *binaries) coordinator(ctx context.Context, endpoint string, daemon []in
 	if b.stats {
 		args = append(args, "-stats", "-log-format", "json")
 	}
+	if b.budget {
+		args = append(args, "-scan-timeout", "15m")
+	}
 	if concurrency > 0 {
 		args = append(args, "-concurrency", strconv.Itoa(concurrency))
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(b.dir, "coordinator"), args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	before := processCPU(daemon)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -137,6 +146,16 @@ func (b *binaries) coordinator(ctx context.Context, endpoint string, daemon []in
 	r.hwm = <-polled
 	if err != nil {
 		return r, fmt.Errorf("%s coordinator: %w: %s", b.name, err, tail(stderr.String(), 2000))
+	}
+	// The result directory it printed holds one directory per container written.
+	entries, err := os.ReadDir(strings.TrimSpace(stdout.String()))
+	if err != nil {
+		return r, fmt.Errorf("%s coordinator: its result: %w", b.name, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			r.written++
+		}
 	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {

@@ -52,6 +52,11 @@ func (b *bench) measure(ctx context.Context, n int, quiet string) (row, error) {
 			return r, err
 		}
 	}
+	for _, x := range []run{r.direct, r.phases} {
+		if x.written != n {
+			return r, fmt.Errorf("the direct coordinator run wrote %d of %d containers", x.written, n)
+		}
+	}
 	b.printRow(r)
 	if b.base != nil {
 		for i := range b.pairs {

@@ -15,7 +15,7 @@ import (
 func (b *bench) header() {
 	fmt.Fprintf(b.out, "make bench: %s node, samples in rotation (one JVM in ten): %s, then %s\n",
 		b.env.Node.Kind(), strings.Join(jvms, "/"), strings.Join(other, ", "))
-	fmt.Fprintf(b.out, "coordinator default -concurrency %d; direct runs use -cache=false", b.ours.concurrency)
+	fmt.Fprintf(b.out, "coordinator default -concurrency %d; direct runs use -cache=false and, where it exists, -scan-timeout 15m (every container measured)", b.ours.concurrency)
 	if b.base != nil {
 		fmt.Fprintf(b.out, "; baseline: %s (default -concurrency %d, -stats: %v)", b.base.name, b.base.concurrency, b.base.stats)
 	}
@@ -104,8 +104,8 @@ func (t *table) print(w io.Writer) {
 // printSideBySide prints the medians of the alternated baseline and ours runs.
 func (b *bench) printSideBySide(r row) {
 	w := b.out
-	fmt.Fprintf(w, "side by side, %d pairs alternated, medians (direct runs, -cache=false, each coordinator at its default concurrency):\n", len(r.ours))
-	t := &table{head: []string{"", "wall ms", "CPU/container (wait4)", "coordinator own", "helpers", "fingerprints", "coordinator peak RSS"}}
+	fmt.Fprintf(w, "side by side, %d pairs alternated, medians (direct runs, -cache=false, -scan-timeout 15m where it exists, each coordinator at its default concurrency):\n", len(r.ours))
+	t := &table{head: []string{"", "wall ms", "CPU/container (wait4)", "coordinator own", "helpers", "fingerprints", "coordinator peak RSS", "containers written"}}
 	line := func(name string, runs []run) (wall, cpu time.Duration, rss int64) {
 		wall, cpu, rss = median(runs, func(x run) time.Duration { return x.wall }), median(runs, func(x run) time.Duration { return x.total }), int64(median(runs, func(x run) time.Duration { return time.Duration(x.hwm) }))
 		split := []string{"—", "—", "—"}
@@ -117,7 +117,13 @@ func (b *bench) printSideBySide(r row) {
 				ms(median(runs, func(x run) time.Duration { return x.cost.fingerprintCPU() }) / n),
 			}
 		}
-		t.add(append(append([]string{name, ms(wall), ms(cpu / time.Duration(r.n))}, split...), mib(rss))...)
+		written := fmt.Sprint(runs[0].written)
+		for _, x := range runs[1:] {
+			if x.written != runs[0].written {
+				written += fmt.Sprintf(", %d", x.written)
+			}
+		}
+		t.add(append(append([]string{name, ms(wall), ms(cpu / time.Duration(r.n))}, split...), mib(rss), written)...)
 		return
 	}
 	bw, bc, br := line("baseline "+b.base.name, r.base)
