@@ -79,9 +79,13 @@ e2e-test:
 demo:
 	@$(GO) -C $(TEST_MODULE) run ./e2e/node/demo
 
-## bench: (root) scan 10, 50, 100 sample containers: wall time, CPU per container, peak RSS per binary
+## bench: (root) on the local containerd node, N sample containers (BENCH_N, default 14,100,400; one JVM
+## in ten): per N, the wall time of a cold and a repeat GET (answers checked exact for every container),
+## the CPU time per container (coordinator, sandbox helpers, each fingerprint, containerd's), peak RSS per
+## binary and the CPU per phase; BENCH_BASELINE=<git rev> adds its coordinator side by side (BENCH_PAIRS
+## alternated runs, default 3); the plot goes to BENCH_PLOT (default bench.svg here)
 bench:
-	@$(GO) -C $(TEST_MODULE) run ./e2e/node/bench $(if $(BENCH_N),-n $(BENCH_N))
+	@$(GO) -C $(TEST_MODULE) run ./e2e/node/bench $(if $(BENCH_N),-n $(BENCH_N)) -plot $(abspath $(or $(BENCH_PLOT),bench.svg)) $(if $(BENCH_BASELINE),-baseline $(BENCH_BASELINE)) $(if $(BENCH_PAIRS),-pairs $(BENCH_PAIRS))
 
 clean:
 	rm -rf $(BIN)

@@ -29,7 +29,10 @@ var productBinaries = []string{"cmd/coordinator", "cmd/sandbox_helper", "cmd/ext
 func BuildBinaries(ctx context.Context, repoDir, outDir string) error {
 	var pkgs []string
 	for _, b := range productBinaries {
-		pkgs = append(pkgs, "./"+b)
+		// An older revision (make bench's baseline) may not have them all.
+		if fileExists(filepath.Join(repoDir, b)) {
+			pkgs = append(pkgs, "./"+b)
+		}
 	}
 	fprs, _ := filepath.Glob(filepath.Join(repoDir, "fingerprints", "fpr_*", "main.go"))
 	if len(fprs) == 0 {
