@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/procfs"
+
 	"github.com/openshift/insights-runtime-extractor/internal/cmdline"
 	"github.com/openshift/insights-runtime-extractor/internal/coordinator"
 	"github.com/openshift/insights-runtime-extractor/internal/cri"
@@ -179,12 +181,20 @@ func run(args []string) error {
 }
 
 // logCost logs where the scan's CPU time went: this process's steps, the sandbox helpers and
-// each fingerprint (with what it ran), and this process's peak RSS.
+// each fingerprint (with what it ran), and this process's peak RSS (VmHWM).
 func logCost(log *slog.Logger, st *coordinator.Stats, u sandbox.Usage) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	// Not ru_maxrss: a process started through vfork keeps across exec the peak of the parent
+	// that started it (extractor_server, or a bench).
+	var peakKiB uint64
+	if p, err := procfs.Self(); err == nil {
+		if st, err := p.NewStatus(); err == nil {
+			peakKiB = st.VmHWM >> 10
+		}
+	}
 	attrs := []any{
-		"self", time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), "self_max_rss_kib", ru.Maxrss,
+		"self", time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), "self_max_rss_kib", peakKiB,
 		"cri", st.CRI, "proc", st.Proc, "plan", st.Plan, "sandbox", st.Sandbox, "write", st.Write,
 		"helpers", u.Helpers,
 	}

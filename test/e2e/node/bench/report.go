@@ -43,9 +43,8 @@ func (b *bench) printRow(r row) {
 	t.add("  total by wait4 (the coordinator and all it reaped)", per(r.direct.total))
 	t.add(fmt.Sprintf("  containerd: the daemon's whole CPU during the scan (%s ms in all, 10 ms ticks)", ms(r.direct.daemon)), per(r.direct.daemon))
 	t.print(w)
-	fmt.Fprintf(w, "peak RSS (VmHWM): coordinator %s (its log's self_max_rss_kib: %s*), extractor_server %s, exporter %s\n",
+	fmt.Fprintf(w, "peak RSS (VmHWM): coordinator %s (its own log says %s), extractor_server %s, exporter %s\n",
 		mib(r.direct.hwm), selfRSS(r.direct), mib(r.extRSS), mib(r.expRSS))
-	fmt.Fprintln(w, "  * getrusage's ru_maxrss: it keeps across exec the peak of the parent that vforked it (here the bench)")
 	if c := r.phases.cost; c != nil {
 		total := c.Self + c.Helpers + c.fingerprintCPU()
 		head := "CPU per phase, -concurrency 1"
