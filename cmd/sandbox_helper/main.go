@@ -1,11 +1,14 @@
 // Command sandbox_helper is started by the coordinator's sandbox, never by hand: it enters a
-// container and starts one fingerprint there (see internal/sandbox/helper).
+// container and starts fingerprints there (see internal/sandbox/helper). Like every binary of
+// the project it answers -version.
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 
+	"github.com/openshift/insights-runtime-extractor/internal/cmdline"
 	"github.com/openshift/insights-runtime-extractor/internal/sandbox/helper"
 )
 
@@ -13,4 +16,10 @@ import (
 // thread, which LockOSThread in init guarantees to main.
 func init() { runtime.LockOSThread() }
 
-func main() { os.Exit(helper.Main(os.Args[1:])) }
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "-version" {
+		fmt.Println(cmdline.Version(helper.Name))
+		return
+	}
+	os.Exit(helper.Main(os.Args[1:]))
+}

@@ -32,8 +32,11 @@ func TestNewRefusesADynamicallyLinkedFingerprint(t *testing.T) {
 	if !ok {
 		t.Skipf("no known glibc loader on %s", runtime.GOARCH)
 	}
-	coordinator := filepath.Join(t.TempDir(), "testcoordinator")
-	build := exec.Command("go", "build", "-o", coordinator, "github.com/openshift/insights-runtime-extractor/internal/extractor/testdata/testcoordinator")
+	// With the sandbox helper beside it, as shipped: the start check looks for it there.
+	bin := t.TempDir()
+	coordinator := filepath.Join(bin, "testcoordinator")
+	build := exec.Command("go", "build", "-o", bin+"/", "github.com/openshift/insights-runtime-extractor/internal/extractor/testdata/testcoordinator",
+		"github.com/openshift/insights-runtime-extractor/cmd/sandbox_helper")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the test coordinator: %v\n%s", err, out)

@@ -449,6 +449,9 @@ func watchRuns(ctx context.Context, extractor productPod) []payload.RunCgroup {
 			if v := keyed(filepath.Join(d, "pids.events"), "max"); v >= 0 {
 				r.PidsEventsMax = v
 			}
+			if v := keyed(filepath.Join(d, "memory.events"), "max"); v >= 0 {
+				r.MemoryEventsMax = v
+			}
 			if v := keyed(filepath.Join(d, "memory.events"), "oom_kill"); v >= 0 {
 				r.OOMKills = v
 			}

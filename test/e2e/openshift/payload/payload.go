@@ -93,14 +93,16 @@ type Scan struct {
 	Seconds float64
 }
 
-// RunCgroup is one fingerprint run's cgroup, watched while it lived.
+// RunCgroup is one run cgroup of the sandbox (reused by the containers of a scan), watched
+// while it lived.
 type RunCgroup struct {
-	Path                                   string
-	MemoryMax, PidsMax                     string
-	PeakPids                               int
-	PeakMemory                             int64
-	PidsEventsMax, OOMKills, OOMGroupKills int64
-	Procs                                  []string // command lines seen in it
+	Path               string
+	MemoryMax, PidsMax string
+	PeakPids           int
+	PeakMemory         int64
+	// The counters of pids.events (max) and memory.events (max, oom_kill, oom_group_kill).
+	PidsEventsMax, MemoryEventsMax, OOMKills, OOMGroupKills int64
+	Procs                                                   []string // command lines seen in it
 }
 
 // Operator is what the Insights Operator's DaemonSet shape asks of the pod.
