@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ import (
 
 // Sandbox tests the VM runs: they skip on a cgroup v1 host, so this is where
 // they prove the v2 code.
-const sandboxTests = "TestDelegateV2|TestRunDeprivilegesAndLimits|TestRunCgroupV2|TestNewRemovesDeadSandboxes"
+const sandboxTests = "TestDelegateV2|TestRunCgroupV2|TestNewRemovesDeadSandboxes|TestRunEnforcesLimits|TestRunJobsKeepsEachJobApart|TestRunReusesItsCgroup"
 
 // sandboxMustPass are tests that must have run and passed (not skipped).
 var sandboxMustPass = []string{
@@ -45,6 +46,10 @@ var sandboxMustPass = []string{
 	"TestDelegateV2WithoutControllersSaysWhy",
 	"TestDelegateV2InAPrivateCgroupNamespace",
 	"TestNewRemovesDeadSandboxes",
+	// The limits on v2, OOM kill included, in a fresh and in a reused run cgroup.
+	"TestRunEnforcesLimits",
+	"TestRunJobsKeepsEachJobApart",
+	"TestRunReusesItsCgroup",
 }
 
 // containment are the hostile pods: their --version is held by the limits.
@@ -416,14 +421,15 @@ func checkContainment(t *testing.T, f payload.Facts, plan payload.Plan) {
 				t.Errorf("run %s peaked at %d bytes", r.Path, r.PeakMemory)
 			}
 			forkBomb = forkBomb || r.PidsEventsMax > 0
-			// A reused run cgroup holds the page cache of the files earlier fingerprints
-			// read: at memory.max the kernel reclaims it first, and under emulation the
-			// hog's time limit may end it before the OOM killer does. Either way it was
-			// held at its limit.
-			memoryHog = memoryHog || r.OOMGroupKills > 0 || r.OOMKills > 0 || r.MemoryEventsMax > 0
+			// The hog ran under the sandbox, below memory.max (above), and is gone (below).
+			// Whether it reaches memory.max before its 5 s --version limit depends on how
+			// fast the emulated node runs (a reused run cgroup also reclaims the page cache
+			// of earlier runs first): the OOM kill itself is the sandbox tests' to show
+			// (TestRunEnforcesLimits, run in this VM).
+			memoryHog = memoryHog || slices.Contains(r.Procs, "/node --version")
 		}
 		if !forkBomb || !memoryHog {
-			t.Errorf("no run reached pids.max (%v) or memory.max (%v): the hostile commands were not run; runs: %+v", forkBomb, memoryHog, f.Runs)
+			t.Errorf("no run reached pids.max (%v) or ran the memory hog (%v): the hostile commands were not run; runs: %+v", forkBomb, memoryHog, f.Runs)
 		}
 		if len(f.After.VersionProcesses) != 0 || len(f.After.Zombies) != 0 || len(f.After.RunCgroups) != 0 {
 			t.Errorf("left behind: --version processes %v, zombies %v, run cgroups %v", f.After.VersionProcesses, f.After.Zombies, f.After.RunCgroups)
