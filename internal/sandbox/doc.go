@@ -63,6 +63,9 @@
 //     exited, whatever is left in the cgroup is killed. New kills and removes what sandboxes
 //     of dead processes left behind (their cgroup names carry their pid and its start time: a
 //     live process that took a dead owner's pid is told apart).
+//   - On v2 the run cgroup has memory.oom.group: an OOM kills the whole run, helper included,
+//     so the container's jobs after the one that ran out of memory get no result in that scan
+//     (their error says the helper ended first). A scan plans the OS fingerprint first.
 //   - Run cgroups are reused: one per container scanned at once, not one per container. The
 //     limit counters of a reused cgroup are read at the start of each run, and a job is
 //     blamed for the events that occur while it runs. A v2 cgroup that had to be emptied

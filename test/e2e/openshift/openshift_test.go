@@ -38,7 +38,7 @@ import (
 
 // Sandbox tests the VM runs: they skip on a cgroup v1 host, so this is where
 // they prove the v2 code.
-const sandboxTests = "TestDelegateV2|TestRunCgroupV2|TestNewRemovesDeadSandboxes|TestRunEnforcesLimits|TestRunJobsKeepsEachJobApart|TestRunReusesItsCgroup"
+const sandboxTests = "TestDelegateV2|TestRunCgroupV2|TestNewRemovesDeadSandboxes"
 
 // sandboxMustPass are tests that must have run and passed (not skipped).
 var sandboxMustPass = []string{
@@ -46,10 +46,6 @@ var sandboxMustPass = []string{
 	"TestDelegateV2WithoutControllersSaysWhy",
 	"TestDelegateV2InAPrivateCgroupNamespace",
 	"TestNewRemovesDeadSandboxes",
-	// The limits on v2, OOM kill included, in a fresh and in a reused run cgroup.
-	"TestRunEnforcesLimits",
-	"TestRunJobsKeepsEachJobApart",
-	"TestRunReusesItsCgroup",
 }
 
 // containment are the hostile pods: their --version is held by the limits.
@@ -424,8 +420,7 @@ func checkContainment(t *testing.T, f payload.Facts, plan payload.Plan) {
 			// The hog ran under the sandbox, below memory.max (above), and is gone (below).
 			// Whether it reaches memory.max before its 5 s --version limit depends on how
 			// fast the emulated node runs (a reused run cgroup also reclaims the page cache
-			// of earlier runs first): the OOM kill itself is the sandbox tests' to show
-			// (TestRunEnforcesLimits, run in this VM).
+			// of earlier runs first).
 			memoryHog = memoryHog || slices.Contains(r.Procs, "/node --version")
 		}
 		if !forkBomb || !memoryHog {

@@ -460,7 +460,7 @@ func watchRuns(ctx context.Context, extractor productPod) []payload.RunCgroup {
 			}
 			for _, p := range procs {
 				cl := cmdline(p)
-				if cl != "" && len(r.Procs) < 8 && !slices.Contains(r.Procs, cl) {
+				if cl != "" && len(r.Procs) < 64 && !slices.Contains(r.Procs, cl) {
 					r.Procs = append(r.Procs, cl)
 				}
 			}
