@@ -51,6 +51,20 @@ func sealedCopy(name string, src io.Reader) (*os.File, error) {
 	return f, nil
 }
 
+// staticCopy is sealedCopy of an executable that checkStatic accepts: the copy, not the
+// file, is what runs, so the copy is what is checked.
+func staticCopy(name string, src io.Reader) (*os.File, error) {
+	mem, err := sealedCopy(name, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStatic(mem); err != nil {
+		mem.Close()
+		return nil, err
+	}
+	return mem, nil
+}
+
 // checkStatic refuses an ELF executable with a program interpreter: a dynamic fingerprint
 // would run the container's ld.so (and libraries) with the fingerprint's view of the host.
 func checkStatic(r io.ReaderAt) error {
@@ -116,13 +130,8 @@ func (c *exeCopies) executable(path string) (*os.File, error) {
 	}
 	src := os.NewFile(uintptr(fd), path)
 	defer src.Close()
-	mem, err := sealedCopy(exeName(path), src)
+	mem, err := staticCopy(exeName(path), src)
 	if err != nil {
-		return nil, err
-	}
-	// The copy, not the file, is what runs: check what runs.
-	if err := checkStatic(mem); err != nil {
-		mem.Close()
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadExecutable, path, err)
 	}
 	if e, ok := c.byPath[path]; ok {
@@ -153,12 +162,8 @@ func helperCopy(path string) (*os.File, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&(0o022|unix.S_ISUID|unix.S_ISGID) != 0 {
 		return nil, fmt.Errorf("sandbox helper %s: mode %06o, want a regular file that only its owner may write, without set-id bits", path, st.Mode)
 	}
-	mem, err := sealedCopy(helper.Name, src)
+	mem, err := staticCopy(helper.Name, src)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkStatic(mem); err != nil {
-		mem.Close()
 		return nil, fmt.Errorf("sandbox helper %s: %w", path, err)
 	}
 	return mem, nil

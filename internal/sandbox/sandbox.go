@@ -333,7 +333,14 @@ func (s *Sandbox) runJobs(ctx context.Context, t Target, jobs []Job, l Limits) [
 	if err != nil {
 		return failAll(err)
 	}
-	defer s.release(l, cg)
+	// Released (killed, then kept for the next run) once the helper has ended, or on any
+	// early return.
+	released := false
+	defer func() {
+		if !released {
+			s.release(l, cg)
+		}
+	}()
 
 	// Each job's three standard streams are our own pipes, not os/exec's copying goroutines,
 	// so that a job's end is seen when its fingerprint exits even if its descendants keep a
@@ -425,9 +432,8 @@ func (s *Sandbox) runJobs(ctx context.Context, t Target, jobs []Job, l Limits) [
 	waitErr, stopErr := s.supervise(ctx, l, cg, helperPID, runs, status.r, overflow, exited, func() { control.w.Close() })
 	s.account(cmd.ProcessState, jobs, runs)
 	// Whatever happened, nothing a job started outlives the run.
-	if err := cg.kill(); err != nil {
-		s.log.Warn("killing fingerprint cgroup", "error", err)
-	}
+	s.release(l, cg)
+	released = true
 	// All writers are dead; a descendant that escaped the kill must not hold us: closing the
 	// read ends unblocks the readers.
 	grace := time.NewTimer(killGrace)
@@ -595,9 +601,11 @@ type cgroupLimits struct {
 	cpu          int
 }
 
+func (l Limits) cgroupKey() cgroupLimits { return cgroupLimits{l.MemoryBytes, l.MaxPids, l.CPUPercent} }
+
 // runCgroup returns an idle run cgroup made with l's limits, or a new one.
 func (s *Sandbox) runCgroup(l Limits) (runCgroup, error) {
-	key := cgroupLimits{l.MemoryBytes, l.MaxPids, l.CPUPercent}
+	key := l.cgroupKey()
 	s.idleMu.Lock()
 	if n := len(s.idle[key]); n > 0 {
 		cg := s.idle[key][n-1]
@@ -609,10 +617,15 @@ func (s *Sandbox) runCgroup(l Limits) (runCgroup, error) {
 	return s.cg.newRun(fmt.Sprintf("run-%d", s.runSeq.Add(1)), l)
 }
 
-// release keeps a run cgroup for the next run once nothing is left in it, else removes it.
+// release kills whatever is left in a run cgroup, then keeps it for the next run, or removes
+// it if it could not be emptied or may not be reused.
 func (s *Sandbox) release(l Limits, cg runCgroup) {
-	if err := cg.kill(); err == nil && cg.reusable() && !s.closed.Load() {
-		key := cgroupLimits{l.MemoryBytes, l.MaxPids, l.CPUPercent}
+	err := cg.kill()
+	if err != nil {
+		s.log.Warn("killing fingerprint cgroup", "error", err)
+	}
+	if err == nil && cg.reusable() && !s.closed.Load() {
+		key := l.cgroupKey()
 		s.idleMu.Lock()
 		if s.idle == nil {
 			s.idle = map[cgroupLimits][]runCgroup{}
